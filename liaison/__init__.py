@@ -1,0 +1,67 @@
+"""liaison: the secure exchange of liaison sheets between a PLIE and France Travail agencies."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from liaison import crypto, db
+from liaison.config import Config
+from liaison.keyring import load_keyring
+from liaison.services.directory import password_hasher
+from liaison.services.vault import Vault
+
+__all__ = ["create_app"]
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the application; refuses to start (ConfigError) without what production needs."""
+    config = config or Config.from_environment()
+    keyring = load_keyring(config, create=config.may_create_local_key)
+    app = Flask(__name__, instance_path=str(config.data_dir))
+    app.config.update(
+        SECRET_KEY=config.secret_key or crypto.derive_secret(keyring.current, "liaison/flask-session/v1"),
+        MAX_CONTENT_LENGTH=config.max_upload_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.is_production,
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["liaison.config"] = config
+    app.extensions["liaison.vault"] = Vault(keyring)
+    app.extensions["liaison.hasher"] = password_hasher(config.argon2_time_cost, config.argon2_memory_kib)
+    db.init_app(app, db.make_engine(config.database_url))
+    if config.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies)  # type: ignore[method-assign]
+
+    from liaison import api, errors, web
+
+    csrf = CSRFProtect(app)
+    csrf.exempt(api.blueprint)
+    app.register_blueprint(api.blueprint)
+    web.init_app(app)
+    errors.init_app(app)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    logging.getLogger("liaison").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,131 @@
+"""The OpenAPI 3 document, generated from the same marshmallow schemas that validate."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields as ma_fields
+
+from schemas import SHEET_SCHEMAS, api, fields
+
+_PATHS: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "/sheets",
+        "post",
+        {
+            "summary": "Send a sheet (validated, sealed, traced)",
+            "requestBody": {"content": {"application/json": {"schema": "SheetEnvelope"}}},
+            "responses": {
+                "201": {"description": "Created", "content": {"application/json": {"schema": "Created"}}},
+                "403": {"description": "This organisation may not send this kind to that recipient", "content": {"application/json": {"schema": "Error"}}},
+                "422": {"description": "Every broken field, by dotted path", "content": {"application/json": {"schema": "ValidationError"}}},
+            },
+        },
+    ),
+    (
+        "/sheets",
+        "get",
+        {
+            "summary": "The sheets the caller's organisation received (inbox) or sent (outbox)",
+            "parameters": [
+                {"name": "box", "in": "query", "schema": {"type": "string", "enum": ["inbox", "outbox"], "default": "inbox"}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            ],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": "SheetList"}}}},
+        },
+    ),
+    (
+        "/sheets/{sheet_id}",
+        "get",
+        {
+            "summary": "Read a sheet (sender and recipient organisations only; 404 for anyone else)",
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": "SheetDetail"}}},
+                "404": {"description": "No such sheet for this caller", "content": {"application/json": {"schema": "Error"}}},
+            },
+        },
+    ),
+    (
+        "/sheets/{sheet_id}/acknowledgement",
+        "post",
+        {
+            "summary": "The recipient acknowledges receipt",
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": "Acknowledgement"}}}},
+        },
+    ),
+    (
+        "/sheets/{sheet_id}/exports",
+        "post",
+        {
+            "summary": "An encrypted file of the sheet (JSON and PDF), its passphrase returned once",
+            "requestBody": {"content": {"application/json": {"schema": "ExportRequest"}}},
+            "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": "ExportCreated"}}}},
+        },
+    ),
+    (
+        "/downloads/{token}",
+        "get",
+        {
+            "summary": "The encrypted file, once, by the user who asked for it, until it expires",
+            "responses": {
+                "200": {"description": "The file", "content": {"application/octet-stream": {}}},
+                "410": {"description": "Already downloaded or expired", "content": {"application/json": {"schema": "Error"}}},
+            },
+        },
+    ),
+]
+
+
+def _field_properties(self: Any, field: ma_fields.Field, **_kwargs: Any) -> dict[str, Any]:
+    """What our strict fields mean in OpenAPI terms."""
+    if isinstance(field, fields.Choice):
+        return {"type": "string", "enum": list(field.choices)}
+    if isinstance(field, fields.ChoiceSet):
+        return {"type": "array", "uniqueItems": True, "items": {"type": "string", "enum": list(field.choices)}}
+    if isinstance(field, fields.Count):
+        return {"type": "integer", "minimum": field.minimum, "maximum": field.maximum}
+    if isinstance(field, fields.Day):
+        return {"type": "string", "format": "date"}
+    if isinstance(field, fields.Flag):
+        return {"type": "boolean"}
+    if isinstance(field, fields.Text):
+        return {"type": "string", "description": (field.normalise.__doc__ or "").strip().split("\n")[0]}
+    return {}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title="liaison",
+        version="1",
+        openapi_version="3.0.3",
+        plugins=[plugin],
+        info={"description": "Échange sécurisé des fiches de liaison PLIE ↔ France Travail."},
+        servers=[{"url": "/api/v1"}],
+        components={"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        security=[{"bearer": []}],
+    )
+    plugin.converter.add_attribute_function(_field_properties)  # type: ignore[union-attr]
+    for kind, schema in SHEET_SCHEMAS.items():
+        spec.components.schema(kind.capitalize(), schema=schema)
+    for name in (
+        "SheetEnvelope",
+        "SheetList",
+        "SheetDetail",
+        "Created",
+        "ExportRequest",
+        "ExportCreated",
+        "Acknowledgement",
+        "Error",
+        "ValidationError",
+    ):
+        spec.components.schema(name, schema=getattr(api, f"{name}Schema"))
+    for path, method, operation in _PATHS:
+        spec.path(path=path, operations={method: operation})
+    document: dict[str, Any] = spec.to_dict()
+    return document

@@ -1,0 +1,204 @@
+"""API views: each parses with a schema, calls one service, commits once, dumps with a schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request, url_for
+from marshmallow import ValidationError
+
+from liaison import context
+from liaison.errors import error_response, validation_response
+from liaison.db import get_session
+from liaison.models import SheetKind
+from liaison.services import directory, exports, sheets
+from schemas import SHEET_SCHEMAS, SheetInvalid, load_sheet
+from schemas.api import (
+    AcknowledgementSchema,
+    CreatedSchema,
+    ExportCreatedSchema,
+    ExportRequestSchema,
+    SheetDetailSchema,
+    SheetEnvelopeSchema,
+    SheetListSchema,
+)
+from schemas.sheets import flatten_errors
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+PUBLIC_ENDPOINTS = {"api.openapi"}
+MAX_PAGE = 500
+NOT_AN_OBJECT = "Le corps de la requête doit être un objet JSON valide (Content-Type: application/json)."
+
+
+@blueprint.before_request
+def authenticate() -> Response | None:
+    """Everything needs a valid bearer token, except what is listed in PUBLIC_ENDPOINTS."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    user = directory.authenticate_token(get_session(), token.strip()) if scheme.lower() == "bearer" and token else None
+    if user is None:
+        response = error_response(401)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="liaison"'
+        return response
+    g.user = user
+    return None
+
+
+def _json_body() -> Any:
+    if not request.is_json:
+        return None
+    return request.get_json(silent=True)
+
+
+def _load(schema: Any, data: Any) -> dict[str, Any]:
+    if data is None:
+        raise SheetInvalid({"": [NOT_AN_OBJECT]})
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+    except ValidationError as error:
+        raise SheetInvalid(flatten_errors(error.messages)) from None
+    return loaded
+
+
+@blueprint.errorhandler(SheetInvalid)
+def _invalid(error: SheetInvalid) -> Response:
+    return validation_response(error.errors)
+
+
+@blueprint.errorhandler(sheets.NotAllowed)
+def _not_allowed(error: sheets.NotAllowed) -> Response:
+    return error_response(403, str(error))
+
+
+@blueprint.errorhandler(sheets.NotFound)
+def _not_found(_error: sheets.NotFound) -> Response:
+    return error_response(404, "Fiche introuvable.")
+
+
+@blueprint.post("/sheets")
+def create_sheet() -> tuple[Response, int, dict[str, str]]:
+    envelope = _json_body()
+    if not isinstance(envelope, dict):
+        raise SheetInvalid({"": [NOT_AN_OBJECT]})
+    errors = _envelope_errors(envelope)
+    if errors:
+        raise SheetInvalid({**errors, **_sheet_errors(envelope)})
+    session = get_session()
+    sheet = sheets.create_sheet(
+        session,
+        context.vault(),
+        context.actor(),
+        SheetKind(envelope["kind"]),
+        envelope["recipient"],
+        envelope["sheet"],
+        context.sheet_rules(),
+    )
+    session.commit()
+    location = url_for("api.read_sheet", sheet_id=sheet.id)
+    return jsonify(CreatedSchema().dump(sheet)), 201, {"Location": location}
+
+
+def _envelope_errors(envelope: dict[str, Any]) -> dict[str, list[str]]:
+    try:
+        SheetEnvelopeSchema().load(envelope)
+    except ValidationError as error:
+        return flatten_errors(error.messages)
+    return {}
+
+
+def _sheet_errors(envelope: dict[str, Any]) -> dict[str, list[str]]:
+    """The sheet's own errors, when its kind is known, so that one answer names every field."""
+    kind, body = envelope.get("kind"), envelope.get("sheet")
+    if kind not in SHEET_SCHEMAS or not isinstance(body, dict):
+        return {}
+    try:
+        load_sheet(kind, body, context.sheet_rules())
+    except SheetInvalid as invalid:
+        return {f"sheet.{path}": messages for path, messages in invalid.errors.items()}
+    return {}
+
+
+@blueprint.get("/sheets")
+def list_sheets() -> Response:
+    box = request.args.get("box", "inbox")
+    errors: dict[str, list[str]] = {}
+    if box not in ("inbox", "outbox"):
+        errors["box"] = ["Valeurs possibles : inbox, outbox."]
+    limit, offset = request.args.get("limit", "100"), request.args.get("offset", "0")
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+        errors["limit"] = [f"Nombre entier de 1 à {MAX_PAGE} attendu."]
+    if not offset.isdigit():
+        errors["offset"] = ["Nombre entier positif attendu."]
+    if errors:
+        raise SheetInvalid(errors)
+    user = context.current_user()
+    assert user is not None
+    found = sheets.list_box(get_session(), user, box, int(limit), int(offset))  # type: ignore[arg-type]
+    return jsonify(SheetListSchema().dump({"box": box, "sheets": found}))
+
+
+@blueprint.get("/sheets/<sheet_id>")
+def read_sheet(sheet_id: str) -> Response:
+    session = get_session()
+    opened = sheets.read_sheet(session, context.vault(), context.actor(), sheet_id)
+    session.commit()
+    detail = SheetDetailSchema().dump(opened.sheet)
+    detail["sheet"] = opened.content
+    return jsonify(detail)
+
+
+@blueprint.post("/sheets/<sheet_id>/acknowledgement")
+def acknowledge(sheet_id: str) -> Response:
+    session = get_session()
+    sheet = sheets.acknowledge(session, context.actor(), sheet_id)
+    session.commit()
+    return jsonify(AcknowledgementSchema().dump(sheet))
+
+
+@blueprint.post("/sheets/<sheet_id>/exports")
+def create_export(sheet_id: str) -> tuple[Response, int]:
+    session = get_session()
+    user = context.current_user()
+    assert user is not None
+    sheets.visible_sheet(session, user, sheet_id)  # 404 before judging the body
+    body = _json_body() if request.content_length else {}
+    wanted = _load(ExportRequestSchema(), body)
+    made = exports.create_export(
+        session, context.vault(), context.actor(), sheet_id, wanted["format"], context.config().export_lifetime
+    )
+    session.commit()
+    return (
+        jsonify(
+            ExportCreatedSchema().dump(
+                {
+                    "download_url": url_for("api.download_export", token=made.download_token, _external=True),
+                    "passphrase": made.passphrase,
+                    "expires_at": made.export.expires_at,
+                    "filename": made.export.filename,
+                    "format": made.export.format,
+                }
+            )
+        ),
+        201,
+    )
+
+
+@blueprint.get("/downloads/<token>")
+def download_export(token: str) -> Response:
+    session = get_session()
+    try:
+        filename, content = exports.download_export(session, context.actor(), token)
+    except exports.ExportGone:
+        return error_response(410)
+    session.commit()
+    response = Response(content, mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    from liaison.api.openapi import openapi_document
+
+    return jsonify(openapi_document())

@@ -1,0 +1,109 @@
+"""The service's configuration: one frozen object, built from the environment at start-up.
+
+Nothing reads the environment anywhere else. A production start-up without a master key stops
+with a sentence naming the variable to set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENVIRONMENTS = ("production", "development", "test")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says what to set, in French."""
+
+
+@dataclass(frozen=True)
+class Config:
+    environment: str
+    data_dir: Path
+    database_url: str
+    master_key: str | None = field(default=None, repr=False)
+    master_key_file: Path | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    export_lifetime: dt.timedelta = dt.timedelta(hours=24)
+    max_upload_bytes: int = 2 * 1024 * 1024
+    extra_fonctions: Mapping[str, str] = field(default_factory=dict)
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
+    trusted_proxies: int = 0
+    scheduler_interval_minutes: int = 15
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def may_create_local_key(self) -> bool:
+        return self.environment in ("development", "test")
+
+    @property
+    def default_master_key_file(self) -> Path:
+        return self.data_dir / "master.key"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.data_dir / "session.key"
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if environ is None else environ
+        environment = env.get("LIAISON_ENV", "production")
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(f"LIAISON_ENV vaut « {environment} » : valeurs possibles {', '.join(ENVIRONMENTS)}.")
+        data_dir = Path(env.get("LIAISON_DATA_DIR") or Path.cwd() / "instance").resolve()
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'liaison.sqlite3'}"
+        key_file = env.get("LIAISON_MASTER_KEY_FILE")
+        return cls(
+            environment=environment,
+            data_dir=data_dir,
+            database_url=normalise_database_url(database_url),
+            master_key=env.get("LIAISON_MASTER_KEY") or None,
+            master_key_file=Path(key_file).resolve() if key_file else None,
+            secret_key=env.get("LIAISON_SECRET_KEY") or None,
+            export_lifetime=dt.timedelta(hours=_positive_int(env, "LIAISON_EXPORT_LIFETIME_HOURS", 24)),
+            max_upload_bytes=_positive_int(env, "LIAISON_MAX_UPLOAD_BYTES", 2 * 1024 * 1024),
+            extra_fonctions=_extra_fonctions(env.get("LIAISON_EXTRA_FONCTIONS", "")),
+            trusted_proxies=_positive_int(env, "LIAISON_TRUSTED_PROXIES", 0, allow_zero=True),
+        )
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for ``postgresql://`` URLs, as Heroku-style settings write them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int, allow_zero: bool = False) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} doit être un nombre entier (reçu « {raw} »).") from None
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name} doit être un nombre entier positif (reçu « {raw} »).")
+    return value
+
+
+def _extra_fonctions(raw: str) -> dict[str, str]:
+    """``code=Libellé;code2=Libellé 2``: functions an installation adds to the closed list."""
+    extra: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(";"))):
+        code, _, label = item.partition("=")
+        if not code.isidentifier() or not code.islower() or not label.strip():
+            raise ConfigError(
+                "LIAISON_EXTRA_FONCTIONS s'écrit « code=Libellé;code2=Libellé 2 » "
+                f"(code en minuscules, sans espace) ; « {item} » ne convient pas."
+            )
+        extra[code] = label.strip()
+    return extra

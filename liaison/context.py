@@ -1,0 +1,51 @@
+"""The running service's parts, reached from a request or a job (never at import time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from argon2 import PasswordHasher
+from flask import current_app, g, request
+
+from liaison.config import Config
+from liaison.models import User
+from liaison.services.audit import Actor
+from liaison.services.vault import Vault
+from schemas import SheetRules
+from schemas import codes
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def config() -> Config:
+    value: Config = current_app.extensions["liaison.config"]
+    return value
+
+
+def vault() -> Vault:
+    value: Vault = current_app.extensions["liaison.vault"]
+    return value
+
+
+def hasher() -> PasswordHasher:
+    value: PasswordHasher = current_app.extensions["liaison.hasher"]
+    return value
+
+
+def today() -> dt.date:
+    """The date of the day in France, which is what a sheet's dates mean."""
+    return dt.datetime.now(PARIS).date()
+
+
+def sheet_rules() -> SheetRules:
+    return SheetRules(today=today(), fonctions={**codes.FONCTIONS, **config().extra_fonctions})
+
+
+def current_user() -> User | None:
+    user: User | None = g.get("user")
+    return user
+
+
+def actor() -> Actor:
+    return Actor(current_user(), request.remote_addr or "")

@@ -1,0 +1,106 @@
+"""The trail of every access: append-only, each entry chained to the previous one by a hash.
+
+An entry says who (user and organisation ids), what (an action code and a sheet id), when and
+from which address: never a job seeker's data. Deleting or altering an entry breaks the chain,
+which :func:`verify_chain` finds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from liaison import crypto
+from liaison.db import serialise_audit_writers
+from liaison.models import AuditEntry, User, utcnow
+
+GENESIS = "0" * 64
+ACTIONS = frozenset(
+    {
+        "sheet.create",
+        "sheet.read",
+        "sheet.acknowledge",
+        "sheet.export",
+        "export.download",
+        "export.sweep",
+        "user.login",
+        "user.login_failed",
+        "user.add",
+        "user.disable",
+        "user.token",
+        "keys.rotate",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and from where (the client address as the WSGI server saw it)."""
+
+    user: User | None
+    remote_addr: str = ""
+
+
+def _entry_bytes(entry: AuditEntry) -> bytes:
+    fields = {
+        "at": entry.at.isoformat(),
+        "action": entry.action,
+        "user_id": entry.user_id,
+        "organisation_id": entry.organisation_id,
+        "sheet_id": entry.sheet_id,
+        "detail": entry.detail,
+        "remote_addr": entry.remote_addr,
+    }
+    return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+
+
+def record(session: Session, action: str, actor: Actor, sheet_id: str | None = None, detail: str = "") -> AuditEntry:
+    """Append one entry to the trail, in the caller's transaction."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    serialise_audit_writers(session)
+    previous = session.scalars(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    user = actor.user
+    entry = AuditEntry(
+        at=utcnow().replace(microsecond=0),
+        action=action,
+        user_id=user.id if user else None,
+        organisation_id=user.organisation_id if user else None,
+        sheet_id=sheet_id,
+        detail=detail[:64],
+        remote_addr=actor.remote_addr[:45],
+        previous_hash=previous or GENESIS,
+    )
+    entry.entry_hash = crypto.chain_hash(entry.previous_hash, _entry_bytes(entry))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    entries: int
+    first_broken_id: int | None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_broken_id is None
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Walk the trail in order; report the first entry whose link or content does not match."""
+    previous = GENESIS
+    count = 0
+    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)):
+        count += 1
+        if entry.previous_hash != previous or entry.entry_hash != crypto.chain_hash(previous, _entry_bytes(entry)):
+            return ChainReport(count, entry.id)
+        previous = entry.entry_hash
+    return ChainReport(count, None)
+
+
+def sheet_history(session: Session, sheet_id: str) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.sheet_id == sheet_id).order_by(AuditEntry.id)))

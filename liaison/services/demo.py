@@ -1,0 +1,62 @@
+"""The demo organisation set: the PLIE du Pays d'Aix, the six agencies of its convention, and one
+user per role. Idempotent: run it again and nothing is duplicated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from sqlalchemy.orm import Session
+
+from liaison import crypto
+from liaison.models import OrganisationKind, Role
+from liaison.services import directory
+from liaison.services.audit import Actor
+from liaison.services.vault import Vault
+
+PLIE = ("PLIE-PAYS-AIX", "PLIE du Pays d'Aix")
+AGENCIES = (
+    ("13013", "France Travail Aix Galice"),
+    ("13483", "France Travail Aix Vallée de l'Arc"),
+    ("13181", "France Travail Gardanne"),
+    ("13501", "France Travail Vitrolles"),
+    ("13196", "France Travail Marignane"),
+    ("84526", "France Travail Pertuis"),
+)
+CONVENTION = "PLIE-PAYS-AIX-2021"
+# login, organisation, role, agent profile (invented people)
+USERS = (
+    ("demo.accompagnateur", PLIE[0], Role.ACCOMPAGNATEUR,
+     directory.Profile("Durand", "Paul", "accompagnateur_emploi", "+33442000002", "paul.durand@example.org")),
+    ("demo.referent", "13013", Role.REFERENT,
+     directory.Profile("Martin", "Claire", "conseiller_referent", "+33442000001", "claire.martin@example.org")),
+    ("demo.dpo", PLIE[0], Role.DPO, directory.Profile("Garnier", "Sophie", "charge_mission", "+33442000003", None)),
+    ("demo.rgc", PLIE[0], Role.RGC, directory.Profile("Roux", "Karim", "responsable_equipe", "+33442000004", None)),
+)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    login: str
+    organisation: str
+    role: str
+    password: str
+    token: str
+
+
+def install_demo(session: Session, vault: Vault, hasher: PasswordHasher) -> list[DemoAccount]:
+    """Create what is missing, give each demo user a fresh password and API token, return them."""
+    plie = directory.ensure_organisation(session, *PLIE, kind=OrganisationKind.PLIE)
+    agencies = [directory.ensure_organisation(session, code, name, OrganisationKind.AGENCE) for code, name in AGENCIES]
+    directory.ensure_convention(session, CONVENTION, plie, agencies)
+    system = Actor(None, "cli")
+    accounts = []
+    for login, organisation, role, profile in USERS:
+        user = directory.user_by_login(session, login) or directory.add_user(session, system, login, organisation, role)
+        if user.profile_sealed is None:
+            directory.write_profile(session, vault, user, profile)
+        password = crypto.new_passphrase()
+        directory.set_password(user, password, hasher)
+        token = directory.issue_token(session, system, user)
+        accounts.append(DemoAccount(login, organisation, role.value, password, token))
+    return accounts

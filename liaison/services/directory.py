@@ -1,0 +1,257 @@
+"""Organisations, conventions, users, passwords, API tokens and who may send what to whom."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from liaison import crypto
+from liaison.models import (
+    ApiToken,
+    Convention,
+    ConventionAgency,
+    DataKeyPurpose,
+    Organisation,
+    OrganisationKind,
+    Role,
+    SheetKind,
+    User,
+    utcnow,
+)
+from liaison.services.audit import Actor, record
+from liaison.services.vault import Vault
+
+LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]")
+# Roles that handle sheets, and the kind each one sends.
+SENDS: Mapping[Role, SheetKind] = {Role.REFERENT: SheetKind.FDL1, Role.ACCOMPAGNATEUR: SheetKind.FDL2}
+ROLE_ORGANISATION: Mapping[Role, OrganisationKind | None] = {
+    Role.REFERENT: OrganisationKind.AGENCE,
+    Role.ACCOMPAGNATEUR: OrganisationKind.PLIE,
+    Role.DPO: None,
+    Role.RGC: None,
+}
+ROLE_LABELS: Mapping[Role, str] = {
+    Role.ACCOMPAGNATEUR: "Accompagnateur(trice) PLIE",
+    Role.REFERENT: "Référent(e) d'agence",
+    Role.DPO: "Délégué(e) à la protection des données",
+    Role.RGC: "Responsable de gestion des comptes",
+}
+
+
+class DirectoryError(Exception):
+    """A request on accounts that cannot be done; the message says why, in French."""
+
+
+def password_hasher(time_cost: int = 3, memory_kib: int = 64 * 1024) -> PasswordHasher:
+    """Argon2id with the given cost (RFC 9106's second recommended option by default)."""
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+
+
+# --- organisations and conventions ---------------------------------------------------------
+
+
+def organisation_by_code(session: Session, code: str) -> Organisation | None:
+    return session.scalars(select(Organisation).where(Organisation.code == code)).first()
+
+
+def ensure_organisation(session: Session, code: str, name: str, kind: OrganisationKind) -> Organisation:
+    organisation = organisation_by_code(session, code)
+    if organisation is None:
+        organisation = Organisation(code=code, name=name, kind=kind)
+        session.add(organisation)
+        session.flush()
+    else:
+        organisation.name, organisation.kind = name, kind
+    return organisation
+
+
+def ensure_convention(session: Session, code: str, plie: Organisation, agencies: list[Organisation]) -> Convention:
+    convention = session.scalars(select(Convention).where(Convention.code == code)).first()
+    if convention is None:
+        convention = Convention(code=code, plie=plie)
+        session.add(convention)
+    known = {link.agency_id for link in convention.agencies}
+    for agency in agencies:
+        if agency.id not in known:
+            convention.agencies.append(ConventionAgency(agency=agency))
+    session.flush()
+    return convention
+
+
+def partners(session: Session, organisation: Organisation) -> list[Organisation]:
+    """The organisations ``organisation`` exchanges sheets with, through its conventions."""
+    if organisation.kind is OrganisationKind.PLIE:
+        query = (
+            select(Organisation)
+            .join(ConventionAgency, ConventionAgency.agency_id == Organisation.id)
+            .join(Convention, Convention.id == ConventionAgency.convention_id)
+            .where(Convention.plie_id == organisation.id)
+        )
+    else:
+        query = (
+            select(Organisation)
+            .join(Convention, Convention.plie_id == Organisation.id)
+            .join(ConventionAgency, ConventionAgency.convention_id == Convention.id)
+            .where(ConventionAgency.agency_id == organisation.id)
+        )
+    return list(session.scalars(query.distinct().order_by(Organisation.code)))
+
+
+def may_send(session: Session, user: User, kind: SheetKind, recipient: Organisation) -> bool:
+    """An agency's référent sends FDL1 to its PLIE; a PLIE's accompagnateur sends FDL2 to an
+    agency of its convention; nobody else sends anything."""
+    if SENDS.get(user.role) is not kind:
+        return False
+    return any(partner.id == recipient.id for partner in partners(session, user.organisation))
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What fills a user's agent block on a sheet (personal data: stored sealed)."""
+
+    nom: str | None = None
+    prenom: str | None = None
+    fonction: str | None = None
+    telephone: str | None = None
+    email: str | None = None
+
+    def as_agent(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if value}
+
+
+def add_user(session: Session, actor: Actor, login: str, organisation_code: str, role: Role) -> User:
+    if not LOGIN.fullmatch(login):
+        raise DirectoryError(
+            "Identifiant invalide : 3 à 64 caractères, minuscules, chiffres, point, tiret ou souligné."
+        )
+    organisation = organisation_by_code(session, organisation_code)
+    if organisation is None:
+        raise DirectoryError(f"Aucune organisation n'a le code « {organisation_code} ».")
+    expected = ROLE_ORGANISATION[role]
+    if expected is not None and organisation.kind is not expected:
+        where = "un PLIE" if expected is OrganisationKind.PLIE else "une agence"
+        raise DirectoryError(f"Le rôle {role.value} s'exerce dans {where} ; {organisation.code} n'en est pas un(e).")
+    if user_by_login(session, login) is not None:
+        raise DirectoryError(f"L'identifiant « {login} » est déjà pris.")
+    user = User(login=login, organisation=organisation, role=role, active=True)
+    session.add(user)
+    session.flush()
+    record(session, "user.add", actor, detail=f"user:{user.id}")
+    return user
+
+
+def user_by_login(session: Session, login: str) -> User | None:
+    return session.scalars(select(User).where(User.login == login)).first()
+
+
+def require_user(session: Session, login: str) -> User:
+    user = user_by_login(session, login)
+    if user is None:
+        raise DirectoryError(f"Aucun utilisateur n'a l'identifiant « {login} ».")
+    return user
+
+
+def disable_user(session: Session, actor: Actor, login: str) -> User:
+    """Disable an account: its sessions and tokens stop working at the next request."""
+    user = require_user(session, login)
+    if user.active:
+        user.active = False
+        user.disabled_at = utcnow()
+        record(session, "user.disable", actor, detail=f"user:{user.id}")
+    return user
+
+
+def list_users(session: Session, organisation_code: str | None = None) -> list[User]:
+    query = select(User).join(Organisation).order_by(Organisation.code, User.login)
+    if organisation_code:
+        query = query.where(Organisation.code == organisation_code)
+    return list(session.scalars(query))
+
+
+def set_password(user: User, password: str, hasher: PasswordHasher) -> None:
+    if len(password) < 12:
+        raise DirectoryError("Le mot de passe compte au moins 12 caractères.")
+    user.password_hash = hasher.hash(password)
+
+
+# A hash to verify against when the login is unknown, so that both failures take as long.
+_UNKNOWN_USER_PASSWORD = "liaison: no such user"
+
+
+def authenticate_password(session: Session, login: str, password: str, hasher: PasswordHasher) -> User | None:
+    """The active user with that login and password, or None, in the same time either way."""
+    user = user_by_login(session, login)
+    stored = user.password_hash if user is not None and user.password_hash else None
+    try:
+        hasher.verify(stored or _dummy_hash(hasher), password)
+        verified = stored is not None
+    except (VerificationError, InvalidHashError):
+        verified = False
+    if not verified or user is None or not user.active:
+        return None
+    if stored and hasher.check_needs_rehash(stored):
+        user.password_hash = hasher.hash(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+_DUMMY_HASHES: dict[tuple[int, int], str] = {}
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    key = (hasher.time_cost, hasher.memory_cost)
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = hasher.hash(_UNKNOWN_USER_PASSWORD)
+    return _DUMMY_HASHES[key]
+
+
+def issue_token(session: Session, actor: Actor, user: User) -> str:
+    """A new API token for ``user``; only its digest is stored, the token is returned once."""
+    token = "lsn_" + crypto.new_token()
+    session.add(ApiToken(user=user, digest=crypto.token_digest(token)))
+    session.flush()
+    record(session, "user.token", actor, detail=f"user:{user.id}")
+    return token
+
+
+def authenticate_token(session: Session, token: str) -> User | None:
+    """The active user holding this (unrevoked) token, or None."""
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.digest == crypto.token_digest(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+def active_user(session: Session, user_id: int) -> User | None:
+    user = session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def read_profile(vault: Vault, user: User) -> Profile:
+    if user.profile_sealed is None or user.profile_key is None:
+        return Profile()
+    data = json.loads(crypto.open_profile(vault.unwrap(user.profile_key), user.id, user.profile_sealed))
+    return Profile(**data)
+
+
+def write_profile(session: Session, vault: Vault, user: User, profile: Profile) -> None:
+    """Seal ``profile`` (already validated as an agent block) under the user's own data key."""
+    if user.profile_key is None:
+        user.profile_key, key = vault.new_data_key(session, DataKeyPurpose.PROFILE)
+    else:
+        key = vault.unwrap(user.profile_key)
+    payload = json.dumps(profile.__dict__, sort_keys=True).encode()
+    user.profile_sealed = crypto.seal_profile(key, user.id, payload)

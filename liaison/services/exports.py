@@ -1,0 +1,99 @@
+"""Exports: a sheet as an encrypted file, downloadable once by the user who asked, until it expires.
+
+The passphrase is returned once to the caller and never stored; the file is kept (encrypted)
+only until it is downloaded or expires, then emptied by :func:`sweep_expired_exports`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from liaison import archives, crypto
+from liaison.models import Export, Sheet, utcnow
+from liaison.services.audit import Actor, record
+from liaison.services.sheets import NotAllowed, NotFound, canonical_json_of, open_sheet_content, visible_sheet
+from liaison.services.vault import Vault
+from liaison.pdf import render_sheet_pdf
+
+
+class ExportGone(Exception):
+    """The file was already downloaded, or has expired."""
+
+
+@dataclass(frozen=True)
+class NewExport:
+    export: Export
+    download_token: str
+    passphrase: str
+
+
+def export_basename(sheet: Sheet) -> str:
+    """A file name that tells nothing about the person: kind and the start of the sheet id."""
+    return f"fiche-{sheet.kind.value}-{sheet.id[:8]}"
+
+
+def create_export(
+    session: Session, vault: Vault, actor: Actor, sheet_id: str, file_format: str, lifetime: dt.timedelta
+) -> NewExport:
+    """Build the encrypted file of a sheet (its JSON and its PDF) for the caller."""
+    user = actor.user
+    if user is None:
+        raise NotAllowed("Authentification requise.")
+    if file_format not in archives.FORMATS:
+        raise NotAllowed(f"Format d'export non pris en charge : {file_format}.")
+    sheet = visible_sheet(session, user, sheet_id)
+    content = open_sheet_content(vault, sheet)
+    base = export_basename(sheet)
+    files = {
+        f"{base}.json": canonical_json_of(content),
+        f"{base}.pdf": render_sheet_pdf(sheet.kind.value, content, sheet.sender.name, sheet.recipient.name),
+    }
+    passphrase = crypto.new_passphrase()
+    token = crypto.new_token()
+    now = utcnow()
+    export = Export(
+        sheet_id=sheet.id,
+        user_id=user.id,
+        format=file_format,
+        filename=f"{base}.{file_format}",
+        token_digest=crypto.token_digest(token),
+        content=archives.export_zip_archive(files, passphrase),
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    session.add(export)
+    if sheet.recipient_id == user.organisation_id:
+        sheet.exported_at = sheet.exported_at or now
+    session.flush()
+    record(session, "sheet.export", actor, sheet_id=sheet.id, detail=file_format)
+    return NewExport(export, token, passphrase)
+
+
+def download_export(session: Session, actor: Actor, token: str) -> tuple[str, bytes]:
+    """The file behind a download link, for the user who made it, once; then it is gone."""
+    user = actor.user
+    export = session.scalars(select(Export).where(Export.token_digest == crypto.token_digest(token))).first()
+    if user is None or export is None or export.user_id != user.id:
+        raise NotFound
+    if export.content is None or export.expires_at <= utcnow():
+        raise ExportGone
+    content, export.content = export.content, None
+    export.downloaded_at = utcnow()
+    record(session, "export.download", actor, sheet_id=export.sheet_id, detail=export.format)
+    return export.filename, content
+
+
+def sweep_expired_exports(session: Session, now: dt.datetime | None = None) -> int:
+    """Empty every expired file not downloaded; returns how many were found (0 when healthy)."""
+    now = now or utcnow()
+    expired = list(session.scalars(select(Export).where(Export.content.is_not(None), Export.expires_at <= now)))
+    for export in expired:
+        export.content = None
+        export.swept_at = now
+    if expired:
+        record(session, "export.sweep", Actor(None), detail=f"count:{len(expired)}")
+    return len(expired)

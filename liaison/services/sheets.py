@@ -1,0 +1,191 @@
+"""Sheets: validated, sealed in their dossier, listed, read and acknowledged, every access traced."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from liaison import crypto
+from liaison.models import DataKeyPurpose, Dossier, Organisation, Sheet, SheetKind, User, new_uuid, utcnow
+from liaison.services.audit import Actor, record
+from liaison.services.directory import SENDS, may_send, organisation_by_code, partners
+from liaison.services.vault import Vault
+from schemas import SheetInvalid, SheetRules, dump_sheet, load_sheet
+
+Box = Literal["inbox", "outbox"]
+
+
+class NotAllowed(Exception):
+    """The caller may see this, but not do that; the message says why, in French."""
+
+
+class NotFound(Exception):
+    """No such sheet, or one the caller may not see: the two are never told apart."""
+
+
+@dataclass(frozen=True)
+class OpenedSheet:
+    """A sheet with its content, opened for someone allowed to see it."""
+
+    sheet: Sheet
+    content: dict[str, Any]
+
+
+def canonical_json_of(content: Mapping[str, Any]) -> bytes:
+    """A sheet already in canonical shape, as bytes: UTF-8 JSON, as stored (sealed) and exported."""
+    return json.dumps(content, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def create_sheet(
+    session: Session,
+    vault: Vault,
+    actor: Actor,
+    kind: SheetKind,
+    recipient_code: str,
+    body: Any,
+    rules: SheetRules,
+) -> Sheet:
+    """Validate ``body`` as a sheet of ``kind``, seal it in its dossier and send it.
+
+    Raises :class:`SheetInvalid` (every broken field, the recipient included),
+    :class:`NotAllowed` when the sender may not send this kind to this recipient.
+    """
+    user = _require_user(actor)
+    if user.role not in SENDS:
+        raise NotAllowed("Votre rôle ne permet pas d'envoyer de fiche de liaison.")
+    errors: dict[str, list[str]] = {}
+    try:
+        sheet = load_sheet(kind.value, body, rules)
+    except SheetInvalid as invalid:
+        errors = {f"sheet.{path}" if path else "sheet": messages for path, messages in invalid.errors.items()}
+    recipient = organisation_by_code(session, recipient_code)
+    if recipient is None:
+        errors["recipient"] = [f"Aucune organisation n'a le code « {recipient_code} »."]
+    if errors:
+        raise SheetInvalid(errors)
+    assert recipient is not None
+    if not may_send(session, user, kind, recipient):
+        raise NotAllowed(_why_not(user, kind, recipient))
+
+    plie = recipient if kind is SheetKind.FDL1 else user.organisation
+    dossier = _dossier_for(session, vault, plie, sheet["demandeur"]["identifiant_pole_emploi"])
+    row = Sheet(id=new_uuid(), kind=kind, dossier=dossier, sender=user.organisation, recipient=recipient, author_id=user.id)
+    row.sealed = crypto.seal_sheet(vault.unwrap(dossier.data_key), row.id, kind.value, canonical_json_of(dump_sheet(kind.value, sheet)))
+    session.add(row)
+    session.flush()
+    record(session, "sheet.create", actor, sheet_id=row.id, detail=kind.value)
+    return row
+
+
+def _why_not(user: User, kind: SheetKind, recipient: Organisation) -> str:
+    if SENDS[user.role] is not kind:
+        return f"Votre rôle envoie des fiches {SENDS[user.role].value}, pas {kind.value}."
+    if kind is SheetKind.FDL1:
+        return f"{recipient.code} n'est pas le PLIE de la convention de votre agence."
+    return f"{recipient.code} n'est pas une agence de la convention de votre PLIE."
+
+
+def _dossier_for(session: Session, vault: Vault, plie: Organisation, identifiant_pole_emploi: str) -> Dossier:
+    """The PLIE's dossier of this job seeker, found by keyed hash, or a new one with its own key."""
+    lookup = crypto.keyed_index(vault.index_key(session), f"{plie.code}|{identifiant_pole_emploi}")
+    query = select(Dossier).where(Dossier.plie_id == plie.id, Dossier.lookup == lookup)
+    dossier = session.scalars(query).first()
+    if dossier is not None:
+        return dossier
+    try:
+        with session.begin_nested():
+            key_row, _ = vault.new_data_key(session, DataKeyPurpose.DOSSIER)
+            dossier = Dossier(plie_id=plie.id, lookup=lookup, data_key=key_row)
+            session.add(dossier)
+        return dossier
+    except IntegrityError:  # created meanwhile by a concurrent request
+        return session.scalars(query).one()
+
+
+def _require_user(actor: Actor) -> User:
+    if actor.user is None:
+        raise NotAllowed("Authentification requise.")
+    return actor.user
+
+
+def _may_handle_sheets(user: User) -> bool:
+    return user.role in SENDS
+
+
+def list_box(session: Session, user: User, box: Box, limit: int = 100, offset: int = 0) -> list[Sheet]:
+    """The sheets the user's organisation received (inbox) or sent (outbox), newest first."""
+    if not _may_handle_sheets(user):
+        raise NotAllowed("Votre rôle ne donne pas accès aux fiches de liaison.")
+    column = Sheet.recipient_id if box == "inbox" else Sheet.sender_id
+    query = (
+        select(Sheet)
+        .where(column == user.organisation_id)
+        .order_by(Sheet.created_at.desc(), Sheet.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.scalars(query))
+
+
+def visible_sheet(session: Session, user: User, sheet_id: str) -> Sheet:
+    """The sheet if the user's organisation sent or received it; otherwise :class:`NotFound`."""
+    if not _may_handle_sheets(user):
+        raise NotFound
+    sheet = session.scalars(
+        select(Sheet).where(
+            Sheet.id == sheet_id,
+            or_(Sheet.sender_id == user.organisation_id, Sheet.recipient_id == user.organisation_id),
+        )
+    ).first()
+    if sheet is None:
+        raise NotFound
+    return sheet
+
+
+def open_sheet_content(vault: Vault, sheet: Sheet) -> dict[str, Any]:
+    plaintext = crypto.open_sheet(vault.unwrap(sheet.dossier.data_key), sheet.id, sheet.kind.value, sheet.sealed)
+    content: dict[str, Any] = json.loads(plaintext)
+    return content
+
+
+def read_sheet(session: Session, vault: Vault, actor: Actor, sheet_id: str) -> OpenedSheet:
+    """Open a sheet for its sender or recipient; the first reading by the recipient marks it read."""
+    user = _require_user(actor)
+    sheet = visible_sheet(session, user, sheet_id)
+    content = open_sheet_content(vault, sheet)
+    if sheet.recipient_id == user.organisation_id and sheet.read_at is None:
+        sheet.read_at = utcnow()
+    record(session, "sheet.read", actor, sheet_id=sheet.id)
+    return OpenedSheet(sheet, content)
+
+
+def acknowledge(session: Session, actor: Actor, sheet_id: str) -> Sheet:
+    """The recipient acknowledges receipt (idempotent: the first date stays)."""
+    user = _require_user(actor)
+    sheet = visible_sheet(session, user, sheet_id)
+    if sheet.recipient_id != user.organisation_id:
+        raise NotAllowed("Seul le destinataire accuse réception d'une fiche.")
+    if sheet.acknowledged_at is None:
+        sheet.acknowledged_at = utcnow()
+        sheet.read_at = sheet.read_at or sheet.acknowledged_at
+        record(session, "sheet.acknowledge", actor, sheet_id=sheet.id)
+    return sheet
+
+
+STATE_LABELS = {"sent": "Envoyée", "read": "Lue", "exported": "Exportée", "acknowledged": "Réception accusée"}
+
+
+def recipients_of(session: Session, user: User) -> list[Organisation]:
+    """Where this user may send sheets."""
+    return partners(session, user.organisation) if _may_handle_sheets(user) else []
+
+
+def kind_sent_by(user: User) -> SheetKind | None:
+    return SENDS.get(user.role)
+

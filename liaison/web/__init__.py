@@ -1,0 +1,28 @@
+"""The web UI (French, accessible, no JavaScript needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+
+from liaison.context import PARIS
+from liaison.web.views import blueprint
+
+
+def heure(moment: dt.datetime) -> str:
+    """A timestamp as a person in France reads it: 24/11/2026 à 14:05."""
+    return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+
+
+def date_fr(day: str | dt.date) -> str:
+    """An ISO date as JJ/MM/AAAA."""
+    value = dt.date.fromisoformat(day) if isinstance(day, str) else day
+    return value.strftime("%d/%m/%Y")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(blueprint)
+    app.add_template_filter(heure)
+    app.add_template_filter(date_fr)
+

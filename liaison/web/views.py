@@ -1,0 +1,269 @@
+"""The web UI, in French: thin views over the same services as the API.
+
+Every page needs a signed-in, active user, except those in ``PUBLIC_ENDPOINTS``. No page needs
+JavaScript; forms are protected against cross-site posts (CSRF tokens).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.wrappers import Response as BaseResponse
+
+from liaison import context
+from liaison.db import get_session
+from liaison.models import SheetKind, User
+from liaison.services import directory, exports, sheets
+from liaison.services.audit import Actor, record
+from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
+from schemas import SHEET_SCHEMAS, SheetInvalid
+from schemas.codes import KINDS
+from schemas.fields import validation_rules
+from schemas.sheets import AgentSchema, flatten_errors
+
+blueprint = Blueprint("web", __name__)
+PUBLIC_ENDPOINTS = {"web.login", "static"}
+LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
+
+
+@blueprint.before_app_request
+def load_user() -> BaseResponse | None:
+    if request.path.startswith("/api/"):
+        return None
+    user_id = session.get("user_id")
+    user = directory.active_user(get_session(), user_id) if isinstance(user_id, int) else None
+    if user is None:
+        session.pop("user_id", None)
+        if request.endpoint not in PUBLIC_ENDPOINTS:
+            return redirect(url_for("web.login", suivant=request.full_path if request.method == "GET" else None))
+        return None
+    g.user = user
+    return None
+
+
+@blueprint.app_context_processor
+def _template_context() -> dict[str, Any]:
+    return {"user": g.get("user"), "KINDS": KINDS, "CHOICE_LABELS": CHOICE_LABELS, "ROLE_LABELS": directory.ROLE_LABELS}
+
+
+def _user() -> User:
+    user = context.current_user()
+    assert user is not None
+    return user
+
+
+# --- sign in and out -----------------------------------------------------------------------
+
+
+@blueprint.route("/connexion", methods=["GET", "POST"])
+def login() -> str | BaseResponse:
+    error = None
+    if request.method == "POST":
+        db = get_session()
+        login_name = request.form.get("identifiant", "").strip().lower()
+        user = directory.authenticate_password(db, login_name, request.form.get("mot_de_passe", ""), context.hasher())
+        if user is None:
+            record(db, "user.login_failed", Actor(None, request.remote_addr or ""))
+            db.commit()
+            error = LOGIN_FAILED
+        else:
+            session.clear()
+            session["user_id"] = user.id
+            session.permanent = True
+            record(db, "user.login", Actor(user, request.remote_addr or ""))
+            db.commit()
+            target = request.args.get("suivant", "")
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.home"))
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@blueprint.post("/deconnexion")
+def logout() -> BaseResponse:
+    session.clear()
+    flash("Vous êtes déconnecté(e).", "info")
+    return redirect(url_for("web.login"))
+
+
+@blueprint.get("/")
+def home() -> BaseResponse:
+    user = _user()
+    if user.role in directory.SENDS:
+        return redirect(url_for("web.box", box="recues"))
+    return redirect(url_for("web.profile"))
+
+
+# --- boxes and sheets ----------------------------------------------------------------------
+
+BOXES = {"recues": ("inbox", "Fiches reçues"), "envoyees": ("outbox", "Fiches envoyées")}
+
+
+@blueprint.get("/fiches/<box>")
+def box(box: str) -> str:
+    if box not in BOXES:
+        abort(404)
+    user = _user()
+    if user.role not in directory.SENDS:
+        abort(403)
+    api_box, title = BOXES[box]
+    found = sheets.list_box(get_session(), user, api_box)  # type: ignore[arg-type]
+    return render_template("box.html", sheets=found, box=box, title=title, STATE_LABELS=sheets.STATE_LABELS)
+
+
+@blueprint.route("/fiches/nouvelle", methods=["GET", "POST"])
+def new_sheet() -> str | BaseResponse:
+    user = _user()
+    kind = sheets.kind_sent_by(user)
+    if kind is None:
+        abort(403)
+    db = get_session()
+    recipients = sheets.recipients_of(db, user)
+    items = form_items(SHEET_SCHEMAS[kind.value], choices=context.sheet_rules().fonctions)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        recipient = request.form.get("destinataire", "")
+        try:
+            sheet = sheets.create_sheet(
+                db, context.vault(), context.actor(), kind, recipient, parse_form(items, request.form), context.sheet_rules()
+            )
+        except SheetInvalid as invalid:
+            errors = {path.removeprefix("sheet."): messages for path, messages in invalid.errors.items()}
+        except sheets.NotAllowed as refused:
+            errors = {"destinataire": [str(refused)]}
+        else:
+            db.commit()
+            flash("La fiche a été envoyée. Elle est chiffrée et seul le destinataire peut la lire.", "succes")
+            return redirect(url_for("web.read_sheet", sheet_id=sheet.id))
+        values = form_values(request.form)
+    else:
+        values = _prefilled(user, kind)
+        if len(recipients) == 1:
+            values["destinataire"] = recipients[0].code
+    status = 422 if errors else 200
+    return render_template(
+        "sheet_form.html",
+        kind=kind.value,
+        items=items,
+        index=index_of(items),
+        values=values,
+        errors=errors,
+        recipients=recipients,
+    ), status  # type: ignore[return-value]
+
+
+def _prefilled(user: User, kind: SheetKind) -> dict[str, Any]:
+    """The sender's own agent block, from the profile, and today's date."""
+    own_block = "agent_pole_emploi" if kind is SheetKind.FDL1 else "agent_plie"
+    profile = directory.read_profile(context.vault(), user).as_agent()
+    values = flat_values({own_block: profile})
+    values["date_fiche"] = context.today().isoformat()
+    return values
+
+
+@blueprint.get("/fiches/detail/<sheet_id>")
+def read_sheet(sheet_id: str) -> str:
+    db = get_session()
+    try:
+        opened = sheets.read_sheet(db, context.vault(), context.actor(), sheet_id)
+    except sheets.NotFound:
+        abort(404)
+    db.commit()
+    items = form_items(SHEET_SCHEMAS[opened.sheet.kind.value], choices=context.sheet_rules().fonctions)
+    is_recipient = opened.sheet.recipient_id == _user().organisation_id
+    return render_template(
+        "sheet.html",
+        sheet=opened.sheet,
+        items=items,
+        values=flat_values(opened.content),
+        is_recipient=is_recipient,
+        STATE_LABELS=sheets.STATE_LABELS,
+    )
+
+
+@blueprint.post("/fiches/detail/<sheet_id>/accuse-reception")
+def acknowledge(sheet_id: str) -> BaseResponse:
+    db = get_session()
+    try:
+        sheets.acknowledge(db, context.actor(), sheet_id)
+    except sheets.NotFound:
+        abort(404)
+    except sheets.NotAllowed as refused:
+        flash(str(refused), "erreur")
+        return redirect(url_for("web.read_sheet", sheet_id=sheet_id))
+    db.commit()
+    flash("Accusé de réception enregistré.", "succes")
+    return redirect(url_for("web.read_sheet", sheet_id=sheet_id))
+
+
+@blueprint.post("/fiches/detail/<sheet_id>/export")
+def export(sheet_id: str) -> str:
+    db = get_session()
+    try:
+        made = exports.create_export(
+            db,
+            context.vault(),
+            context.actor(),
+            sheet_id,
+            request.form.get("format", "zip"),
+            context.config().export_lifetime,
+        )
+    except sheets.NotFound:
+        abort(404)
+    except sheets.NotAllowed:
+        abort(400)
+    db.commit()
+    return render_template("export.html", made=made, sheet_id=sheet_id)
+
+
+@blueprint.get("/telechargements/<token>")
+def download(token: str) -> BaseResponse | tuple[str, int]:
+    db = get_session()
+    try:
+        filename, content = exports.download_export(db, context.actor(), token)
+    except sheets.NotFound:
+        abort(404)
+    except exports.ExportGone:
+        return render_template("error.html", status=410), 410
+    db.commit()
+    response = Response(content, mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- the user's own profile ----------------------------------------------------------------
+
+
+@blueprint.route("/profil", methods=["GET", "POST"])
+def profile() -> str | tuple[str, int] | BaseResponse:
+    user = _user()
+    db = get_session()
+    items = form_items(AgentSchema, choices=context.sheet_rules().fonctions)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            with validation_rules(context.sheet_rules()):
+                agent = AgentSchema().load(parse_form(items, request.form))
+        except ValidationError as invalid:
+            errors = flatten_errors(invalid.messages)
+        else:
+            directory.write_profile(db, context.vault(), user, directory.Profile(**agent))
+            db.commit()
+            flash("Votre profil est enregistré : il remplira votre bloc « agent » sur les fiches.", "succes")
+            return redirect(url_for("web.profile"))
+        values = form_values(request.form)
+    else:
+        values = directory.read_profile(context.vault(), user).as_agent()
+    return render_template("profile.html", items=items, index=index_of(items), values=values, errors=errors), (422 if errors else 200)
+

@@ -1,0 +1,8 @@
+"""WSGI entry point for any WSGI server: ``waitress-serve wsgi:app`` or ``gunicorn wsgi:app``.
+
+``liaison serve`` is the usual way; it also runs the scheduler.
+"""
+
+from liaison import create_app
+
+app = create_app()
