@@ -140,6 +140,15 @@ def _full_name(person: Mapping[str, Any]) -> str:
 # --- labels from the schemas ---------------------------------------------------------------
 
 
+def _nested(schema: Schema, block: str) -> Schema:
+    """The schema of a block (a ``Nested`` field) of ``schema``."""
+    field = schema.fields[block]
+    nested = field.schema if isinstance(field, fields.Nested) else None
+    if not isinstance(nested, Schema):
+        raise TypeError(f"{block} n'est pas un groupe de champs")
+    return nested
+
+
 class _Labels:
     """The ``metadata["label"]`` of a sheet schema's fields, reached by dotted path."""
 
@@ -150,20 +159,12 @@ class _Labels:
         schema = self._schema
         *blocks, name = path.split(".")
         for block in blocks:
-            field = schema.fields[block]
-            assert isinstance(field, fields.Nested)  # a Block
-            nested = field.schema
-            assert isinstance(nested, Schema)
-            schema = nested
+            schema = _nested(schema, block)
         return str(schema.fields[name].metadata["label"])
 
     def names(self, block: str) -> list[str]:
         """The field names of a block, in the schema's (the form's) order."""
-        field = self._schema.fields[block]
-        assert isinstance(field, fields.Nested)  # a Block
-        nested = field.schema
-        assert isinstance(nested, Schema)
-        return list(nested.fields)
+        return list(_nested(self._schema, block).fields)
 
     def caps(self, path: str) -> str:
         """The label in capitals as on annexe 2, except "@mail" which the form keeps as is."""
@@ -282,7 +283,7 @@ def _rows_height(pdf: FPDF, rows: Sequence[Row], label_width: float, value_width
 
 
 def _draw_rows(pdf: FPDF, x: float, y: float, rows: Sequence[Row], label_width: float, value_width: float) -> float:
-    """"Label :" and value side by side, one pair a row; returns the y below the last row."""
+    """ "Label :" and value side by side, one pair a row; returns the y below the last row."""
     for label, value in rows:
         below_label = _write(pdf, x, y, label_width, label + COLON, "B", 8)
         below_value = _write(pdf, x + label_width, y, value_width, value)
@@ -310,13 +311,13 @@ def _framed_grid(
     """One frame holding two columns of rows, each with its label width, then full-width rows."""
     widths = [(label, COLUMN - PAD - label) for label, _ in columns]
     wide_value = WIDTH - 2 * PAD - wide_label
-    grid = max(_rows_height(pdf, rows, *width) for width, (_, rows) in zip(widths, columns))
+    grid = max(_rows_height(pdf, rows, *width) for width, (_, rows) in zip(widths, columns, strict=True))
     wide = _rows_height(pdf, wide_rows, wide_label, wide_value)
     height = grid + wide + 2 * PAD + 1.5
     _ensure_space(pdf, height)
     top = pdf.get_y()
     pdf.rect(MARGIN, top, WIDTH, height)
-    for index, (width, (_, rows)) in enumerate(zip(widths, columns)):
+    for index, (width, (_, rows)) in enumerate(zip(widths, columns, strict=True)):
         _draw_rows(pdf, MARGIN + PAD + index * (COLUMN + GUTTER), top + PAD, rows, *width)
     separator = top + PAD + grid + 0.5
     pdf.set_draw_color(170)
@@ -327,7 +328,7 @@ def _framed_grid(
 
 
 def _line(pdf: FPDF, label: str, value: str) -> None:
-    """"Label : value" on the page's width."""
+    """ "Label : value" on the page's width."""
     label_width = _label_width(pdf, label)
     _ensure_space(pdf, LINE + 1)
     y = pdf.get_y()
@@ -353,7 +354,7 @@ def _inline_choices(pdf: FPDF, x: float, y: float, right: float, items: Choices)
 
 
 def _choices_line(pdf: FPDF, label: str, items: Choices) -> None:
-    """"Label :" then every option as a box, the chosen ones crossed."""
+    """ "Label :" then every option as a box, the chosen ones crossed."""
     label_width = _label_width(pdf, label) + 1
     _ensure_space(pdf, 2 * LINE + 1)
     y = pdf.get_y()
@@ -410,10 +411,10 @@ def _agent_rows(agent: Mapping[str, Any], labels: _Labels, fonctions: Mapping[st
     ]
 
 
-def _agents(pdf: FPDF, sheet: Mapping[str, Any], order: Sequence[str], labels: _Labels, fonctions: Mapping[str, str]) -> None:
-    panels = [
-        (labels.caps(block), _agent_rows(sheet.get(block) or {}, labels, fonctions)) for block in order
-    ]
+def _agents(
+    pdf: FPDF, sheet: Mapping[str, Any], order: Sequence[str], labels: _Labels, fonctions: Mapping[str, str]
+) -> None:
+    panels = [(labels.caps(block), _agent_rows(sheet.get(block) or {}, labels, fonctions)) for block in order]
     _panels(pdf, panels, label_width=30)
 
 
@@ -481,7 +482,11 @@ def _information(pdf: FPDF, information: Mapping[str, Any], labels: _Labels) -> 
         pdf.multi_cell(WIDTH, 3.5, _printable(paragraph), align="J", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1.5)
     pdf.ln(1)
-    _checkbox_grid(pdf, [(labels("information_demandeur.information_remise"), information.get("information_remise") is True)], columns=1)
+    _checkbox_grid(
+        pdf,
+        [(labels("information_demandeur.information_remise"), information.get("information_remise") is True)],
+        columns=1,
+    )
     pdf.ln(1)
     place = _text(information.get("fait_a"))
     _line(pdf, labels("information_demandeur.fait_a"), f"{place}, le {format_date(information.get('fait_le'))}")
@@ -492,7 +497,13 @@ def _information_integration(pdf: FPDF, sheet: Mapping[str, Any], labels: _Label
     _ensure_space(pdf, 3 * LINE)
     y = pdf.get_y()
     below = _write(pdf, MARGIN, y, WIDTH - choices_width, labels("information_demandeur_integration") + COLON, "B", 9)
-    _inline_choices(pdf, MARGIN + WIDTH - choices_width + 2, y, MARGIN + WIDTH, _yes_no(sheet.get("information_demandeur_integration")))
+    _inline_choices(
+        pdf,
+        MARGIN + WIDTH - choices_width + 2,
+        y,
+        MARGIN + WIDTH,
+        _yes_no(sheet.get("information_demandeur_integration")),
+    )
     pdf.set_xy(MARGIN, below + 1)
 
 
@@ -540,7 +551,9 @@ def _reminder_box(pdf: FPDF) -> None:
 # --- the two sheets ------------------------------------------------------------------------
 
 
-def _render_fdl1(pdf: FPDF, sheet: Mapping[str, Any], sender: str, recipient: str, fonctions: Mapping[str, str]) -> None:
+def _render_fdl1(
+    pdf: FPDF, sheet: Mapping[str, Any], sender: str, recipient: str, fonctions: Mapping[str, str]
+) -> None:
     labels = _Labels("FDL1")
     _title(pdf, "FICHE DE LIAISON ORIENTATION Pôle emploi vers PLIE", sender, recipient)
     _date_and_reminder(pdf, sheet["date_fiche"], FDL1_REMINDER)
@@ -549,7 +562,9 @@ def _render_fdl1(pdf: FPDF, sheet: Mapping[str, Any], sender: str, recipient: st
     _fdl1_body(pdf, sheet, labels)
 
 
-def _render_fdl2(pdf: FPDF, sheet: Mapping[str, Any], sender: str, recipient: str, fonctions: Mapping[str, str]) -> None:
+def _render_fdl2(
+    pdf: FPDF, sheet: Mapping[str, Any], sender: str, recipient: str, fonctions: Mapping[str, str]
+) -> None:
     labels = _Labels("FDL2")
     _title(pdf, "FICHE DE LIAISON PLIE vers Pôle emploi", sender, recipient)
     _date_and_reminder(pdf, sheet["date_fiche"], FDL2_REMINDER)
@@ -584,7 +599,7 @@ def render_sheet_pdf(
     if kind not in _RENDERERS:
         raise ValueError(f"Type de fiche inconnu : {kind!r}")
     pdf = _Form(f"{codes.KINDS[kind]} — convention de partenariat PLIE / Pôle emploi")
-    pdf.set_creation_date(dt.datetime.combine(dt.date.fromisoformat(sheet["date_fiche"]), dt.time(), dt.timezone.utc))
+    pdf.set_creation_date(dt.datetime.combine(dt.date.fromisoformat(sheet["date_fiche"]), dt.time(), dt.UTC))
     pdf.set_title(_printable(codes.KINDS[kind]))
     pdf.set_lang("fr-FR")
     pdf.add_page()

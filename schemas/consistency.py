@@ -2,7 +2,9 @@
 
 Each function takes a sheet as loaded by its schema (possibly incomplete when some fields were
 refused) and returns the broken rules as ``{"dotted.path": ["message", ...]}``. A rule whose
-fields are missing is not evaluated: the missing field already has its own error.
+fields are missing is not evaluated: the missing field already has its own error. An optional
+field left empty is loaded as ``None``; a refused field is not in the sheet at all, so a rule
+"X needs Y" fires only when Y is known to be empty, never because Y was refused.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 Problems = dict[str, list[str]]
 
 ADULT_AGE_YEARS = 18
+# Not in the convention: an age past this on the sheet's date is a typing error ("1080" for "1980").
+PLAUSIBLE_AGE_YEARS = 100
 PATHWAY_MAX_MONTHS = 24
 
 
@@ -49,6 +53,11 @@ def _date(sheet: Mapping[str, Any], path: str) -> dt.date | None:
     return node if isinstance(node, dt.date) else None
 
 
+def _empty(block: Mapping[str, Any], key: str) -> bool:
+    """Whether an optional field was left empty (loaded as None), rather than refused (absent)."""
+    return key in block and block[key] is None
+
+
 def _french(day: dt.date) -> str:
     return day.strftime("%d/%m/%Y")
 
@@ -72,13 +81,21 @@ def _common_problems(sheet: Mapping[str, Any], today: dt.date, later_than_sheet:
             f"Le demandeur d'emploi doit avoir au moins {ADULT_AGE_YEARS} ans à la date de la fiche "
             f"({_french(date_fiche)}).",
         )
+    elif birth and date_fiche and birth < add_months(date_fiche, -12 * PLAUSIBLE_AGE_YEARS):
+        _add(
+            problems,
+            "demandeur.date_naissance",
+            f"Date de naissance invraisemblable : plus de {PLAUSIBLE_AGE_YEARS} ans à la date de la fiche "
+            "(vérifiez l'année).",
+        )
     if date_fiche:
         for path in later_than_sheet:
             day = _date(sheet, path)
             if day and day > date_fiche:
                 _add(problems, path, f"Cette date ne peut pas être postérieure à la date de la fiche ({_french(date_fiche)}).")
     orientation = _date(sheet, "orientation.date_orientation")
-    if birth and orientation and not birth < orientation:
+    birth_plausible = "demandeur.date_naissance" not in problems
+    if birth and birth_plausible and orientation and not birth < orientation:
         _add(problems, "orientation.date_orientation", "La date d'orientation doit être postérieure à la date de naissance.")
     return problems
 
@@ -114,17 +131,19 @@ def fdl2_problems(sheet: Mapping[str, Any], today: dt.date) -> Problems:
         )
         _add(problems, "parcours.motif_refus_integration", message)
         _add(problems, "parcours.date_integration", message)
-    if sortie and not integration:
+    if sortie and _empty(parcours, "date_integration"):
         _add(problems, "parcours.date_sortie", "Une date de sortie suppose une date d'intégration.")
-    if bool(parcours.get("motif_sortie")) != bool(sortie):
-        if sortie:
-            _add(problems, "parcours.motif_sortie", "Le motif de sortie accompagne la date de sortie : renseignez-le.")
-        else:
-            _add(problems, "parcours.date_sortie", "La date de sortie accompagne le motif de sortie : renseignez-la.")
-    if fin and not integration:
+    if sortie and _empty(parcours, "motif_sortie"):
+        _add(problems, "parcours.motif_sortie", "Le motif de sortie accompagne la date de sortie : renseignez-le.")
+    if parcours.get("motif_sortie") and _empty(parcours, "date_sortie"):
+        _add(problems, "parcours.date_sortie", "La date de sortie accompagne le motif de sortie : renseignez-la.")
+    if fin and _empty(parcours, "date_integration"):
         _add(problems, "parcours.date_fin_parcours", "Une date de fin de parcours suppose une date d'intégration.")
     if orientation and integration and not orientation <= integration:
         _add(problems, "parcours.date_integration", "La date d'intégration ne peut pas précéder la date d'orientation.")
+    birth = _date(sheet, "demandeur.date_naissance")
+    if birth and "demandeur.date_naissance" not in problems and not orientation and integration and not birth < integration:
+        _add(problems, "parcours.date_integration", "La date d'intégration doit être postérieure à la date de naissance.")
     if integration and fin:
         if not integration <= fin:
             _add(problems, "parcours.date_fin_parcours", "La date de fin de parcours ne peut pas précéder la date d'intégration.")

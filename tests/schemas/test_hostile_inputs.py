@@ -1,3 +1,5 @@
+# The tables keep one case per line.
+# ruff: noqa: E501
 """Hostile inputs to the liaison sheets, and the edge inputs that must still pass.
 
 The convention allows "aucune rubrique permettant du texte libre": every row below starts from a
@@ -179,7 +181,7 @@ HOSTILE = [
     hostile("long-voie-39", "FDL1", put("demandeur.adresse.voie", "Avenue " + "a" * 32), "demandeur.adresse.voie", LONG_LINE),
     hostile("long-complement-39", "FDL2", put("demandeur.adresse.complement", "Résidence " + "b" * 29), "demandeur.adresse.complement", LONG_LINE),
     hostile("long-commune-39", "FDL1", put("demandeur.adresse.commune", "C" * 39), "demandeur.adresse.commune", LONG_LINE),
-    hostile("long-email-255", "FDL1", put("agent_pole_emploi.email", "a" * 60 + "@" + "b" * 60 + "." + "c" * 60 + "." + "d" * 60 + ".fr" + "e" * 10), "agent_pole_emploi.email", "254 caractères au plus (255 saisis)"),
+    hostile("long-email-255", "FDL1", put("agent_pole_emploi.email", "a" * 60 + "@" + "b" * 60 + "." + "c" * 60 + "." + "d" * 60 + "." + "e" * 11), "agent_pole_emploi.email", "254 caractères au plus (255 saisis)"),
     hostile("long-email-local-65", "FDL2", put("demandeur.email", "a" * 65 + "@example.org"), "demandeur.email", "au plus 64 caractères"),
     # Wrong types: nothing is coerced.
     hostile("type-boolean-as-string", "FDL1", put("demandeur.consentement_dematerialise", "true"), "demandeur.consentement_dematerialise", BOOLEAN),
@@ -215,6 +217,7 @@ HOSTILE = [
     hostile("date-french-order", "FDL1", put("date_fiche", "20/11/2026"), "date_fiche", DATE_SHAPE),
     hostile("date-month-13", "FDL1", put("orientation.date_orientation", "2026-13-01"), "orientation.date_orientation", NO_SUCH_DAY),
     hostile("date-february-30", "FDL2", put("parcours.date_integration", "2026-02-30"), "parcours.date_integration", NO_SUCH_DAY),
+    hostile("date-refused-no-cascade", "FDL2", parcours(date_integration="2026-06-31", date_sortie="2026-10-01", motif_sortie="formation"), "parcours.date_integration", NO_SUCH_DAY),
     hostile("date-unpadded", "FDL1", put("information_demandeur.fait_le", "2026-1-5"), "information_demandeur.fait_le", DATE_SHAPE),
     hostile("date-with-time", "FDL1", put("date_fiche", "2026-11-20T09:30:00"), "date_fiche", DATE_SHAPE),
     hostile("date-arabic-indic-digits", "FDL1", put("date_fiche", "٢٠٢٦-١١-٢٠"), "date_fiche", DATE_SHAPE),
@@ -229,7 +232,8 @@ HOSTILE = [
     hostile("identifiant-caf-letters", "FDL1", put("demandeur.identifiant_caf", "ABC"), "demandeur.identifiant_caf", "7 chiffres (7654321)"),
     hostile("email-no-domain-dot", "FDL1", put("agent_plie.email", "paul.durand@localhost"), "agent_plie.email", EMAIL),
     hostile("email-display-name", "FDL2", put("agent_plie.email", "Paul Durand <paul.durand@example.org>"), "agent_plie.email", EMAIL),
-    hostile("numero-voie-prose", "FDL1", put("demandeur.adresse.numero_voie", "12 bis, au fond"), "demandeur.adresse.numero_voie", "Numéro de voie"),
+    hostile("numero-voie-prose", "FDL1", put("demandeur.adresse.numero_voie", "12, au fond"), "demandeur.adresse.numero_voie", "Numéro de voie"),
+    hostile("numero-voie-long", "FDL1", put("demandeur.adresse.numero_voie", "12 bis, tout au fond"), "demandeur.adresse.numero_voie", "14 caractères au plus"),
     hostile("empty-nom", "FDL1", put("demandeur.nom", "   "), "demandeur.nom", "ne peut pas être vide"),
     # Closed lists.
     hostile("choice-unknown-fonction", "FDL1", put("agent_pole_emploi.fonction", "stagiaire"), "agent_pole_emploi.fonction", CHOICE),
@@ -257,6 +261,7 @@ HOSTILE = [
     hostile("integration-before-birth", "FDL2", each(put("orientation", None), parcours(date_integration="1975-01-01", date_fin_parcours="1976-01-01")), "parcours.date_integration", "postérieure à la date de naissance"),
     hostile("under-18-on-date-fiche", "FDL1", put("demandeur.date_naissance", "2008-11-21"), "demandeur.date_naissance", "au moins 18 ans"),
     hostile("leap-day-birth-day-before-18", "FDL1", each(put("demandeur.date_naissance", "2008-02-29"), put("date_fiche", "2026-02-28"), put("orientation.date_orientation", "2026-02-27"), put("information_demandeur.fait_le", "2026-02-27")), "demandeur.date_naissance", "au moins 18 ans"),
+    hostile("birth-year-typo", "FDL2", put("demandeur.date_naissance", "1080-04-12"), "demandeur.date_naissance", "plus de 100 ans"),
     hostile("birth-in-future", "FDL1", put("demandeur.date_naissance", "2027-01-01"), "demandeur.date_naissance", "dans le futur"),
     hostile("date-fiche-after-today", "FDL2", put("date_fiche", "2026-11-25"), "date_fiche", "postérieure à aujourd'hui (24/11/2026)"),
     hostile("fait-le-after-date-fiche", "FDL1", put("information_demandeur.fait_le", "2026-11-21"), "information_demandeur.fait_le", "postérieure à la date de la fiche (20/11/2026)"),
@@ -347,6 +352,7 @@ ACCEPTED = [
     accepted("identifiant-lower-case", "FDL1", put("demandeur.identifiant_pole_emploi", "1234567a"), "demandeur.identifiant_pole_emploi", "1234567A"),
     accepted("identifiant-spaced", "FDL2", put("demandeur.identifiant_pole_emploi", "1234 567 A"), "demandeur.identifiant_pole_emploi", "1234567A"),
     accepted("numero-voie-upper-bis", "FDL1", put("demandeur.adresse.numero_voie", "12 BIS"), "demandeur.adresse.numero_voie", "12 bis"),
+    accepted("numero-voie-quinquies", "FDL2", put("demandeur.adresse.numero_voie", "1234 Quinquies"), "demandeur.adresse.numero_voie", "1234 quinquies"),
     accepted("numero-voie-letter", "FDL1", put("demandeur.adresse.numero_voie", "7b"), "demandeur.adresse.numero_voie", "7B"),
     accepted("voie-38-chars", "FDL1", put("demandeur.adresse.voie", "Avenue " + "a" * 31), "demandeur.adresse.voie", "Avenue " + "a" * 31),
     accepted("voie-double-spaces", "FDL2", put("demandeur.adresse.voie", "Rue  des  Écoles"), "demandeur.adresse.voie", "Rue des Écoles"),
@@ -355,6 +361,7 @@ ACCEPTED = [
     accepted("postal-code-corse", "FDL1", put("demandeur.adresse.code_postal", "20000"), "demandeur.adresse.code_postal", "20000"),
     accepted("email-domain-lowered", "FDL1", put("demandeur.email", "Anne.Lefevre@Example.ORG"), "demandeur.email", "Anne.Lefevre@example.org"),
     accepted("leap-day-birth-turns-18", "FDL1", each(put("demandeur.date_naissance", "2008-02-29"), put("date_fiche", "2026-03-01"), put("orientation.date_orientation", "2026-02-27"), put("information_demandeur.fait_le", "2026-02-27")), "demandeur.date_naissance", dt.date(2008, 2, 29)),
+    accepted("turns-100-on-date-fiche", "FDL1", put("demandeur.date_naissance", "1926-11-20"), "demandeur.date_naissance", dt.date(1926, 11, 20)),
     accepted("turns-18-on-date-fiche", "FDL1", put("demandeur.date_naissance", "2008-11-20"), "demandeur.date_naissance", dt.date(2008, 11, 20)),
     accepted("fin-parcours-exactly-24-months", "FDL2", parcours(date_fin_parcours="2028-06-20"), "parcours.date_fin_parcours", dt.date(2028, 6, 20)),
     accepted("fin-parcours-24-months-month-end", "FDL2", each(put("date_fiche", "2026-11-20"), parcours(date_integration="2026-08-31", date_fin_parcours="2028-08-31")), "parcours.date_fin_parcours", dt.date(2028, 8, 31)),
