@@ -165,7 +165,9 @@ def create_export(sheet_id: str) -> tuple[Response, int]:
     body = _json_body() if request.content_length else {}
     wanted = _load(ExportRequestSchema(), body)
     made = exports.create_export(
-        session, context.vault(), context.actor(), sheet_id, wanted["format"], context.config().export_lifetime
+        session, context.vault(), context.actor(), sheet_id, wanted["format"],
+        context.config().export_lifetime,
+        context.sheet_rules().fonctions,
     )
     session.commit()
     return (

@@ -7,6 +7,7 @@ only until it is downloaded or expires, then emptied by :func:`sweep_expired_exp
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -37,9 +38,16 @@ def export_basename(sheet: Sheet) -> str:
 
 
 def create_export(
-    session: Session, vault: Vault, actor: Actor, sheet_id: str, file_format: str, lifetime: dt.timedelta
+    session: Session,
+    vault: Vault,
+    actor: Actor,
+    sheet_id: str,
+    file_format: str,
+    lifetime: dt.timedelta,
+    fonctions: Mapping[str, str],
 ) -> NewExport:
-    """Build the encrypted file of a sheet (its JSON and its PDF) for the caller."""
+    """Build the encrypted file of a sheet (its JSON and its PDF) for the caller; ``fonctions``
+    are the installation's agent functions, printed by their labels."""
     user = actor.user
     if user is None:
         raise NotAllowed("Authentification requise.")
@@ -50,7 +58,9 @@ def create_export(
     base = export_basename(sheet)
     files = {
         f"{base}.json": canonical_json_of(content),
-        f"{base}.pdf": render_sheet_pdf(sheet.kind.value, content, sheet.sender.name, sheet.recipient.name),
+        f"{base}.pdf": render_sheet_pdf(
+            sheet.kind.value, content, sheet.sender.name, sheet.recipient.name, fonctions=fonctions
+        ),
     }
     passphrase = crypto.new_passphrase()
     token = crypto.new_token()

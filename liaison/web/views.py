@@ -218,6 +218,7 @@ def export(sheet_id: str) -> str:
             sheet_id,
             request.form.get("format", "zip"),
             context.config().export_lifetime,
+            context.sheet_rules().fonctions,
         )
     except sheets.NotFound:
         abort(404)
