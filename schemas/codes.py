@@ -3,8 +3,8 @@ forms (annexes 2 and 3). The order is the form's order."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 
 def _closed(*pairs: tuple[str, str]) -> Mapping[str, str]:

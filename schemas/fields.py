@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, types
 from marshmallow.experimental.context import Context
 
 from schemas import codes
@@ -49,13 +49,13 @@ def current_rules() -> SheetRules:
 
 
 class _French:
-    default_error_messages = {"required": REQUIRED, "null": NULL, "validator_failed": "Valeur invalide."}
+    default_error_messages: types.ErrorMessages = {"required": REQUIRED, "null": NULL, "validator_failed": "Valeur invalide."}
 
 
 class Text(_French, fields.Field):
     """A short string passed through a pattern function that normalises it or refuses it."""
 
-    default_error_messages = {"invalid": "Une chaîne de caractères est attendue."}
+    default_error_messages: types.ErrorMessages = {"invalid": "Une chaîne de caractères est attendue."}
 
     def __init__(self, normalise: Callable[[str], str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -76,7 +76,7 @@ class Text(_French, fields.Field):
 class Day(_French, fields.Field):
     """A calendar date written AAAA-MM-JJ (ISO 8601), and only that."""
 
-    default_error_messages = {
+    default_error_messages: types.ErrorMessages = {
         "invalid": "Date attendue au format AAAA-MM-JJ (par exemple 2026-11-20).",
         "impossible": "Cette date n'existe pas dans le calendrier.",
     }
@@ -97,7 +97,7 @@ class Day(_French, fields.Field):
 class Flag(_French, fields.Field):
     """A checkbox: JSON true or false, nothing else."""
 
-    default_error_messages = {"invalid": "Valeur booléenne attendue : true ou false."}
+    default_error_messages: types.ErrorMessages = {"invalid": "Valeur booléenne attendue : true ou false."}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
         if not isinstance(value, bool):
@@ -111,7 +111,7 @@ class Flag(_French, fields.Field):
 class Count(_French, fields.Field):
     """A whole number between two bounds."""
 
-    default_error_messages = {
+    default_error_messages: types.ErrorMessages = {
         "invalid": "Nombre entier attendu.",
         "range": "Nombre entier de {minimum} à {maximum} attendu.",
     }
@@ -138,7 +138,7 @@ def _allowed(choices: Mapping[str, str]) -> str:
 class Choice(_French, fields.Field):
     """One code of a closed list; ``choices`` may be a callable read at load time."""
 
-    default_error_messages = {"invalid": "Valeur non autorisée. Valeurs possibles : {allowed}."}
+    default_error_messages: types.ErrorMessages = {"invalid": "Valeur non autorisée. Valeurs possibles : {allowed}."}
 
     def __init__(self, choices: Mapping[str, str] | Callable[[], Mapping[str, str]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -168,7 +168,7 @@ class ChoiceSet(_French, fields.Field):
     message only when it looks like a code: free text may be personal data, and messages reach
     logs."""
 
-    default_error_messages = {
+    default_error_messages: types.ErrorMessages = {
         "invalid": "Liste de valeurs attendue (tableau JSON).",
         "member": "Valeur non autorisée : « {value} ». Valeurs possibles : {allowed}.",
         "not_a_code": "Valeur non autorisée (ce n'est pas un code de la liste). Valeurs possibles : {allowed}.",
@@ -205,10 +205,10 @@ class ChoiceSet(_French, fields.Field):
 class Block(_French, fields.Nested):
     """A group of fields (a fieldset on the form)."""
 
-    default_error_messages = {"type": "Un objet JSON (groupe de champs) est attendu."}
+    default_error_messages: types.ErrorMessages = {"type": "Un objet JSON (groupe de champs) est attendu."}
 
 
 class StrictSchema(Schema):
     """Base of every sheet schema: unknown fields are an error, with a French message."""
 
-    error_messages = {"unknown": UNKNOWN, "type": "Un objet JSON est attendu."}
+    error_messages: dict[str, str] = {"unknown": UNKNOWN, "type": "Un objet JSON est attendu."}
