@@ -19,13 +19,67 @@ from liaison.services.demo import install_demo
 from liaison.services.vault import Vault
 
 CLI_ACTOR = Actor(None, "cli")
+SUBCOMMAND = "COMMANDE [ARGUMENTS]..."
+
+# Click has no French catalogue: its own words (headings, the help option, usage errors) go
+# through gettext's ``_`` and ``ngettext``, which each of its modules imports by name. Those names
+# are pointed at this table; a message not in it stays as click wrote it.
+CLICK_FRENCH = {
+    "Usage:": "Utilisation :",
+    "Options": "Options",
+    "Commands": "Commandes",
+    "Positional arguments": "Arguments",
+    "Show this message and exit.": "Affiche cette aide et quitte.",
+    "required": "obligatoire",
+    "default: {default}": "par défaut : {default}",
+    "Error: {message}": "Erreur : {message}",
+    "Try '{command} {option}' for help.": "Aide : {command} {option}",
+    "Aborted!": "Interrompu.",
+    "Missing command.": "Commande manquante.",
+    "Missing argument": "Argument manquant",
+    "Missing option": "Option obligatoire manquante",
+    "Missing parameter": "Paramètre manquant",
+    "No such command {name!r}.": "Commande inconnue : {name!r}.",
+    "No such option {name!r}.": "Option inconnue : {name!r}.",
+    "No such option: {name}": "Option inconnue : {name}",
+    "Option {name!r} does not take a value.": "L'option {name!r} ne prend pas de valeur.",
+    "Option {name!r} requires an argument.": "L'option {name!r} attend une valeur.",
+    "Invalid value for {param_hint}: {message}": "Valeur invalide pour {param_hint} : {message}",
+    "Invalid value: {message}": "Valeur invalide : {message}",
+    "{value!r} is not {choice}.": "{value!r} ne convient pas : valeur possible {choice}.",
+    "{value!r} is not one of {choices}.": "{value!r} ne convient pas : valeurs possibles {choices}.",
+    "{value!r} is not a valid {number_type}.": "{value!r} n'est pas un nombre valide.",
+    "{value} is not in the range {range}.": "{value} n'est pas dans l'intervalle {range}.",
+    "Got unexpected extra argument ({args})": "Argument en trop : {args}",
+    "Got unexpected extra arguments ({args})": "Arguments en trop : {args}",
+    "Did you mean {possibility}?": "Vouliez-vous dire {possibility} ?",
+    "(Did you mean one of: {possibilities}?)": "(Vouliez-vous dire : {possibilities} ?)",
+}
+
+
+def _french(message: str) -> str:
+    return CLICK_FRENCH.get(message, message)
+
+
+def _french_plural(singular: str, plural: str, count: int) -> str:
+    return _french(singular if count == 1 else plural)
+
+
+for _module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types):
+    if hasattr(_module, "_"):
+        setattr(_module, "_", _french)  # noqa: B010 - a module global, not an attribute of ours
+    if hasattr(_module, "ngettext"):
+        setattr(_module, "ngettext", _french_plural)  # noqa: B010
 
 
 def _app() -> Flask:
+    """The application of this command; its database connections are closed when the command ends."""
     try:
-        return create_app()
+        app = create_app()
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+    click.get_current_context().call_on_close(app.extensions["liaison.engine"].dispose)
+    return app
 
 
 @contextmanager
@@ -42,7 +96,7 @@ def _vault(app: Flask) -> Vault:
     return vault
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, subcommand_metavar=SUBCOMMAND)
 def main() -> None:
     """liaison : échange sécurisé des fiches de liaison entre un PLIE et les agences France Travail.
 
@@ -82,9 +136,13 @@ def demo() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port d'écoute.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Fils de traitement.")
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADRESSE", help="Adresse d'écoute.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), metavar="PORT", help="Port d'écoute."
+)
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(1, 64), metavar="NOMBRE", help="Fils de traitement."
+)
 @click.option("--no-scheduler", is_flag=True, help="Ne pas lancer les tâches planifiées dans ce processus.")
 def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
     """Sert l'interface web et l'API avec un serveur WSGI de production (waitress)."""
@@ -103,14 +161,18 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
             scheduler.shutdown(wait=False)
 
 
-@main.group()
+@main.group(subcommand_metavar=SUBCOMMAND)
 def users() -> None:
     """Gère les comptes (ajout, désactivation, liste, jetons d'API)."""
 
 
 @users.command("add")
-@click.option("--login", required=True, help="Identifiant : minuscules, chiffres, point, tiret.")
-@click.option("--org", "organisation", required=True, help="Code de l'organisation (ex. 13013, PLIE-PAYS-AIX).")
+@click.option(
+    "--login", required=True, metavar="IDENTIFIANT", help="Identifiant : minuscules, chiffres, point, tiret, souligné."
+)
+@click.option(
+    "--org", "organisation", required=True, metavar="CODE", help="Code de l'organisation (ex. 13013, PLIE-PAYS-AIX)."
+)
 @click.option("--role", required=True, type=click.Choice([role.value for role in Role]), help="Rôle du compte.")
 @click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard au lieu d'en générer un.")
 def users_add(login: str, organisation: str, role: str, password_stdin: bool) -> None:
@@ -128,7 +190,7 @@ def users_add(login: str, organisation: str, role: str, password_stdin: bool) ->
 
 
 @users.command("disable")
-@click.argument("login")
+@click.argument("login", metavar="IDENTIFIANT")
 def users_disable(login: str) -> None:
     """Désactive un compte : ses sessions et ses jetons cessent aussitôt de fonctionner."""
     app = _app()
@@ -138,7 +200,7 @@ def users_disable(login: str) -> None:
 
 
 @users.command("list")
-@click.option("--org", "organisation", default=None, help="Seulement les comptes de cette organisation.")
+@click.option("--org", "organisation", default=None, metavar="CODE", help="Seulement les comptes de cette organisation.")
 def users_list(organisation: str | None) -> None:
     """Liste les comptes : identifiant, organisation, rôle, état."""
     app = _app()
@@ -152,7 +214,7 @@ def users_list(organisation: str | None) -> None:
 
 
 @users.command("token")
-@click.argument("login")
+@click.argument("login", metavar="IDENTIFIANT")
 def users_token(login: str) -> None:
     """Affiche un nouveau jeton d'API pour ce compte, seul sur une ligne."""
     app = _app()
@@ -164,7 +226,7 @@ def users_token(login: str) -> None:
     click.echo(token)
 
 
-@main.group()
+@main.group(subcommand_metavar=SUBCOMMAND)
 def keys() -> None:
     """Gère la clé maîtresse."""
 
@@ -187,7 +249,7 @@ def keys_rotate() -> None:
     click.echo(f"{count} clé(s) de données re-chiffrée(s) sous la nouvelle clé maîtresse {new_keyring.current_id} ; l'ancienne est retirée.")
 
 
-@main.group("audit")
+@main.group("audit", subcommand_metavar=SUBCOMMAND)
 def audit_group() -> None:
     """Contrôle la piste d'audit."""
 

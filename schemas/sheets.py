@@ -6,6 +6,7 @@ and the OpenAPI document are all drawn from these schemas.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -239,10 +240,9 @@ def load_sheet(kind: str, data: Any, rules: SheetRules | None = None) -> dict[st
     reported on a field that already has an error of its own.
     """
     rules = rules or SheetRules()
-    schema = SHEET_SCHEMAS[kind]()
     with validation_rules(rules):
         try:
-            sheet = schema.load(data)
+            sheet = _schema(kind).load(data)
             errors: dict[str, list[str]] = {}
         except ValidationError as error:
             errors = flatten_errors(error.messages)
@@ -266,6 +266,13 @@ def load_sheet(kind: str, data: Any, rules: SheetRules | None = None) -> dict[st
 def dump_sheet(kind: str, sheet: Mapping[str, Any]) -> dict[str, Any]:
     """The canonical JSON shape of a loaded sheet (dates as AAAA-MM-JJ, every field present)."""
     with validation_rules(SheetRules()):
-        dumped: dict[str, Any] = SHEET_SCHEMAS[kind]().dump(sheet)
+        dumped: dict[str, Any] = _schema(kind).dump(sheet)
     return dumped
+
+
+@functools.cache
+def _schema(kind: str) -> StrictSchema:
+    """One instance per kind, shared: building a schema costs more than loading a sheet, and an
+    instance holds no state between loads (the rules come through :func:`validation_rules`)."""
+    return SHEET_SCHEMAS[kind]()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -80,10 +81,17 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-def _field_properties(self: Any, field: ma_fields.Field, **_kwargs: Any) -> dict[str, Any]:
-    """What our strict fields mean in OpenAPI terms."""
+# apispec writes an optional block as "the block, or any object, or null": that admits any object.
+_ANY_OBJECT_OR_NULL = {"type": "object", "nullable": True}
+_ONLY_NULL = {"type": "object", "nullable": True, "enum": [None]}
+
+
+def _field_properties(self: Any, field: ma_fields.Field, ret: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    """What our strict fields mean in OpenAPI terms (3.0: null is in the enum of a nullable list)."""
+    if isinstance(field, ma_fields.Nested) and "anyOf" in ret:
+        return {"anyOf": [_ONLY_NULL if branch == _ANY_OBJECT_OR_NULL else branch for branch in ret["anyOf"]]}
     if isinstance(field, fields.Choice):
-        return {"type": "string", "enum": list(field.choices)}
+        return {"type": "string", "enum": [*field.choices, *([None] if field.allow_none else [])]}
     if isinstance(field, fields.ChoiceSet):
         return {"type": "array", "uniqueItems": True, "items": {"type": "string", "enum": list(field.choices)}}
     if isinstance(field, fields.Count):
@@ -95,6 +103,14 @@ def _field_properties(self: Any, field: ma_fields.Field, **_kwargs: Any) -> dict
     if isinstance(field, fields.Text):
         return {"type": "string", "description": (field.normalise.__doc__ or "").strip().split("\n")[0]}
     return {}
+
+
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    """OpenAPI requires each ``{name}`` of a path to be declared as a parameter."""
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"{([^}]+)}", path)
+    ]
 
 
 @cache
@@ -126,6 +142,6 @@ def openapi_document() -> dict[str, Any]:
     ):
         spec.components.schema(name, schema=getattr(api, f"{name}Schema"))
     for path, method, operation in _PATHS:
-        spec.path(path=path, operations={method: operation})
+        spec.path(path=path, operations={method: operation}, parameters=_path_parameters(path))
     document: dict[str, Any] = spec.to_dict()
     return document

@@ -94,11 +94,13 @@ def verify_chain(session: Session) -> ChainReport:
     """Walk the trail in order; report the first entry whose link or content does not match."""
     previous = GENESIS
     count = 0
-    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)):
-        count += 1
-        if entry.previous_hash != previous or entry.entry_hash != crypto.chain_hash(previous, _entry_bytes(entry)):
-            return ChainReport(count, entry.id)
-        previous = entry.entry_hash
+    query = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)
+    with session.scalars(query) as entries:  # closes the server-side cursor when we stop early
+        for entry in entries:
+            count += 1
+            if entry.previous_hash != previous or entry.entry_hash != crypto.chain_hash(previous, _entry_bytes(entry)):
+                return ChainReport(count, entry.id)
+            previous = entry.entry_hash
     return ChainReport(count, None)
 
 

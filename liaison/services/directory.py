@@ -11,7 +11,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from liaison import crypto
 from liaison.models import (
@@ -110,7 +110,19 @@ def may_send(session: Session, user: User, kind: SheetKind, recipient: Organisat
     agency of its convention; nobody else sends anything."""
     if SENDS.get(user.role) is not kind:
         return False
-    return any(partner.id == recipient.id for partner in partners(session, user.organisation))
+    plie, agency = (recipient, user.organisation) if kind is SheetKind.FDL1 else (user.organisation, recipient)
+    return in_one_convention(session, plie, agency)
+
+
+def in_one_convention(session: Session, plie: Organisation, agency: Organisation) -> bool:
+    """Whether a convention binds this PLIE and this agency."""
+    query = (
+        select(ConventionAgency.agency_id)
+        .join(Convention, Convention.id == ConventionAgency.convention_id)
+        .where(Convention.plie_id == plie.id, ConventionAgency.agency_id == agency.id)
+        .limit(1)
+    )
+    return session.scalar(query) is not None
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -226,13 +238,14 @@ def issue_token(session: Session, actor: Actor, user: User) -> str:
 
 
 def authenticate_token(session: Session, token: str) -> User | None:
-    """The active user holding this (unrevoked) token, or None."""
-    row = session.scalars(
-        select(ApiToken).where(ApiToken.digest == crypto.token_digest(token), ApiToken.revoked_at.is_(None))
-    ).first()
-    if row is None or not row.user.active:
-        return None
-    return row.user
+    """The active user holding this (unrevoked) token, or None (one query, organisation included)."""
+    query = (
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.digest == crypto.token_digest(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
+        .options(joinedload(User.organisation))
+    )
+    return session.scalars(query).first()
 
 
 def active_user(session: Session, user_id: int) -> User | None:

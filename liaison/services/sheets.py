@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from liaison import crypto
 from liaison.models import DataKeyPurpose, Dossier, Organisation, Sheet, SheetKind, User, new_uuid, utcnow
@@ -94,7 +94,11 @@ def _why_not(user: User, kind: SheetKind, recipient: Organisation) -> str:
 def _dossier_for(session: Session, vault: Vault, plie: Organisation, identifiant_pole_emploi: str) -> Dossier:
     """The PLIE's dossier of this job seeker, found by keyed hash, or a new one with its own key."""
     lookup = crypto.keyed_index(vault.index_key(session), f"{plie.code}|{identifiant_pole_emploi}")
-    query = select(Dossier).where(Dossier.plie_id == plie.id, Dossier.lookup == lookup)
+    query = (
+        select(Dossier)
+        .where(Dossier.plie_id == plie.id, Dossier.lookup == lookup)
+        .options(joinedload(Dossier.data_key))
+    )
     dossier = session.scalars(query).first()
     if dossier is not None:
         return dossier

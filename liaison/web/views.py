@@ -69,7 +69,7 @@ def _user() -> User:
 
 
 @blueprint.route("/connexion", methods=["GET", "POST"])
-def login() -> str | BaseResponse:
+def login() -> tuple[str, int] | BaseResponse:
     error = None
     if request.method == "POST":
         db = get_session()
@@ -139,7 +139,7 @@ def new_sheet() -> str | BaseResponse:
                 db, context.vault(), context.actor(), kind, recipient, parse_form(items, request.form), context.sheet_rules()
             )
         except SheetInvalid as invalid:
-            errors = {path.removeprefix("sheet."): messages for path, messages in invalid.errors.items()}
+            errors = _form_errors(invalid.errors, recipient)
         except sheets.NotAllowed as refused:
             errors = {"destinataire": [str(refused)]}
         else:
@@ -156,11 +156,22 @@ def new_sheet() -> str | BaseResponse:
         "sheet_form.html",
         kind=kind.value,
         items=items,
-        index=index_of(items),
+        index={"destinataire": ("Destinataire", "champ-destinataire"), **index_of(items)},
         values=values,
         errors=errors,
         recipients=recipients,
     ), status  # type: ignore[return-value]
+
+
+def _form_errors(api_errors: dict[str, list[str]], recipient: str) -> dict[str, list[str]]:
+    """The service's errors keyed by the form's field names, the recipient's first (as in the form)."""
+    errors: dict[str, list[str]] = {}
+    if "recipient" in api_errors:
+        errors["destinataire"] = ["Choisissez le destinataire de la fiche."] if not recipient else api_errors["recipient"]
+    for path, messages in api_errors.items():
+        if path != "recipient":
+            errors[path.removeprefix("sheet.")] = messages
+    return errors
 
 
 def _prefilled(user: User, kind: SheetKind) -> dict[str, Any]:

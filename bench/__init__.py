@@ -1,0 +1,1 @@
+"""Benchmarks of liaison, run with ``./scripts/bench`` (never imported by the product)."""

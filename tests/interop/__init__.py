@@ -1,0 +1,1 @@
+"""Tests against real programs outside the service (7-Zip)."""

@@ -1,0 +1,105 @@
+"""An export opens with the real 7-Zip (``7zz``) and its passphrase, and with nothing else."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from liaison import crypto
+from tests.conftest import ApiClient
+from tests.examples import fdl2
+from tests.test_exports import as_stored, make_export
+from tests.test_sealing import send_fdl2
+
+pytestmark = pytest.mark.sevenzip
+
+TIMEOUT_SECONDS = 30
+
+
+def run_7zip(program: str, *arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run 7-Zip in ``cwd`` without a terminal: a missing password makes it fail instead of asking."""
+    return subprocess.run(  # noqa: S603 - a fixed program and arguments built by the test
+        [program, *arguments, "-bd"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    passphrase: str
+    sheet_id: str
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """An empty folder where 7-Zip runs."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def exported(api: dict[str, ApiClient], tmp_path: Path) -> Exported:
+    """An FDL2 exported through the API and downloaded by its recipient to a file."""
+    sheet_id = send_fdl2(api)
+    made = make_export(api, sheet_id)
+    response = api["referent"].get(made.download_url)
+    assert response.status_code == 200
+    received = tmp_path / "received"
+    received.mkdir()
+    path = received / f"fiche-FDL2-{sheet_id[:8]}.zip"
+    path.write_bytes(response.data)
+    return Exported(path, made.passphrase, sheet_id)
+
+
+def test_7zip_extracts_the_json_sent_and_the_pdf_with_the_passphrase(
+    sevenzip: str, exported: Exported, workdir: Path
+) -> None:
+    out = workdir / "out"
+    result = run_7zip(sevenzip, "x", f"-p{exported.passphrase}", f"-o{out}", str(exported.path), cwd=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    base = f"fiche-FDL2-{exported.sheet_id[:8]}"
+    assert sorted(path.name for path in out.iterdir()) == [f"{base}.json", f"{base}.pdf"]
+    assert json.loads((out / f"{base}.json").read_text(encoding="utf-8")) == as_stored(fdl2())
+    assert (out / f"{base}.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_7zip_tests_the_archive_as_sound_with_the_passphrase(sevenzip: str, exported: Exported, workdir: Path) -> None:
+    result = run_7zip(sevenzip, "t", f"-p{exported.passphrase}", str(exported.path), cwd=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Everything is Ok" in result.stdout
+
+
+def test_7zip_refuses_a_wrong_passphrase_when_testing(sevenzip: str, exported: Exported, workdir: Path) -> None:
+    result = run_7zip(sevenzip, "t", f"-p{crypto.new_passphrase()}", str(exported.path), cwd=workdir)
+    assert result.returncode != 0
+    assert "Wrong password" in result.stdout + result.stderr
+    assert list(workdir.iterdir()) == []  # nothing extracted
+
+
+def test_7zip_extracts_no_content_with_a_wrong_passphrase(sevenzip: str, exported: Exported, workdir: Path) -> None:
+    out = workdir / "out"
+    result = run_7zip(sevenzip, "x", f"-p{crypto.new_passphrase()}", f"-o{out}", str(exported.path), cwd=workdir)
+    assert result.returncode != 0
+    written = [path for path in out.rglob("*") if path.is_file()] if out.exists() else []
+    # 7-Zip leaves the files it could not decrypt, empty
+    assert [path.name for path in written if path.stat().st_size > 0] == []
+
+
+def test_7zip_lists_every_entry_as_aes_256(sevenzip: str, exported: Exported, workdir: Path) -> None:
+    result = run_7zip(sevenzip, "l", "-slt", str(exported.path), cwd=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    entries = result.stdout.split("\n----------\n", 1)[1].strip().split("\n\n")
+    properties = [dict(line.split(" = ", 1) for line in entry.splitlines() if " = " in line) for entry in entries]
+    assert [entry["Method"] for entry in properties] == ["AES-256 Deflate", "AES-256 Deflate"]
+    assert [entry["Encrypted"] for entry in properties] == ["+", "+"]
