@@ -78,7 +78,7 @@ def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for ``postgresql://`` URLs, as Heroku-style settings write them."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

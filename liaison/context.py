@@ -12,8 +12,7 @@ from liaison.config import Config
 from liaison.models import User
 from liaison.services.audit import Actor
 from liaison.services.vault import Vault
-from schemas import SheetRules
-from schemas import codes
+from schemas import SheetRules, codes
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -44,6 +43,14 @@ def sheet_rules() -> SheetRules:
 
 def current_user() -> User | None:
     user: User | None = g.get("user")
+    return user
+
+
+def signed_in_user() -> User:
+    """The caller, in a view that only runs once authentication has succeeded."""
+    user = current_user()
+    if user is None:
+        raise RuntimeError("view reached without an authenticated user")
     return user
 
 

@@ -35,7 +35,7 @@ NONCE_BYTES = 12
 _FORMAT_V1 = b"\x01"
 
 # A passphrase read aloud over the phone: no 0/O, 1/l/I look-alikes; 32 symbols = 5 bits each.
-PASSPHRASE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+PASSPHRASE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # noqa: S105 - an alphabet, not a secret
 PASSPHRASE_GROUPS = 6
 PASSPHRASE_GROUP_LENGTH = 4
 PASSPHRASE_BITS = PASSPHRASE_GROUPS * PASSPHRASE_GROUP_LENGTH * 5  # 120 bits

@@ -11,7 +11,7 @@ import logging
 import traceback
 
 from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         if is_api_request():
             response = error_response(status)
-            if status == 405 and error.valid_methods:
+            if isinstance(error, MethodNotAllowed) and error.valid_methods:
                 response.headers["Allow"] = ", ".join(error.valid_methods)
             return response
         if status in PAGES:

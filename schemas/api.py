@@ -17,7 +17,9 @@ EXPORT_FORMATS = {"zip": "Archive zip chiffrée AES-256 (7-Zip, WinZip)"}
 def normalise_organisation_code(value: str) -> str:
     value = clean_text(value).upper()
     if not ORGANISATION_CODE.fullmatch(value):
-        raise PatternError("Code d'organisation : lettres majuscules, chiffres et tirets (par exemple 13013 ou PLIE-PAYS-AIX).")
+        raise PatternError(
+            "Code d'organisation : lettres majuscules, chiffres et tirets (par exemple 13013 ou PLIE-PAYS-AIX)."
+        )
     return value
 
 

@@ -71,7 +71,11 @@ def _common_problems(sheet: Mapping[str, Any], today: dt.date, later_than_sheet:
     date_fiche = _date(sheet, "date_fiche")
     birth = _date(sheet, "demandeur.date_naissance")
     if date_fiche and date_fiche > today:
-        _add(problems, "date_fiche", f"La date de la fiche ne peut pas être postérieure à aujourd'hui ({_french(today)}).")
+        _add(
+            problems,
+            "date_fiche",
+            f"La date de la fiche ne peut pas être postérieure à aujourd'hui ({_french(today)}).",
+        )
     if birth and birth > today:
         _add(problems, "demandeur.date_naissance", "La date de naissance ne peut pas être dans le futur.")
     elif birth and date_fiche and not adult_on(birth, date_fiche):
@@ -92,11 +96,19 @@ def _common_problems(sheet: Mapping[str, Any], today: dt.date, later_than_sheet:
         for path in later_than_sheet:
             day = _date(sheet, path)
             if day and day > date_fiche:
-                _add(problems, path, f"Cette date ne peut pas être postérieure à la date de la fiche ({_french(date_fiche)}).")
+                _add(
+                    problems,
+                    path,
+                    f"Cette date ne peut pas être postérieure à la date de la fiche ({_french(date_fiche)}).",
+                )
     orientation = _date(sheet, "orientation.date_orientation")
     birth_plausible = "demandeur.date_naissance" not in problems
     if birth and birth_plausible and orientation and not birth < orientation:
-        _add(problems, "orientation.date_orientation", "La date d'orientation doit être postérieure à la date de naissance.")
+        _add(
+            problems,
+            "orientation.date_orientation",
+            "La date d'orientation doit être postérieure à la date de naissance.",
+        )
     return problems
 
 
@@ -114,7 +126,12 @@ def fdl2_problems(sheet: Mapping[str, Any], today: dt.date) -> Problems:
     problems = _common_problems(
         sheet,
         today,
-        ("demandeur.date_naissance", "orientation.date_orientation", "parcours.date_integration", "parcours.date_sortie"),
+        (
+            "demandeur.date_naissance",
+            "orientation.date_orientation",
+            "parcours.date_integration",
+            "parcours.date_sortie",
+        ),
     )
     parcours = sheet.get("parcours")
     if not isinstance(parcours, Mapping):
@@ -125,10 +142,7 @@ def fdl2_problems(sheet: Mapping[str, Any], today: dt.date) -> Problems:
     sortie = _date(sheet, "parcours.date_sortie")
 
     if parcours.get("motif_refus_integration") and integration:
-        message = (
-            "Un motif de refus d'intégration et une date d'intégration s'excluent : "
-            "renseignez l'un ou l'autre."
-        )
+        message = "Un motif de refus d'intégration et une date d'intégration s'excluent : renseignez l'un ou l'autre."
         _add(problems, "parcours.motif_refus_integration", message)
         _add(problems, "parcours.date_integration", message)
     if sortie and _empty(parcours, "date_integration"):
@@ -142,11 +156,23 @@ def fdl2_problems(sheet: Mapping[str, Any], today: dt.date) -> Problems:
     if orientation and integration and not orientation <= integration:
         _add(problems, "parcours.date_integration", "La date d'intégration ne peut pas précéder la date d'orientation.")
     birth = _date(sheet, "demandeur.date_naissance")
-    if birth and "demandeur.date_naissance" not in problems and not orientation and integration and not birth < integration:
-        _add(problems, "parcours.date_integration", "La date d'intégration doit être postérieure à la date de naissance.")
+    if (
+        birth
+        and "demandeur.date_naissance" not in problems
+        and not orientation
+        and integration
+        and not birth < integration
+    ):
+        _add(
+            problems, "parcours.date_integration", "La date d'intégration doit être postérieure à la date de naissance."
+        )
     if integration and fin:
         if not integration <= fin:
-            _add(problems, "parcours.date_fin_parcours", "La date de fin de parcours ne peut pas précéder la date d'intégration.")
+            _add(
+                problems,
+                "parcours.date_fin_parcours",
+                "La date de fin de parcours ne peut pas précéder la date d'intégration.",
+            )
         elif fin > add_months(integration, PATHWAY_MAX_MONTHS):
             _add(
                 problems,
@@ -157,4 +183,3 @@ def fdl2_problems(sheet: Mapping[str, Any], today: dt.date) -> Problems:
     if integration and sortie and not integration <= sortie:
         _add(problems, "parcours.date_sortie", "La date de sortie ne peut pas précéder la date d'intégration.")
     return problems
-

@@ -49,7 +49,11 @@ def current_rules() -> SheetRules:
 
 
 class _French:
-    default_error_messages: types.ErrorMessages = {"required": REQUIRED, "null": NULL, "validator_failed": "Valeur invalide."}
+    default_error_messages: types.ErrorMessages = {
+        "required": REQUIRED,
+        "null": NULL,
+        "validator_failed": "Valeur invalide.",
+    }
 
 
 class Text(_French, fields.Field):

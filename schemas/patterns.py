@@ -48,8 +48,7 @@ ADDRESS_MAX_WORDS = 8
 _ADDRESS_LINE = re.compile(rf"[{LETTER}0-9]+(?:(?:[ \-']|, |\. |\.|,)[{LETTER}0-9]+)*\.?")
 _ADDRESS_CHAR = re.compile(rf"[{LETTER}0-9 \-',.]")
 _ADDRESS_RULE = (
-    "Lettres, chiffres, espace, trait d'union, apostrophe, virgule et point uniquement, "
-    "sans ponctuation répétée."
+    "Lettres, chiffres, espace, trait d'union, apostrophe, virgule et point uniquement, sans ponctuation répétée."
 )
 _COMMUNE = re.compile(rf"[{LETTER}]+(?:[ \-'][{LETTER}0-9]+)*")
 _COMMUNE_CHAR = re.compile(rf"[{LETTER}0-9 \-']")
@@ -166,9 +165,7 @@ def normalise_postal_code(value: str) -> str:
     if not _POSTAL_CODE.fullmatch(value):
         raise PatternError("Code postal : cinq chiffres (par exemple 13100).")
     if not _POSTAL_DEPARTEMENT.match(value):
-        raise PatternError(
-            f"Code postal inconnu : « {value[:2]} » ne correspond à aucun département (01 à 98)."
-        )
+        raise PatternError(f"Code postal inconnu : « {value[:2]} » ne correspond à aucun département (01 à 98).")
     return value
 
 

@@ -89,9 +89,7 @@ class DemandeurSchema(StrictSchema):
     date_naissance = Day(**_required(label="Date de naissance"))
     adresse = Block(AdresseSchema, **_required(label="Adresse postale"))
     telephone = Text(normalise_phone, **_optional(label="Téléphone", example="06 12 34 56 78"))
-    consentement_dematerialise = Flag(
-        **_required(label="Consentement aux échanges dématérialisés")
-    )
+    consentement_dematerialise = Flag(**_required(label="Consentement aux échanges dématérialisés"))
     email = Text(
         normalise_email,
         **_optional(label="@mail (uniquement si consentement aux échanges dématérialisés)"),
@@ -149,9 +147,7 @@ class ParcoursSchema(StrictSchema):
     date_integration = Day(**_optional(label="Date d'intégration"))
     date_fin_parcours = Day(**_optional(label="Date de fin de parcours"))
     date_sortie = Day(**_optional(label="Date de sortie"))
-    motif_refus_integration = Choice(
-        codes.MOTIFS_REFUS_INTEGRATION, **_optional(label="Motif de refus d'intégration")
-    )
+    motif_refus_integration = Choice(codes.MOTIFS_REFUS_INTEGRATION, **_optional(label="Motif de refus d'intégration"))
     etapes_parcours = ChoiceSet(
         codes.ETAPES_PARCOURS,
         required=False,
@@ -275,4 +271,3 @@ def _schema(kind: str) -> StrictSchema:
     """One instance per kind, shared: building a schema costs more than loading a sheet, and an
     instance holds no state between loads (the rules come through :func:`validation_rules`)."""
     return SHEET_SCHEMAS[kind]()
-

@@ -21,8 +21,14 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
             "requestBody": {"content": {"application/json": {"schema": "SheetEnvelope"}}},
             "responses": {
                 "201": {"description": "Created", "content": {"application/json": {"schema": "Created"}}},
-                "403": {"description": "This organisation may not send this kind to that recipient", "content": {"application/json": {"schema": "Error"}}},
-                "422": {"description": "Every broken field, by dotted path", "content": {"application/json": {"schema": "ValidationError"}}},
+                "403": {
+                    "description": "This organisation may not send this kind to that recipient",
+                    "content": {"application/json": {"schema": "Error"}},
+                },
+                "422": {
+                    "description": "Every broken field, by dotted path",
+                    "content": {"application/json": {"schema": "ValidationError"}},
+                },
             },
         },
     ),
@@ -32,8 +38,16 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         {
             "summary": "The sheets the caller's organisation received (inbox) or sent (outbox)",
             "parameters": [
-                {"name": "box", "in": "query", "schema": {"type": "string", "enum": ["inbox", "outbox"], "default": "inbox"}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
+                {
+                    "name": "box",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["inbox", "outbox"], "default": "inbox"},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                },
                 {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
             ],
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": "SheetList"}}}},
@@ -46,7 +60,10 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
             "summary": "Read a sheet (sender and recipient organisations only; 404 for anyone else)",
             "responses": {
                 "200": {"description": "OK", "content": {"application/json": {"schema": "SheetDetail"}}},
-                "404": {"description": "No such sheet for this caller", "content": {"application/json": {"schema": "Error"}}},
+                "404": {
+                    "description": "No such sheet for this caller",
+                    "content": {"application/json": {"schema": "Error"}},
+                },
             },
         },
     ),
@@ -64,7 +81,9 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         {
             "summary": "An encrypted file of the sheet (JSON and PDF), its passphrase returned once",
             "requestBody": {"content": {"application/json": {"schema": "ExportRequest"}}},
-            "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": "ExportCreated"}}}},
+            "responses": {
+                "201": {"description": "Created", "content": {"application/json": {"schema": "ExportCreated"}}}
+            },
         },
     ),
     (
@@ -74,7 +93,10 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
             "summary": "The encrypted file, once, by the user who asked for it, until it expires",
             "responses": {
                 "200": {"description": "The file", "content": {"application/octet-stream": {}}},
-                "410": {"description": "Already downloaded or expired", "content": {"application/json": {"schema": "Error"}}},
+                "410": {
+                    "description": "Already downloaded or expired",
+                    "content": {"application/json": {"schema": "Error"}},
+                },
             },
         },
     ),

@@ -8,8 +8,8 @@ from flask import Blueprint, Response, g, jsonify, request, url_for
 from marshmallow import ValidationError
 
 from liaison import context
-from liaison.errors import error_response, validation_response
 from liaison.db import get_session
+from liaison.errors import error_response, validation_response
 from liaison.models import SheetKind
 from liaison.services import directory, exports, sheets
 from schemas import SHEET_SCHEMAS, SheetInvalid, load_sheet
@@ -110,7 +110,7 @@ def _envelope_errors(envelope: dict[str, Any]) -> dict[str, list[str]]:
 def _sheet_errors(envelope: dict[str, Any]) -> dict[str, list[str]]:
     """The sheet's own errors, when its kind is known, so that one answer names every field."""
     kind, body = envelope.get("kind"), envelope.get("sheet")
-    if kind not in SHEET_SCHEMAS or not isinstance(body, dict):
+    if not isinstance(kind, str) or kind not in SHEET_SCHEMAS or not isinstance(body, dict):
         return {}
     try:
         load_sheet(kind, body, context.sheet_rules())
@@ -132,8 +132,7 @@ def list_sheets() -> Response:
         errors["offset"] = ["Nombre entier positif attendu."]
     if errors:
         raise SheetInvalid(errors)
-    user = context.current_user()
-    assert user is not None
+    user = context.signed_in_user()
     found = sheets.list_box(get_session(), user, box, int(limit), int(offset))  # type: ignore[arg-type]
     return jsonify(SheetListSchema().dump({"box": box, "sheets": found}))
 
@@ -159,13 +158,16 @@ def acknowledge(sheet_id: str) -> Response:
 @blueprint.post("/sheets/<sheet_id>/exports")
 def create_export(sheet_id: str) -> tuple[Response, int]:
     session = get_session()
-    user = context.current_user()
-    assert user is not None
+    user = context.signed_in_user()
     sheets.visible_sheet(session, user, sheet_id)  # 404 before judging the body
     body = _json_body() if request.content_length else {}
     wanted = _load(ExportRequestSchema(), body)
     made = exports.create_export(
-        session, context.vault(), context.actor(), sheet_id, wanted["format"],
+        session,
+        context.vault(),
+        context.actor(),
+        sheet_id,
+        wanted["format"],
         context.config().export_lifetime,
         context.sheet_rules().fonctions,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from liaison import crypto
@@ -44,6 +44,19 @@ class Actor:
     remote_addr: str = ""
 
 
+_COLUMNS = (
+    "at",
+    "action",
+    "user_id",
+    "organisation_id",
+    "sheet_id",
+    "detail",
+    "remote_addr",
+    "previous_hash",
+    "entry_hash",
+)
+
+
 def _entry_bytes(entry: AuditEntry) -> bytes:
     fields = {
         "at": entry.at.isoformat(),
@@ -57,7 +70,7 @@ def _entry_bytes(entry: AuditEntry) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
-def record(session: Session, action: str, actor: Actor, sheet_id: str | None = None, detail: str = "") -> AuditEntry:
+def record(session: Session, action: str, actor: Actor, sheet_id: str | None = None, detail: str = "") -> None:
     """Append one entry to the trail, in the caller's transaction."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
@@ -75,9 +88,8 @@ def record(session: Session, action: str, actor: Actor, sheet_id: str | None = N
         previous_hash=previous or GENESIS,
     )
     entry.entry_hash = crypto.chain_hash(entry.previous_hash, _entry_bytes(entry))
-    session.add(entry)
-    session.flush()
-    return entry
+    # A plain INSERT: the trail is append-only, the session need not track the entry.
+    session.execute(insert(AuditEntry).values({column: getattr(entry, column) for column in _COLUMNS}))
 
 
 @dataclass(frozen=True)

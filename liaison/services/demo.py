@@ -26,10 +26,18 @@ AGENCIES = (
 CONVENTION = "PLIE-PAYS-AIX-2021"
 # login, organisation, role, agent profile (invented people)
 USERS = (
-    ("demo.accompagnateur", PLIE[0], Role.ACCOMPAGNATEUR,
-     directory.Profile("Durand", "Paul", "accompagnateur_emploi", "+33442000002", "paul.durand@example.org")),
-    ("demo.referent", "13013", Role.REFERENT,
-     directory.Profile("Martin", "Claire", "conseiller_referent", "+33442000001", "claire.martin@example.org")),
+    (
+        "demo.accompagnateur",
+        PLIE[0],
+        Role.ACCOMPAGNATEUR,
+        directory.Profile("Durand", "Paul", "accompagnateur_emploi", "+33442000002", "paul.durand@example.org"),
+    ),
+    (
+        "demo.referent",
+        "13013",
+        Role.REFERENT,
+        directory.Profile("Martin", "Claire", "conseiller_referent", "+33442000001", "claire.martin@example.org"),
+    ),
     ("demo.dpo", PLIE[0], Role.DPO, directory.Profile("Garnier", "Sophie", "charge_mission", "+33442000003", None)),
     ("demo.rgc", PLIE[0], Role.RGC, directory.Profile("Roux", "Karim", "responsable_equipe", "+33442000004", None)),
 )

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from liaison import archives, crypto
 from liaison.models import Export, Sheet, utcnow
+from liaison.pdf import render_sheet_pdf
 from liaison.services.audit import Actor, record
 from liaison.services.sheets import NotAllowed, NotFound, canonical_json_of, open_sheet_content, visible_sheet
 from liaison.services.vault import Vault
-from liaison.pdf import render_sheet_pdf
 
 
 class ExportGone(Exception):

@@ -67,16 +67,19 @@ def create_sheet(
     recipient = organisation_by_code(session, recipient_code)
     if recipient is None:
         errors["recipient"] = [f"Aucune organisation n'a le code « {recipient_code} »."]
-    if errors:
+    if errors or recipient is None:
         raise SheetInvalid(errors)
-    assert recipient is not None
     if not may_send(session, user, kind, recipient):
         raise NotAllowed(_why_not(user, kind, recipient))
 
     plie = recipient if kind is SheetKind.FDL1 else user.organisation
     dossier = _dossier_for(session, vault, plie, sheet["demandeur"]["identifiant_pole_emploi"])
-    row = Sheet(id=new_uuid(), kind=kind, dossier=dossier, sender=user.organisation, recipient=recipient, author_id=user.id)
-    row.sealed = crypto.seal_sheet(vault.unwrap(dossier.data_key), row.id, kind.value, canonical_json_of(dump_sheet(kind.value, sheet)))
+    row = Sheet(
+        id=new_uuid(), kind=kind, dossier=dossier, sender=user.organisation, recipient=recipient, author_id=user.id
+    )
+    row.sealed = crypto.seal_sheet(
+        vault.unwrap(dossier.data_key), row.id, kind.value, canonical_json_of(dump_sheet(kind.value, sheet))
+    )
     session.add(row)
     session.flush()
     record(session, "sheet.create", actor, sheet_id=row.id, detail=kind.value)
@@ -192,4 +195,3 @@ def recipients_of(session: Session, user: User) -> list[Organisation]:
 
 def kind_sent_by(user: User) -> SheetKind | None:
     return SENDS.get(user.role)
-

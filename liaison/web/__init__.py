@@ -25,4 +25,3 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(blueprint)
     app.add_template_filter(heure)
     app.add_template_filter(date_fr)
-

@@ -68,7 +68,9 @@ def _control(item: Any) -> str:
     return "text"
 
 
-def form_items(schema: type[Schema] | Schema, prefix: str = "", choices: Mapping[str, str] | None = None) -> list[FormItem]:
+def form_items(
+    schema: type[Schema] | Schema, prefix: str = "", choices: Mapping[str, str] | None = None
+) -> list[FormItem]:
     """The controls of ``schema``, in its order, with nested blocks as fieldsets."""
     instance = schema() if isinstance(schema, type) else schema
     items = []
@@ -82,9 +84,9 @@ def form_items(schema: type[Schema] | Schema, prefix: str = "", choices: Mapping
             required=schema_field.required,
             example=schema_field.metadata.get("example", ""),
         )
-        if control == "group":
+        if isinstance(schema_field, fields.Block):
             item.children = form_items(schema_field.schema, path, choices)
-        elif control in ("select", "checkboxes"):
+        elif isinstance(schema_field, fields.Choice | fields.ChoiceSet):
             item.choices = dict(schema_field.choices) if name != "fonction" or choices is None else dict(choices)
         items.append(item)
     return items
@@ -111,7 +113,11 @@ def parse_form(items: list[FormItem], form: MultiDict[str, str]) -> dict[str, An
     """The sheet JSON a form post stands for; an optional block left empty is left out."""
     sheet: dict[str, Any] = {}
     for item in items:
-        if item.control == "group" and not item.required and not any(form.get(c.name, "").strip() for c in item.children):
+        if (
+            item.control == "group"
+            and not item.required
+            and not any(form.get(c.name, "").strip() for c in item.children)
+        ):
             continue
         value = _value(item, form)
         if value is not None:

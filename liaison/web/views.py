@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError
 from flask import (
     Blueprint,
     Response,
@@ -21,6 +20,7 @@ from flask import (
     session,
     url_for,
 )
+from marshmallow import ValidationError
 from werkzeug.wrappers import Response as BaseResponse
 
 from liaison import context
@@ -60,9 +60,7 @@ def _template_context() -> dict[str, Any]:
 
 
 def _user() -> User:
-    user = context.current_user()
-    assert user is not None
-    return user
+    return context.signed_in_user()
 
 
 # --- sign in and out -----------------------------------------------------------------------
@@ -136,7 +134,13 @@ def new_sheet() -> str | BaseResponse:
         recipient = request.form.get("destinataire", "")
         try:
             sheet = sheets.create_sheet(
-                db, context.vault(), context.actor(), kind, recipient, parse_form(items, request.form), context.sheet_rules()
+                db,
+                context.vault(),
+                context.actor(),
+                kind,
+                recipient,
+                parse_form(items, request.form),
+                context.sheet_rules(),
             )
         except SheetInvalid as invalid:
             errors = _form_errors(invalid.errors, recipient)
@@ -167,7 +171,9 @@ def _form_errors(api_errors: dict[str, list[str]], recipient: str) -> dict[str, 
     """The service's errors keyed by the form's field names, the recipient's first (as in the form)."""
     errors: dict[str, list[str]] = {}
     if "recipient" in api_errors:
-        errors["destinataire"] = ["Choisissez le destinataire de la fiche."] if not recipient else api_errors["recipient"]
+        errors["destinataire"] = (
+            ["Choisissez le destinataire de la fiche."] if not recipient else api_errors["recipient"]
+        )
     for path, messages in api_errors.items():
         if path != "recipient":
             errors[path.removeprefix("sheet.")] = messages
@@ -277,5 +283,6 @@ def profile() -> str | tuple[str, int] | BaseResponse:
         values = form_values(request.form)
     else:
         values = directory.read_profile(context.vault(), user).as_agent()
-    return render_template("profile.html", items=items, index=index_of(items), values=values, errors=errors), (422 if errors else 200)
-
+    return render_template("profile.html", items=items, index=index_of(items), values=values, errors=errors), (
+        422 if errors else 200
+    )
