@@ -4,16 +4,25 @@ The **full path** is the product as built by ``create_app``: bearer token looked
 token, no Argon2 on this path), envelope and sheet validated, the sheet sealed under its dossier's
 data key (a new dossier and key for a new job seeker), stored, the audit entry chained, one commit.
 
-The **bare endpoint** is defined here, never in the product: a Flask app of one view that stores the
-request's bytes as they are, unvalidated and unsealed, in one table of a database of the same kind
-(SQLite file opened by ``liaison.db.make_engine``, with the same pragmas; or the same PostgreSQL
-scratch database), one commit per request, nothing else.
+The **bare endpoint** is defined in the benchmark (``bench/bare.py``), never in the product: a Flask
+app of one view that stores the request's bytes as they are, unvalidated and unsealed, in one table of
+a database of the same kind (SQLite file opened by ``liaison.db.make_engine``, with the same pragmas;
+or the same PostgreSQL scratch database), one commit per request, nothing else.
 
-Both get the very same requests (headers and bytes) through Flask's test client, in this process:
-no sockets and no HTTP server, so the server's cost, which would be the same for both, is left out,
-which makes the ratio the strictest one. Within a round the two take turns by blocks of requests
-(who opens a block alternates), so that a change of load on the machine falls on both alike; the
-figures are the medians over the rounds, the ratio the median of the rounds' own ratios.
+Both get the very same requests (headers and bytes), over one of two transports:
+
+- **inprocess**: through Flask's test client, in this process. No socket and no HTTP server, so the
+  server's cost, which would be the same for both, is left out: the ratio is the strictest one, the
+  application's own overhead only.
+- **http**: each app served by waitress (the WSGI server of ``liaison serve``, same settings for both)
+  on 127.0.0.1, each in a process of its own (``bench/http_server.py``), and this process as the
+  client: ``http.client``, HTTP/1.1 keep-alive, one persistent connection per client thread and
+  server (``--clients``). What a client sees, HTTP parsing and the WSGI server included, the same
+  for both endpoints.
+
+Within a round the two take turns by blocks of requests (who opens a block alternates), so that a
+change of load on the machine falls on both alike; the figures are the medians over the rounds, the
+ratio the median of the rounds' own ratios. The target is judged for each transport and database.
 
 Target: the full path keeps at least half of the bare endpoint's throughput.
 """
@@ -25,24 +34,29 @@ import cProfile
 import json
 import os
 import pstats
+import queue
 import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
+from http.client import HTTPConnection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from flask import Flask, Response, jsonify, request
 from flask.testing import FlaskClient
-from sqlalchemy import Column, Engine, Integer, LargeBinary, MetaData, Table, create_engine, insert, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.bare import BARE_METADATA, BARE_PATH, bare_app
+from bench.http_server import HOST, ServerFailure, ServerSpec, served
 from liaison import create_app, db
 from liaison.config import Config, normalise_database_url
 from liaison.services.demo import AGENCIES, PLIE, install_demo
@@ -50,38 +64,16 @@ from tests.examples import fdl1, fdl2
 
 TARGET = 0.5
 DATABASES = ("sqlite", "postgresql")
+TRANSPORTS = ("inprocess", "http")
+SERVER_THREADS = 8  # as ``liaison serve``
+HTTP_TIMEOUT_SECONDS = 60.0
 POSTGRESQL_URL_VARIABLE = "LIAISON_BENCH_POSTGRESQL_URL"
 DEFAULT_POSTGRESQL_URL = "postgresql://postgres@127.0.0.1:5432/test"
 FULL_PATH = "/api/v1/sheets"
-BARE_PATH = "/bare/sheets"
-
-BARE_METADATA = MetaData()
-BARE_TABLE = Table(
-    "bench_bare_sheet",
-    BARE_METADATA,
-    Column("id", Integer, primary_key=True),
-    Column("body", LargeBinary, nullable=False),
-)
 
 
 class BenchFailure(RuntimeError):
     """The benchmark cannot give a figure (a request failed, a database is missing)."""
-
-
-# --- the bare endpoint: here, and never in the product -----------------------------------------
-
-
-def bare_app(engine: Engine) -> Flask:
-    """One view: the body's bytes into one row, one commit. No validation, no sealing, no trace."""
-    app = Flask("liaison_bench_bare")
-
-    @app.post(BARE_PATH)
-    def store() -> tuple[Response, int]:
-        with engine.begin() as connection:
-            result = connection.execute(insert(BARE_TABLE).values(body=request.get_data()))
-        return jsonify(id=result.inserted_primary_key[0]), 201  # type: ignore[index] # a single-row insert
-
-    return app
 
 
 # --- the requests ------------------------------------------------------------------------------
@@ -89,6 +81,7 @@ def bare_app(engine: Engine) -> Flask:
 
 @dataclass(frozen=True)
 class Call:
+    seeker: int
     headers: dict[str, str]
     body: bytes
 
@@ -115,6 +108,7 @@ class Calls:
             envelope = {"kind": kind, "recipient": recipient, "sheet": sheet}
             calls.append(
                 Call(
+                    seeker=seeker,
                     headers={"Authorization": f"Bearer {self.tokens[role]}", "Content-Type": "application/json"},
                     body=json.dumps(envelope, ensure_ascii=False).encode("utf-8"),
                 )
@@ -122,14 +116,23 @@ class Calls:
         return calls
 
 
+class Endpoint(Protocol):
+    name: str
+
+    def send(self, calls: Sequence[Call]) -> float:
+        """Seconds to send every call; each must be answered 201, or the benchmark stops."""
+        ...
+
+
 @dataclass
-class Endpoint:
+class InProcessEndpoint:
+    """An app called through Flask's test client, in this process: no socket, no HTTP server."""
+
     name: str
     client: FlaskClient
     path: str
 
     def send(self, calls: Sequence[Call]) -> float:
-        """Seconds to send every call; each must be answered 201, or the benchmark stops."""
         post, path = self.client.post, self.path
         start = time.perf_counter()
         for call in calls:
@@ -140,6 +143,94 @@ class Endpoint:
                     f"{response.get_data(as_text=True)[:2000]}"
                 )
         return time.perf_counter() - start
+
+
+class ClientThreads:
+    """The client threads of the http transport. Thread ``i`` only ever uses connection ``i`` of each
+    endpoint. With one client, the work is done in the calling thread (no hand-over to time)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.inboxes: list[queue.SimpleQueue[Callable[[], None] | None]] = []
+        self.results: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+        if count > 1:
+            for number in range(count):
+                inbox: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+                thread = threading.Thread(target=self._work, args=(inbox,), name=f"client-{number}", daemon=True)
+                thread.start()
+                self.inboxes.append(inbox)
+                self.threads.append(thread)
+
+    def _work(self, inbox: queue.SimpleQueue[Callable[[], None] | None]) -> None:
+        while (task := inbox.get()) is not None:
+            try:
+                task()
+            except BaseException as error:  # handed to the thread that waits for it
+                self.results.put(error)
+            else:
+                self.results.put(None)
+
+    def run(self, tasks: Sequence[Callable[[], None] | None]) -> float:
+        """Wall-clock seconds for task ``i`` to run on thread ``i``, all at once (None: nothing for it)."""
+        start = time.perf_counter()
+        if self.count == 1:
+            if tasks[0] is not None:
+                tasks[0]()
+            return time.perf_counter() - start
+        pending = 0
+        for inbox, task in zip(self.inboxes, tasks, strict=True):
+            if task is not None:
+                inbox.put(task)
+                pending += 1
+        errors = [error for error in (self.results.get() for _ in range(pending)) if error is not None]
+        seconds = time.perf_counter() - start
+        if errors:
+            raise errors[0]
+        return seconds
+
+    def close(self) -> None:
+        for inbox in self.inboxes:
+            inbox.put(None)
+        for thread in self.threads:
+            thread.join()
+
+
+class HttpEndpoint:
+    """An app behind its waitress server: one persistent HTTP/1.1 connection per client thread. A
+    block's calls are split by job seeker, so that a seeker's FDL1 and FDL2 go in order on one connection."""
+
+    def __init__(self, name: str, port: int, path: str, clients: ClientThreads) -> None:
+        self.name = name
+        self.path = path
+        self.clients = clients
+        self.connections = [HTTPConnection(HOST, port, timeout=HTTP_TIMEOUT_SECONDS) for _ in range(clients.count)]
+        for connection in self.connections:
+            connection.connect()
+
+    def send(self, calls: Sequence[Call]) -> float:
+        count = self.clients.count
+        parts = [[call for call in calls if call.seeker % count == number] for number in range(count)]
+        return self.clients.run(
+            [partial(self._post, self.connections[number], part) if part else None for number, part in enumerate(parts)]
+        )
+
+    def _post(self, connection: HTTPConnection, calls: Sequence[Call]) -> None:
+        for call in calls:
+            connection.request("POST", self.path, body=call.body, headers=call.headers)
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 201:
+                raise BenchFailure(
+                    f"{self.name}: POST {self.path} answered {response.status} instead of 201: "
+                    f"{body.decode('utf-8', 'replace')[:2000]}"
+                )
+            if response.will_close:
+                raise BenchFailure(f"{self.name}: the server closed the connection; keep-alive was expected")
+
+    def close(self) -> None:
+        for connection in self.connections:
+            connection.close()
 
 
 # --- databases -----------------------------------------------------------------------------------
@@ -176,36 +267,88 @@ def database_urls(kind: str, workdir: Path) -> Iterator[tuple[str, str]]:
         admin.dispose()
 
 
-@dataclass
-class Bench:
-    bare: Endpoint
-    full: Endpoint
-    calls: Calls
+@dataclass(frozen=True)
+class Prepared:
+    """Fresh databases of one kind, the schema and the demo set installed, nothing left open."""
+
+    config: Config
+    bare_url: str
+    tokens: dict[str, str]
 
 
 @contextmanager
-def bench_for(kind: str) -> Iterator[Bench]:
-    """Both endpoints on fresh databases of ``kind``, the demo set installed for the product."""
+def prepared(kind: str) -> Iterator[Prepared]:
+    """The product's database (schema, demo accounts and their tokens) and the bare endpoint's table,
+    made here, before either app is served; the product's configuration to build it again from."""
     with tempfile.TemporaryDirectory(prefix="liaison-bench-") as tmp, database_urls(kind, Path(tmp)) as urls:
         full_url, bare_url = urls
         engine = db.make_engine(full_url)
         db.upgrade_schema(engine)
         engine.dispose()
-        app = create_app(Config(environment="test", data_dir=Path(tmp) / "instance", database_url=full_url))
-        full_engine: Engine = app.extensions["liaison.engine"]
-        bare_engine = db.make_engine(bare_url)
+        config = Config(environment="test", data_dir=Path(tmp) / "instance", database_url=full_url)
+        app = create_app(config)  # also makes the local master key, which every app of this config then reads
+        full_engine = app.extensions["liaison.engine"]
         try:
             with db.session_scope(full_engine) as session:
                 accounts = install_demo(session, app.extensions["liaison.vault"], app.extensions["liaison.hasher"])
-            BARE_METADATA.create_all(bare_engine)
-            yield Bench(
-                bare=Endpoint("bare", bare_app(bare_engine).test_client(), BARE_PATH),
-                full=Endpoint("full", app.test_client(), FULL_PATH),
-                calls=Calls({account.role: account.token for account in accounts}),
-            )
         finally:
             full_engine.dispose()
+        bare_engine = db.make_engine(bare_url)
+        try:
+            BARE_METADATA.create_all(bare_engine)
+        finally:
             bare_engine.dispose()
+        yield Prepared(config, bare_url, {account.role: account.token for account in accounts})
+
+
+@dataclass
+class Bench:
+    transport: str
+    bare: Endpoint
+    full: Endpoint
+    calls: Calls
+    server_peak_rss_kib: Callable[[str], float | None] = lambda _name: None
+
+
+@contextmanager
+def inprocess_bench(ready: Prepared) -> Iterator[Bench]:
+    """Both apps in this process, called through Flask's test client."""
+    app = create_app(ready.config)
+    bare_engine = db.make_engine(ready.bare_url)
+    try:
+        yield Bench(
+            "inprocess",
+            bare=InProcessEndpoint("bare", bare_app(bare_engine).test_client(), BARE_PATH),
+            full=InProcessEndpoint("full", app.test_client(), FULL_PATH),
+            calls=Calls(ready.tokens),
+        )
+    finally:
+        app.extensions["liaison.engine"].dispose()
+        bare_engine.dispose()
+
+
+@contextmanager
+def http_bench(ready: Prepared, clients: int, threads: int) -> Iterator[Bench]:
+    """Each app served by waitress in a process of its own, which builds it; this process the client."""
+    specs = {
+        "bare": ServerSpec("bare", threads, database_url=ready.bare_url),
+        "full": ServerSpec("full", threads, config=ready.config),
+    }
+    peaks: dict[str, float | None] = {}
+    with served(specs) as servers:
+        client_threads = ClientThreads(clients)
+        endpoints: list[HttpEndpoint] = []
+        try:
+            endpoints.append(HttpEndpoint("bare", servers["bare"].port, BARE_PATH, client_threads))
+            endpoints.append(HttpEndpoint("full", servers["full"].port, FULL_PATH, client_threads))
+            yield Bench(
+                "http", endpoints[0], endpoints[1], calls=Calls(ready.tokens), server_peak_rss_kib=peaks.get
+            )
+        finally:
+            for endpoint in endpoints:
+                endpoint.close()
+            client_threads.close()
+    peaks.update((name, server.peak_rss_kib) for name, server in servers.items())  # known once they stopped
 
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -218,6 +361,7 @@ class EndpointResult:
     requests: int
     seconds: list[float]
     peak_heap_kib: float | None = None
+    server_peak_rss_mib: float | None = None
 
     @property
     def rates(self) -> list[float]:
@@ -234,6 +378,7 @@ class EndpointResult:
 
 @dataclass
 class BackendResult:
+    transport: str
     backend: str
     bare: EndpointResult
     full: EndpointResult
@@ -306,9 +451,22 @@ def one_round(bench: Bench, calls: Sequence[Call], block: int, round_number: int
     return spent
 
 
-def measure(kind: str, options: argparse.Namespace, say: Any) -> BackendResult:
-    say(f"[{kind}] preparing databases, demo set and requests…")
-    with bench_for(kind) as bench:
+@contextmanager
+def bench_for(transport: str, kind: str, options: argparse.Namespace) -> Iterator[Bench]:
+    with prepared(kind) as ready:
+        if transport == "inprocess":
+            with inprocess_bench(ready) as bench:
+                yield bench
+        else:
+            with http_bench(ready, options.clients, options.server_threads) as bench:
+                yield bench
+
+
+def measure(transport: str, kind: str, options: argparse.Namespace, say: Any) -> BackendResult:
+    tag = f"[{transport}/{kind}]"
+    servers = "" if transport == "inprocess" else ", starting the servers"
+    say(f"{tag} preparing databases, demo set and requests{servers}…")
+    with bench_for(transport, kind, options) as bench:
         warmup = bench.calls.batch(options.warmup)
         for endpoint in (bench.bare, bench.full):
             endpoint.send(warmup)
@@ -318,29 +476,84 @@ def measure(kind: str, options: argparse.Namespace, say: Any) -> BackendResult:
             for name, spent in one_round(bench, calls, options.block, round_number).items():
                 seconds[name].append(spent)
             bare, full = (options.requests / seconds[name][-1] for name in ("bare", "full"))
-            say(f"[{kind}] round {round_number + 1}/{options.repeat}: bare {bare:.0f}/s, full {full:.0f}/s")
+            say(f"{tag} round {round_number + 1}/{options.repeat}: bare {bare:.0f}/s, full {full:.0f}/s")
         result = BackendResult(
+            transport,
             kind,
             bare=EndpointResult(kind, "bare", options.requests, seconds["bare"]),
             full=EndpointResult(kind, "full", options.requests, seconds["full"]),
         )
-        if options.memory_requests:
+        if transport == "inprocess" and options.memory_requests:
             calls = bench.calls.batch(options.memory_requests)
             result.bare.peak_heap_kib = peak_heap_kib(bench.bare, calls)
             result.full.peak_heap_kib = peak_heap_kib(bench.full, calls)
-        if options.profile:
+        if transport == "inprocess" and options.profile:
             result.profile = profile_full(bench, options.requests, options.profile_lines)
+    for one in (result.bare, result.full):
+        peak = bench.server_peak_rss_kib(one.endpoint)
+        one.server_peak_rss_mib = None if peak is None else peak / 1024
     return result
 
 
 # --- reporting -----------------------------------------------------------------------------------
 
 
+TRANSPORT_TITLES = {
+    "inprocess": "Transport inprocess: Flask's test client, in this process (the strictest: the apps' own cost only)",
+    "http": "Transport http: waitress servers on 127.0.0.1, an HTTP/1.1 keep-alive client (what a client sees)",
+}
+
+
+def transport_notes(transport: str, options: argparse.Namespace) -> list[str]:
+    if transport == "inprocess":
+        return [
+            "Both apps called in this process through Flask's test client (WSGI, no socket, no HTTP server:",
+            "that cost, the same for both, is left out, which makes the ratio the strictest one: the apps' own",
+            "overhead only).",
+        ]
+    clients = "1 client thread" if options.clients == 1 else f"{options.clients} client threads sharing the work"
+    return [
+        f"Each app served by waitress (as `liaison serve`: threads={options.server_threads}), same settings for both,",
+        "on 127.0.0.1, each in a process of its own that built it. Client: this process, http.client over",
+        f"HTTP/1.1 keep-alive, {clients}, one persistent connection per client thread and server.",
+        "What a client sees: HTTP parsing, the WSGI server and the loopback socket included, the same for both.",
+    ]
+
+
 def report(results: list[BackendResult], options: argparse.Namespace) -> str:
-    header = ("backend", "endpoint", "requests", "rounds", "median s", "sheets/s", "min-max sheets/s", "peak heap KiB")
+    lines = [
+        "",
+        f"Sheets per second: POST {FULL_PATH} (full: validate, seal, store, trace) against a bare endpoint",
+        "(same bytes stored unvalidated and unsealed, same kind of database, one commit per request).",
+        f"Medians of {options.repeat} rounds of {options.requests} requests each, sent to the two endpoints in turns",
+        f"of {options.block} (who goes first alternates), after {options.warmup} warm-up requests each.",
+        "Requests alternate FDL1 (agency -> PLIE, new job seeker) and FDL2 (PLIE -> agency, same seeker).",
+        f"Target, judged for each transport and database: full >= {TARGET:.2f} x bare.",
+    ]
+    for transport in TRANSPORTS:
+        chosen = [result for result in results if result.transport == transport]
+        if chosen:
+            lines.append("")
+            lines.extend(transport_report(transport, chosen, options))
+    lines.append("")
+    lines.append(f"Peak resident memory of this process: {max_rss_mib():.0f} MiB. Peak heap: Python allocations over")
+    lines.append("an untimed in-process pass, above the level before it. Server peak RSS: each waitress process's own.")
+    for result in results:
+        if result.profile:
+            lines.append("")
+            lines.append(f"[{result.transport}/{result.backend}] profile")
+            lines.extend(result.profile)
+    return "\n".join(lines)
+
+
+def transport_report(transport: str, results: list[BackendResult], options: argparse.Namespace) -> list[str]:
+    title = TRANSPORT_TITLES[transport]
+    memory = "peak heap KiB" if transport == "inprocess" else "server peak RSS MiB"
+    header = ("backend", "endpoint", "requests", "rounds", "median s", "sheets/s", "min-max sheets/s", memory)
     rows = [header]
     for result in results:
         for one in (result.bare, result.full):
+            peak = one.peak_heap_kib if transport == "inprocess" else one.server_peak_rss_mib
             rows.append(
                 (
                     one.backend,
@@ -350,21 +563,11 @@ def report(results: list[BackendResult], options: argparse.Namespace) -> str:
                     f"{one.median_seconds:.3f}",
                     f"{one.sheets_per_second:.1f}",
                     f"{min(one.rates):.0f}-{max(one.rates):.0f}",
-                    "-" if one.peak_heap_kib is None else f"{one.peak_heap_kib:.0f}",
+                    "-" if peak is None else f"{peak:.0f}",
                 )
             )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
-    lines = [
-        "",
-        f"Sheets per second: POST {FULL_PATH} (full: validate, seal, store, trace) against a bare endpoint",
-        "(same bytes stored unvalidated and unsealed, same kind of database, one commit per request).",
-        "Both called in-process through Flask's test client (WSGI, no socket, no HTTP server: that cost,",
-        "the same for both, is left out, which makes the ratio the strictest one).",
-        f"Medians of {options.repeat} rounds of {options.requests} requests each, sent to the two endpoints in turns",
-        f"of {options.block} (who goes first alternates), after {options.warmup} warm-up requests each.",
-        "Requests alternate FDL1 (agency -> PLIE, new job seeker) and FDL2 (PLIE -> agency, same seeker).",
-        "",
-    ]
+    lines = [title, "=" * len(title), *transport_notes(transport, options), ""]
     for index, row in enumerate(rows):
         lines.append("  ".join(cell.rjust(width) if column >= 2 else cell.ljust(width)
                                for column, (cell, width) in enumerate(zip(row, widths, strict=True))).rstrip())
@@ -374,18 +577,11 @@ def report(results: list[BackendResult], options: argparse.Namespace) -> str:
     for result in results:
         ratios = result.round_ratios
         lines.append(
-            f"{result.backend}: full/bare = {result.ratio:.3f} (median of the rounds' ratios, "
+            f"{transport}/{result.backend}: full/bare = {result.ratio:.3f} (median of the rounds' ratios, "
             f"{min(ratios):.3f}-{max(ratios):.3f}; ratio of the medians {result.ratio_of_medians:.3f}); "
             f"target >= {TARGET:.2f}: {'met' if result.target_met else 'NOT MET'}"
         )
-    lines.append(f"Peak resident memory of this process: {max_rss_mib():.0f} MiB "
-                 "(peak heap: Python allocations over an untimed pass, above the level before it).")
-    for result in results:
-        if result.profile:
-            lines.append("")
-            lines.append(f"[{result.backend}] profile")
-            lines.extend(result.profile)
-    return "\n".join(lines)
+    return lines
 
 
 def max_rss_mib() -> float:
@@ -400,9 +596,12 @@ def as_json(results: list[BackendResult], options: argparse.Namespace) -> dict[s
         "rounds": options.repeat,
         "warmup": options.warmup,
         "block": options.block,
+        "clients": options.clients,
+        "server_threads": options.server_threads,
         "max_rss_mib": round(max_rss_mib(), 1),
-        "backends": [
+        "results": [
             {
+                "transport": result.transport,
                 "backend": result.backend,
                 "ratio": round(result.ratio, 4),
                 "ratio_of_medians": round(result.ratio_of_medians, 4),
@@ -451,6 +650,15 @@ def parser() -> argparse.ArgumentParser:
     )
     command.add_argument("--database", choices=(*DATABASES, "both"), default="sqlite",
                          help="which database to measure on (default: sqlite)")
+    command.add_argument("--transport", choices=(*TRANSPORTS, "both"), default="both",
+                         help="inprocess: Flask's test client, no socket (the strictest ratio); http: each app "
+                              "served by waitress in its own process, an HTTP/1.1 keep-alive client "
+                              "(what a client sees); both: one, then the other (default: both)")
+    command.add_argument("--clients", type=positive, default=1,
+                         help="http: concurrent client threads, each with its own connection to each server; "
+                              "a block's requests are split between them (default: 1)")
+    command.add_argument("--server-threads", type=positive, default=SERVER_THREADS,
+                         help=f"http: waitress threads of each server (default: {SERVER_THREADS}, as liaison serve)")
     command.add_argument("--requests", type=positive, default=150,
                          help="requests per endpoint and round (default: 150)")
     command.add_argument("--repeat", type=positive, default=5,
@@ -460,14 +668,15 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--warmup", type=not_negative, default=30,
                          help="untimed requests to each endpoint before the rounds (default: 30)")
     command.add_argument("--memory-requests", type=not_negative, default=30,
-                         help="requests of the untimed pass under tracemalloc, 0 to skip it (default: 30)")
+                         help="requests of the untimed in-process pass under tracemalloc, 0 to skip it (default: 30)")
     command.add_argument("--profile", action="store_true",
-                         help="then profile the full path (cProfile, untimed, --requests requests) and print it")
+                         help="then profile the full path in-process (cProfile, untimed, --requests requests) "
+                              "and print it")
     command.add_argument("--profile-lines", type=positive, default=30,
                          help="functions shown per profile listing (default: 30)")
     command.add_argument("--json", type=Path, metavar="FILE", help="also write the results to FILE as JSON")
     command.add_argument("--check", action="store_true",
-                         help="exit with status 1 when the full path is below the target on any database")
+                         help="exit with status 1 when the full path is below the target on any transport or database")
     command.add_argument("--quiet", action="store_true", help="print only the results, not the progress")
     return command
 
@@ -480,9 +689,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(message, file=sys.stderr, flush=True)
 
     kinds = DATABASES if options.database == "both" else (options.database,)
+    transports = TRANSPORTS if options.transport == "both" else (options.transport,)
     try:
-        results = [measure(kind, options, say) for kind in kinds]
-    except BenchFailure as failure:
+        results = [measure(transport, kind, options, say) for transport in transports for kind in kinds]
+    except (BenchFailure, ServerFailure) as failure:
         print(f"bench: {failure}", file=sys.stderr)
         return 2
     print(report(results, options))
