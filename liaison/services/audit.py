@@ -44,6 +44,8 @@ class Actor:
     remote_addr: str = ""
 
 
+_LAST_HASH = select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+_APPEND = insert(AuditEntry)
 _COLUMNS = (
     "at",
     "action",
@@ -75,7 +77,8 @@ def record(session: Session, action: str, actor: Actor, sheet_id: str | None = N
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     serialise_audit_writers(session)
-    previous = session.scalars(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    connection = session.connection()  # plain SQL: the trail is append-only, no object is tracked
+    previous = connection.execute(_LAST_HASH).scalar()
     user = actor.user
     entry = AuditEntry(
         at=utcnow().replace(microsecond=0),
@@ -88,8 +91,7 @@ def record(session: Session, action: str, actor: Actor, sheet_id: str | None = N
         previous_hash=previous or GENESIS,
     )
     entry.entry_hash = crypto.chain_hash(entry.previous_hash, _entry_bytes(entry))
-    # A plain INSERT: the trail is append-only, the session need not track the entry.
-    session.execute(insert(AuditEntry).values({column: getattr(entry, column) for column in _COLUMNS}))
+    connection.execute(_APPEND, {column: getattr(entry, column) for column in _COLUMNS})
 
 
 @dataclass(frozen=True)

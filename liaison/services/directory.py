@@ -10,7 +10,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from liaison import crypto
@@ -46,6 +46,22 @@ ROLE_LABELS: Mapping[Role, str] = {
 }
 
 
+# Statements of the hot path, built once (building one costs more than running it).
+_CONVENTION_LINK = (
+    select(ConventionAgency.agency_id)
+    .join(Convention, Convention.id == ConventionAgency.convention_id)
+    .where(Convention.plie_id == bindparam("plie"), ConventionAgency.agency_id == bindparam("agency"))
+    .limit(1)
+)
+_USER_BY_TOKEN = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.digest == bindparam("digest"), ApiToken.revoked_at.is_(None), User.active.is_(True))
+    .options(joinedload(User.organisation))
+)
+_ORGANISATION_BY_CODE = select(Organisation).where(Organisation.code == bindparam("code"))
+
+
 class DirectoryError(Exception):
     """A request on accounts that cannot be done; the message says why, in French."""
 
@@ -59,7 +75,7 @@ def password_hasher(time_cost: int = 3, memory_kib: int = 64 * 1024) -> Password
 
 
 def organisation_by_code(session: Session, code: str) -> Organisation | None:
-    return session.scalars(select(Organisation).where(Organisation.code == code)).first()
+    return session.scalars(_ORGANISATION_BY_CODE, {"code": code}).first()
 
 
 def ensure_organisation(session: Session, code: str, name: str, kind: OrganisationKind) -> Organisation:
@@ -116,13 +132,8 @@ def may_send(session: Session, user: User, kind: SheetKind, recipient: Organisat
 
 def in_one_convention(session: Session, plie: Organisation, agency: Organisation) -> bool:
     """Whether a convention binds this PLIE and this agency."""
-    query = (
-        select(ConventionAgency.agency_id)
-        .join(Convention, Convention.id == ConventionAgency.convention_id)
-        .where(Convention.plie_id == plie.id, ConventionAgency.agency_id == agency.id)
-        .limit(1)
-    )
-    return session.scalar(query) is not None
+    found = session.connection().execute(_CONVENTION_LINK, {"plie": plie.id, "agency": agency.id}).first()
+    return found is not None
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -239,13 +250,7 @@ def issue_token(session: Session, actor: Actor, user: User) -> str:
 
 def authenticate_token(session: Session, token: str) -> User | None:
     """The active user holding this (unrevoked) token, or None (one query, organisation included)."""
-    query = (
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.digest == crypto.token_digest(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
-        .options(joinedload(User.organisation))
-    )
-    return session.scalars(query).first()
+    return session.scalars(_USER_BY_TOKEN, {"digest": crypto.token_digest(token)}).first()
 
 
 def active_user(session: Session, user_id: int) -> User | None:

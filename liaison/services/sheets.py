@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -19,6 +19,11 @@ from liaison.services.vault import Vault
 from schemas import SheetInvalid, SheetRules, dump_sheet, load_sheet
 
 Box = Literal["inbox", "outbox"]
+_DOSSIER_BY_LOOKUP = (
+    select(Dossier)
+    .where(Dossier.plie_id == bindparam("plie"), Dossier.lookup == bindparam("lookup"))
+    .options(joinedload(Dossier.data_key))
+)  # built once: building a statement costs more than running it
 
 
 class NotAllowed(Exception):
@@ -97,12 +102,8 @@ def _why_not(user: User, kind: SheetKind, recipient: Organisation) -> str:
 def _dossier_for(session: Session, vault: Vault, plie: Organisation, identifiant_pole_emploi: str) -> Dossier:
     """The PLIE's dossier of this job seeker, found by keyed hash, or a new one with its own key."""
     lookup = crypto.keyed_index(vault.index_key(session), f"{plie.code}|{identifiant_pole_emploi}")
-    query = (
-        select(Dossier)
-        .where(Dossier.plie_id == plie.id, Dossier.lookup == lookup)
-        .options(joinedload(Dossier.data_key))
-    )
-    dossier = session.scalars(query).first()
+    parameters = {"plie": plie.id, "lookup": lookup}
+    dossier = session.scalars(_DOSSIER_BY_LOOKUP, parameters).first()
     if dossier is not None:
         return dossier
     try:
@@ -112,7 +113,7 @@ def _dossier_for(session: Session, vault: Vault, plie: Organisation, identifiant
             session.add(dossier)
         return dossier
     except IntegrityError:  # created meanwhile by a concurrent request
-        return session.scalars(query).one()
+        return session.scalars(_DOSSIER_BY_LOOKUP, parameters).one()
 
 
 def _require_user(actor: Actor) -> User:
