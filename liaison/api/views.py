@@ -85,7 +85,7 @@ def create_sheet() -> tuple[Response, int, dict[str, str]]:
     if errors:
         raise SheetInvalid({**errors, **_sheet_errors(envelope)})
     session = get_session()
-    sheet = sheets.create_sheet(
+    sheet_id = sheets.create_sheet(
         session,
         context.vault(),
         context.actor(),
@@ -95,8 +95,8 @@ def create_sheet() -> tuple[Response, int, dict[str, str]]:
         context.sheet_rules(),
     )
     session.commit()
-    location = url_for("api.read_sheet", sheet_id=sheet.id)
-    return jsonify(CreatedSchema().dump(sheet)), 201, {"Location": location}
+    location = url_for("api.read_sheet", sheet_id=sheet_id)
+    return jsonify(CreatedSchema().dump({"id": sheet_id})), 201, {"Location": location}
 
 
 def _envelope_errors(envelope: dict[str, Any]) -> dict[str, list[str]]:

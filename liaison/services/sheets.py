@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -24,6 +24,7 @@ _DOSSIER_BY_LOOKUP = (
     .where(Dossier.plie_id == bindparam("plie"), Dossier.lookup == bindparam("lookup"))
     .options(joinedload(Dossier.data_key))
 )  # built once: building a statement costs more than running it
+_INSERT_SHEET = insert(Sheet)
 
 
 class NotAllowed(Exception):
@@ -55,8 +56,8 @@ def create_sheet(
     recipient_code: str,
     body: Any,
     rules: SheetRules,
-) -> Sheet:
-    """Validate ``body`` as a sheet of ``kind``, seal it in its dossier and send it.
+) -> str:
+    """Validate ``body`` as a sheet of ``kind``, seal it in its dossier, send it; return its id.
 
     Raises :class:`SheetInvalid` (every broken field, the recipient included),
     :class:`NotAllowed` when the sender may not send this kind to this recipient.
@@ -79,16 +80,23 @@ def create_sheet(
 
     plie = recipient if kind is SheetKind.FDL1 else user.organisation
     dossier = _dossier_for(session, vault, plie, sheet["demandeur"]["identifiant_pole_emploi"])
-    row = Sheet(
-        id=new_uuid(), kind=kind, dossier=dossier, sender=user.organisation, recipient=recipient, author_id=user.id
+    sheet_id = new_uuid()
+    sealed = crypto.seal_sheet(
+        vault.unwrap(dossier.data_key), sheet_id, kind.value, canonical_json_of(dump_sheet(kind.value, sheet))
     )
-    row.sealed = crypto.seal_sheet(
-        vault.unwrap(dossier.data_key), row.id, kind.value, canonical_json_of(dump_sheet(kind.value, sheet))
-    )
-    session.add(row)
-    session.flush()
-    record(session, "sheet.create", actor, sheet_id=row.id, detail=kind.value)
-    return row
+    session.flush()  # the dossier, when new, before the sheet that refers to it
+    row = {
+        "id": sheet_id,
+        "kind": kind,
+        "dossier_id": dossier.id,
+        "sender_id": user.organisation_id,
+        "recipient_id": recipient.id,
+        "author_id": user.id,
+        "sealed": sealed,
+    }
+    session.connection().execute(_INSERT_SHEET, row)  # plain SQL: nothing more to track
+    record(session, "sheet.create", actor, sheet_id=sheet_id, detail=kind.value)
+    return sheet_id
 
 
 def _why_not(user: User, kind: SheetKind, recipient: Organisation) -> str:

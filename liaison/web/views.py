@@ -133,7 +133,7 @@ def new_sheet() -> str | BaseResponse:
     if request.method == "POST":
         recipient = request.form.get("destinataire", "")
         try:
-            sheet = sheets.create_sheet(
+            sheet_id = sheets.create_sheet(
                 db,
                 context.vault(),
                 context.actor(),
@@ -149,7 +149,7 @@ def new_sheet() -> str | BaseResponse:
         else:
             db.commit()
             flash("La fiche a été envoyée. Elle est chiffrée et seul le destinataire peut la lire.", "succes")
-            return redirect(url_for("web.read_sheet", sheet_id=sheet.id))
+            return redirect(url_for("web.read_sheet", sheet_id=sheet_id))
         values = form_values(request.form)
     else:
         values = _prefilled(user, kind)
