@@ -53,10 +53,34 @@ def upgrade_schema(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+_AUDIT_LOCK = 4242001
+_MASTER_KEY_LOCK = 4242002
+
+
 def serialise_audit_writers(session: Session) -> None:
-    """Take the lock that orders audit entries (SQLite's writers are already serialised)."""
+    """Take the lock that orders audit entries (SQLite's writers are already serialised).
+
+    The master-key lock is taken first, shared: every transaction takes the two in that order,
+    so a rotation, which records its entry while it holds the master-key lock, deadlocks none."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+        hold_master_key(session)
+        session.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK})"))
+
+
+def hold_master_key(session: Session, rotation: bool = False) -> None:
+    """Until the transaction ends, keep a rotation from re-wrapping data keys (or, with
+    ``rotation``, wait for every transaction that may wrap one and keep new ones waiting).
+
+    Whoever wraps a new data key takes this first, then reads the key files: its key is either
+    wrapped under the new master key, or committed before the rotation's transaction reads the
+    data keys to re-wrap them. PostgreSQL: an advisory lock, shared by writers, exclusive for a
+    rotation (the rotation's reads must come after it, as under READ COMMITTED). SQLite: beginning
+    the transaction is enough, ``BEGIN IMMEDIATE`` serialises writers."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.connection()  # begins the transaction, if it has not begun yet
+        return
+    function = "pg_advisory_xact_lock" if rotation else "pg_advisory_xact_lock_shared"
+    session.execute(text(f"SELECT {function}({_MASTER_KEY_LOCK})"))
 
 
 def init_app(app: Flask, engine: Engine) -> None:

@@ -2,8 +2,15 @@
 
 Sources, in order: ``LIAISON_MASTER_KEY`` (base64, 32 bytes), ``LIAISON_MASTER_KEY_FILE``, or the
 local file ``<LIAISON_DATA_DIR>/master.key``, which only development and test installations may
-create. A rotation in progress leaves a ``.next`` file beside the key file: its key is loaded too,
-so that a rotation cut off half-way loses nothing.
+create.
+
+A rotation (``liaison keys rotate``) goes in three steps: it writes the new key to a ``.next`` file
+beside the key file, re-wraps every data key under it in one transaction, then renames ``.next``
+over the key file. While ``.next`` exists its key is the *current* one (new data keys are wrapped
+under it) and the old key still unwraps; so a rotation cut off half-way loses nothing, and the next
+one finishes it with the key it staged. A running service follows a rotation without restart: its
+:class:`~liaison.services.vault.Vault` re-reads the key files whenever their :func:`fingerprint`
+changes. A key given in ``LIAISON_MASTER_KEY`` never rotates.
 """
 
 from __future__ import annotations
@@ -55,16 +62,50 @@ def load_keyring(config: Config, create: bool = False) -> MasterKeyring:
         if config.master_key_file or not (create and config.may_create_local_key):
             raise ConfigError(MISSING_KEY if not config.master_key_file else f"Le fichier de clé maîtresse {path} est introuvable.")
         _write_key_file(path, crypto.new_key())
-    pending = _next_file(path)
-    extra = (_read_key(pending, str(pending)),) if pending.exists() else ()
-    return MasterKeyring(_read_key(path, str(path)), extra, file=path)
+    return read_key_files(path)
 
 
-def _read_key(path: Path, what: str) -> bytes:
+FileState = tuple[int, int, int] | None  # inode, modification time (ns), size; None if absent
+Fingerprint = tuple[FileState, FileState]
+
+
+def fingerprint(path: Path) -> Fingerprint:
+    """What changes when the key file ``path`` or its ``.next`` companion is written, replaced or
+    removed (every write replaces the file), found without reading either."""
+    return _stat(_next_file(path)), _stat(path)
+
+
+def _stat(path: Path) -> FileState:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size
+
+
+def read_key_files(path: Path) -> MasterKeyring:
+    """The keyring held by the key file ``path`` and, during a rotation, its ``.next`` companion,
+    whose key is then the current one.
+
+    ``.next`` is read first: a rotation that retires the old key meanwhile (renaming ``.next`` over
+    ``path``) leaves the new key current either way, never the old key alone."""
+    staged = _read_key(_next_file(path))
+    key = _read_key(path)
+    if key is None:
+        raise ConfigError(f"Le fichier de clé maîtresse {path} est introuvable.")
+    if staged is None:
+        return MasterKeyring(key, file=path)
+    return MasterKeyring(staged, (key,) if key != staged else (), file=path)
+
+
+def _read_key(path: Path) -> bytes | None:
+    """The key in ``path``, or None when there is no such file."""
     try:
         return crypto.decode_key(path.read_text(encoding="ascii"))
+    except FileNotFoundError:
+        return None
     except (OSError, ValueError):
-        raise ConfigError(f"La clé maîtresse de {what} est illisible (32 octets en base64 attendus).") from None
+        raise ConfigError(f"La clé maîtresse de {path} est illisible (32 octets en base64 attendus).") from None
 
 
 def _next_file(path: Path) -> Path:
@@ -84,21 +125,18 @@ def _write_key_file(path: Path, key: bytes) -> None:
 
 
 def stage_next_key(keyring: MasterKeyring) -> MasterKeyring:
-    """First step of a rotation: a new key written beside the current one, not yet in use.
+    """First step of a rotation: a new key written beside the current one.
 
-    The returned keyring wraps with the new key and still unwraps with the old one."""
+    The returned keyring wraps with the new key and still unwraps with the old one; so does every
+    keyring read from the key files from now on (running services' included)."""
     if keyring.file is None:
         raise ConfigError(
             "La clé maîtresse vient de LIAISON_MASTER_KEY : la rotation automatique ne concerne "
             "que les fichiers de clé (LIAISON_MASTER_KEY_FILE)."
         )
-    pending = _next_file(keyring.file)
-    if pending.exists():  # a rotation cut off earlier: finish it with the key it staged
-        new = _read_key(pending, str(pending))
-    else:
-        new = crypto.new_key()
-        _write_key_file(pending, new)
-    return MasterKeyring(new, (keyring.current,), file=keyring.file)
+    if not _next_file(keyring.file).exists():  # else a rotation cut off earlier: finish it with its key
+        _write_key_file(_next_file(keyring.file), crypto.new_key())
+    return read_key_files(keyring.file)
 
 
 def retire_previous_key(keyring: MasterKeyring) -> None:

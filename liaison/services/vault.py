@@ -2,35 +2,56 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from liaison import crypto
-from liaison.keyring import MasterKeyring
+from liaison.db import hold_master_key
+from liaison.keyring import MasterKeyring, fingerprint, read_key_files
 from liaison.models import DataKey, DataKeyPurpose, new_uuid
 
 _NEW_INDEX_KEY = "liaison.vault.new_index_key"
 
 
-@dataclass
 class Vault:
-    """The keyring of a running service.
+    """The keyring of a running service, as the key files hold it now.
+
+    A key file's keyring is re-read whenever the file or its ``.next`` companion has changed (a
+    stat of each, at every use): a running service follows ``liaison keys rotate`` run by another
+    process without restart. It wraps new data keys under the staged key as soon as a rotation has
+    written it, and only after taking the lock that the rotation's re-wrapping takes (see
+    :func:`liaison.db.hold_master_key`), so that no data key is left under the retired key. A key
+    given in ``LIAISON_MASTER_KEY`` never rotates and is never re-read.
 
     Data keys are unwrapped for one call and not kept. The index key is the exception: it is
     needed on every sheet, protects only keyed hashes (not data), and the process holds the
-    master key that unwraps it anyway; it is kept once read from a committed row.
+    master key that unwraps it anyway; it is kept once read from a committed row (a rotation
+    re-wraps it, it does not change it).
     """
 
-    keyring: MasterKeyring = field(repr=False)
-    _index_key: bytes | None = field(default=None, init=False, repr=False)
+    def __init__(self, keyring: MasterKeyring) -> None:
+        self._loaded = (fingerprint(keyring.file) if keyring.file else None, keyring)
+        self._index_key: bytes | None = None
+
+    @property
+    def keyring(self) -> MasterKeyring:
+        """The keyring as the key files hold it now (re-read only when they have changed)."""
+        seen, keyring = self._loaded
+        if keyring.file is None:
+            return keyring
+        now = fingerprint(keyring.file)  # before reading: a change meanwhile is seen next time
+        if now != seen:
+            keyring = read_key_files(keyring.file)
+            self._loaded = (now, keyring)
+        return keyring
 
     def new_data_key(self, session: Session, purpose: DataKeyPurpose) -> tuple[DataKey, bytes]:
         """A fresh data key, stored wrapped; returns its row and the key itself."""
+        hold_master_key(session)  # first: a rotation then re-wraps this key, or has staged its own
+        keyring = self.keyring
         key = crypto.new_key()
-        row = DataKey(id=new_uuid(), purpose=purpose, master_key_id=self.keyring.current_id, wrapped=b"")
-        row.wrapped = crypto.wrap_data_key(self.keyring.current, key, row.id)
+        row = DataKey(id=new_uuid(), purpose=purpose, master_key_id=keyring.current_id, wrapped=b"")
+        row.wrapped = crypto.wrap_data_key(keyring.current, key, row.id)
         session.add(row)
         return row, key
 
@@ -53,7 +74,13 @@ class Vault:
         return key
 
     def rewrap_all(self, session: Session, new_keyring: MasterKeyring) -> int:
-        """Re-wrap every data key under ``new_keyring.current``; returns how many were re-wrapped."""
+        """Re-wrap every data key under ``new_keyring.current``; returns how many were re-wrapped.
+
+        ``new_keyring`` is the one :func:`liaison.keyring.stage_next_key` returned, whose key every
+        process already wraps new data keys under. A data key wrapped under the old key by a
+        transaction still open is re-wrapped too: this takes the master-key lock exclusively, so
+        waits for that transaction to end, before reading any row."""
+        hold_master_key(session, rotation=True)
         count = 0
         for row in session.scalars(select(DataKey).where(DataKey.master_key_id != new_keyring.current_id)):
             key = crypto.unwrap_data_key(new_keyring.key(row.master_key_id), row.wrapped, row.id)
@@ -61,4 +88,3 @@ class Vault:
             row.master_key_id = new_keyring.current_id
             count += 1
         return count
-
