@@ -174,7 +174,9 @@ def users() -> None:
     "--org", "organisation", required=True, metavar="CODE", help="Code de l'organisation (ex. 13013, PLIE-PAYS-AIX)."
 )
 @click.option("--role", required=True, type=click.Choice([role.value for role in Role]), help="Rôle du compte.")
-@click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard au lieu d'en générer un.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard au lieu d'en générer un."
+)
 def users_add(login: str, organisation: str, role: str, password_stdin: bool) -> None:
     """Crée un compte et affiche son mot de passe provisoire (sauf avec --password-stdin)."""
     from liaison import crypto
@@ -200,7 +202,9 @@ def users_disable(login: str) -> None:
 
 
 @users.command("list")
-@click.option("--org", "organisation", default=None, metavar="CODE", help="Seulement les comptes de cette organisation.")
+@click.option(
+    "--org", "organisation", default=None, metavar="CODE", help="Seulement les comptes de cette organisation."
+)
 def users_list(organisation: str | None) -> None:
     """Liste les comptes : identifiant, organisation, rôle, état."""
     app = _app()
@@ -246,7 +250,10 @@ def keys_rotate() -> None:
         count = vault.rewrap_all(session, new_keyring)
         audit.record(session, "keys.rotate", CLI_ACTOR, detail=f"to:{new_keyring.current_id}")
     retire_previous_key(new_keyring)
-    click.echo(f"{count} clé(s) de données re-chiffrée(s) sous la nouvelle clé maîtresse {new_keyring.current_id} ; l'ancienne est retirée.")
+    click.echo(
+        f"{count} clé(s) de données re-chiffrée(s) sous la nouvelle clé maîtresse "
+        f"{new_keyring.current_id} ; l'ancienne est retirée."
+    )
 
 
 @main.group("audit", subcommand_metavar=SUBCOMMAND)

@@ -25,7 +25,7 @@ from liaison.config import Config, ConfigError
 MISSING_KEY = (
     "Aucune clé maîtresse n'est configurée : définissez LIAISON_MASTER_KEY (32 octets en base64) "
     "ou LIAISON_MASTER_KEY_FILE (chemin d'un fichier qui la contient). Pour générer une clé : "
-    "python -c \"import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())\""
+    'python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
 )
 
 
@@ -60,7 +60,9 @@ def load_keyring(config: Config, create: bool = False) -> MasterKeyring:
     path = config.master_key_file or config.default_master_key_file
     if not path.exists():
         if config.master_key_file or not (create and config.may_create_local_key):
-            raise ConfigError(MISSING_KEY if not config.master_key_file else f"Le fichier de clé maîtresse {path} est introuvable.")
+            raise ConfigError(
+                MISSING_KEY if not config.master_key_file else f"Le fichier de clé maîtresse {path} est introuvable."
+            )
         _write_key_file(path, crypto.new_key())
     return read_key_files(path)
 
@@ -142,5 +144,6 @@ def stage_next_key(keyring: MasterKeyring) -> MasterKeyring:
 def retire_previous_key(keyring: MasterKeyring) -> None:
     """Last step of a rotation, once every data key is wrapped under the new key: the new key
     replaces the old one in the key file, and the old one is gone."""
-    assert keyring.file is not None
+    if keyring.file is None:
+        raise ConfigError("Seule une clé maîtresse tenue dans un fichier peut être remplacée.")
     os.replace(_next_file(keyring.file), keyring.file)
