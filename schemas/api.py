@@ -11,7 +11,10 @@ from schemas.fields import Choice, StrictSchema, Text
 from schemas.patterns import PatternError, clean_text
 
 ORGANISATION_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,30}")
-EXPORT_FORMATS = {"zip": "Archive zip chiffrée AES-256 (7-Zip, WinZip)"}
+EXPORT_FORMATS = {
+    "7z": "Archive 7z chiffrée AES-256, noms de fichiers masqués (7-Zip) : recommandé",
+    "zip": "Archive zip chiffrée AES-256 (7-Zip, WinZip) : noms de fichiers visibles",
+}
 
 
 def normalise_organisation_code(value: str) -> str:
@@ -36,7 +39,7 @@ class SheetEnvelopeSchema(StrictSchema):
 
 
 class ExportRequestSchema(StrictSchema):
-    format = Choice(EXPORT_FORMATS, load_default="zip", metadata={"label": "Format"})
+    format = Choice(EXPORT_FORMATS, load_default="7z", metadata={"label": "Format"})
 
 
 class OrganisationRefSchema(StrictSchema):

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import py7zr
+import py7zr.io
 import pyzipper
 from flask import Flask
 from sqlalchemy import Engine, select, update
@@ -56,8 +58,10 @@ class MadeExport:
     expires_at: dt.datetime
 
 
-def make_export(api: dict[str, ApiClient], sheet_id: str, role: str = "referent") -> MadeExport:
-    response = api[role].post(f"/api/v1/sheets/{sheet_id}/exports", {"format": "zip"})
+def make_export(
+    api: dict[str, ApiClient], sheet_id: str, role: str = "referent", file_format: str = "zip"
+) -> MadeExport:
+    response = api[role].post(f"/api/v1/sheets/{sheet_id}/exports", {"format": file_format})
     assert response.status_code == 201, response.json
     body = response.json
     return MadeExport(sheet_id, body["download_url"], body["passphrase"], dt.datetime.fromisoformat(body["expires_at"]))
@@ -367,3 +371,49 @@ class TestTheArchive:
             assert entry.flags & 0x01
             assert entry.method == WINZIP_AES
             assert struct.unpack("<H2sBH", entry.extra[AES_EXTRA_FIELD])[1:3] == (b"AE", AES_256)
+
+
+def entries_7z(archive: bytes, passphrase: str) -> dict[str, bytes]:
+    """The files of a 7z, read in memory."""
+    factory = py7zr.io.BytesIOFactory(limit=10 * 1024 * 1024)
+    with py7zr.SevenZipFile(io.BytesIO(archive), "r", password=passphrase) as opened:
+        opened.extractall(factory=factory)
+    return {name: product.read() for name, product in factory.products.items()}
+
+
+class TestThe7zArchive:
+    """The 7z export, the default: AES-256, and even the names of its files are encrypted."""
+
+    def test_an_export_without_a_format_is_a_7z(self, api: dict[str, ApiClient], sheet_id: str) -> None:
+        response = api["referent"].post(f"/api/v1/sheets/{sheet_id}/exports")
+        assert response.status_code == 201, response.json
+        assert response.json["format"] == "7z"
+        assert response.json["filename"].endswith(".7z")
+
+    def test_it_holds_the_sheet_sent_and_its_pdf(self, api: dict[str, ApiClient], sheet_id: str) -> None:
+        made = make_export(api, sheet_id, file_format="7z")
+        held = entries_7z(archive_of(api, made), made.passphrase)
+        base = f"fiche-FDL2-{sheet_id[:8]}"
+        assert set(held) == {f"{base}.json", f"{base}.pdf"}
+        assert json.loads(held[f"{base}.json"]) == as_stored(fdl2())
+        assert held[f"{base}.pdf"].startswith(b"%PDF-")
+
+    def test_a_wrong_passphrase_does_not_open_it(self, api: dict[str, ApiClient], sheet_id: str) -> None:
+        made = make_export(api, sheet_id, file_format="7z")
+        with pytest.raises(Exception):  # noqa: B017, PT011 - py7zr raises several kinds, any will do
+            entries_7z(archive_of(api, made), crypto.new_passphrase())
+
+    def test_its_file_names_are_not_in_clear(self, api: dict[str, ApiClient], sheet_id: str) -> None:
+        made = make_export(api, sheet_id, file_format="7z")
+        archive = archive_of(api, made)
+        assert b"fiche-FDL2" not in archive
+        assert "fiche-FDL2".encode("utf-16-le") not in archive  # 7z stores names in UTF-16
+        assert betrayed(archive) == []
+
+    def test_an_unknown_format_is_refused_with_the_formats_offered(
+        self, api: dict[str, ApiClient], sheet_id: str
+    ) -> None:
+        response = api["referent"].post(f"/api/v1/sheets/{sheet_id}/exports", {"format": "rar"})
+        assert response.status_code == 422
+        [message] = response.json["errors"]["format"]
+        assert "7z" in message and "zip" in message

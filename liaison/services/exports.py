@@ -71,7 +71,7 @@ def create_export(
         format=file_format,
         filename=f"{base}.{file_format}",
         token_digest=crypto.token_digest(token),
-        content=archives.export_zip_archive(files, passphrase),
+        content=archives.WRITERS[file_format](files, passphrase),
         created_at=now,
         expires_at=now + lifetime,
     )

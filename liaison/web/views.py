@@ -30,6 +30,7 @@ from liaison.services import directory, exports, sheets
 from liaison.services.audit import Actor, record
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
 from schemas import SHEET_SCHEMAS, SheetInvalid
+from schemas.api import EXPORT_FORMATS
 from schemas.codes import KINDS
 from schemas.fields import validation_rules
 from schemas.sheets import AgentSchema, flatten_errors
@@ -206,6 +207,7 @@ def read_sheet(sheet_id: str) -> str:
         values=flat_values(opened.content),
         is_recipient=is_recipient,
         STATE_LABELS=sheets.STATE_LABELS,
+        export_formats=EXPORT_FORMATS,
     )
 
 
@@ -233,7 +235,7 @@ def export(sheet_id: str) -> str:
             context.vault(),
             context.actor(),
             sheet_id,
-            request.form.get("format", "zip"),
+            request.form.get("format", "7z"),
             context.config().export_lifetime,
             context.sheet_rules().fonctions,
         )

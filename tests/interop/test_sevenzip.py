@@ -48,18 +48,32 @@ def workdir(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def exported(api: dict[str, ApiClient], tmp_path: Path) -> Exported:
-    """An FDL2 exported through the API and downloaded by its recipient to a file."""
+def export_to_file(api: dict[str, ApiClient], folder: Path, file_format: str) -> Exported:
+    """An FDL2 exported through the API and downloaded by its recipient to a file in ``folder``."""
     sheet_id = send_fdl2(api)
-    made = make_export(api, sheet_id)
+    made = make_export(api, sheet_id, file_format=file_format)
     response = api["referent"].get(made.download_url)
     assert response.status_code == 200
-    received = tmp_path / "received"
-    received.mkdir()
-    path = received / f"fiche-FDL2-{sheet_id[:8]}.zip"
+    folder.mkdir()
+    path = folder / f"fiche-FDL2-{sheet_id[:8]}.{file_format}"
     path.write_bytes(response.data)
     return Exported(path, made.passphrase, sheet_id)
+
+
+@pytest.fixture(params=["7z", "zip"])
+def exported(api: dict[str, ApiClient], tmp_path: Path, request: pytest.FixtureRequest) -> Exported:
+    """An export in each format."""
+    return export_to_file(api, tmp_path / "received", request.param)
+
+
+@pytest.fixture
+def exported_zip(api: dict[str, ApiClient], tmp_path: Path) -> Exported:
+    return export_to_file(api, tmp_path / "received", "zip")
+
+
+@pytest.fixture
+def exported_7z(api: dict[str, ApiClient], tmp_path: Path) -> Exported:
+    return export_to_file(api, tmp_path / "received", "7z")
 
 
 def test_7zip_extracts_the_json_sent_and_the_pdf_with_the_passphrase(
@@ -96,10 +110,28 @@ def test_7zip_extracts_no_content_with_a_wrong_passphrase(sevenzip: str, exporte
     assert [path.name for path in written if path.stat().st_size > 0] == []
 
 
-def test_7zip_lists_every_entry_as_aes_256(sevenzip: str, exported: Exported, workdir: Path) -> None:
-    result = run_7zip(sevenzip, "l", "-slt", str(exported.path), cwd=workdir)
+def listed_entries(listing: str) -> list[dict[str, str]]:
+    """The entries of ``7zz l -slt``, each as its properties."""
+    entries = listing.split("\n----------\n", 1)[1].strip().split("\n\n")
+    return [dict(line.split(" = ", 1) for line in entry.splitlines() if " = " in line) for entry in entries]
+
+
+def test_7zip_lists_every_zip_entry_as_aes_256(sevenzip: str, exported_zip: Exported, workdir: Path) -> None:
+    result = run_7zip(sevenzip, "l", "-slt", str(exported_zip.path), cwd=workdir)
     assert result.returncode == 0, result.stdout + result.stderr
-    entries = result.stdout.split("\n----------\n", 1)[1].strip().split("\n\n")
-    properties = [dict(line.split(" = ", 1) for line in entry.splitlines() if " = " in line) for entry in entries]
+    properties = listed_entries(result.stdout)
     assert [entry["Method"] for entry in properties] == ["AES-256 Deflate", "AES-256 Deflate"]
     assert [entry["Encrypted"] for entry in properties] == ["+", "+"]
+
+
+def test_7zip_cannot_even_list_a_7z_export_without_the_passphrase(
+    sevenzip: str, exported_7z: Exported, workdir: Path
+) -> None:
+    hidden = run_7zip(sevenzip, "l", "-slt", f"-p{crypto.new_passphrase()}", str(exported_7z.path), cwd=workdir)
+    assert hidden.returncode != 0
+    assert ".json" not in hidden.stdout
+    shown = run_7zip(sevenzip, "l", "-slt", f"-p{exported_7z.passphrase}", str(exported_7z.path), cwd=workdir)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    properties = listed_entries(shown.stdout)
+    assert all("7zAES" in entry["Method"] and entry["Encrypted"] == "+" for entry in properties)
+    assert len(properties) == 2
