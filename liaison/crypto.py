@@ -113,6 +113,15 @@ def open_profile(data_key: bytes, user_id: int, sealed: bytes) -> bytes:
     return _open(data_key, f"liaison/profile/v1/{user_id}".encode(), sealed)
 
 
+def seal_partnership_passphrase(data_key: bytes, partnership_id: str, passphrase: str) -> bytes:
+    """A partnership's agreed passphrase encrypted under its own data key, bound to its row."""
+    return _seal(data_key, f"liaison/partnership/v1/{partnership_id}".encode(), passphrase.encode("utf-8"))
+
+
+def open_partnership_passphrase(data_key: bytes, partnership_id: str, sealed: bytes) -> str:
+    return _open(data_key, f"liaison/partnership/v1/{partnership_id}".encode(), sealed).decode("utf-8")
+
+
 def keyed_index(index_key: bytes, value: str) -> str:
     """HMAC-SHA256 of an identifier: finds a dossier without storing the identifier."""
     return hmac.new(index_key, value.encode("utf-8"), hashlib.sha256).hexdigest()

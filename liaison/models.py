@@ -116,6 +116,7 @@ class DataKeyPurpose(enum.Enum):
     DOSSIER = "dossier"
     PROFILE = "profile"
     INDEX = "index"
+    PARTNERSHIP = "partnership"
 
 
 class DataKey(Base):
@@ -221,6 +222,7 @@ class Export(Base):
     sheet_id: Mapped[str] = mapped_column(ForeignKey("sheet.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     format: Mapped[str] = mapped_column(String(8))
+    partnership: Mapped[bool] = mapped_column(Boolean, default=False)  # encrypted with the pair's passphrase
     filename: Mapped[str] = mapped_column(String(80))
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     content: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext; emptied once downloaded or expired
@@ -228,6 +230,28 @@ class Export(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     downloaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     swept_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PartnershipKey(Base):
+    """The passphrase two partner organisations agreed, by another channel, for their exports.
+
+    One row per pair (``first_id`` < ``second_id``); the passphrase is sealed under its own data
+    key, which is destroyed when the passphrase is replaced or removed. Nobody reads it back: the
+    service only encrypts with it.
+    """
+
+    __tablename__ = "partnership_key"
+    __table_args__ = (UniqueConstraint("first_id", "second_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    first_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    second_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"))
+    data_key: Mapped[DataKey] = relationship()
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    set_by: Mapped[User] = relationship()
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEntry(Base):

@@ -3,7 +3,9 @@
 Every test that takes ``app`` (or anything built on it) runs twice, once per database. PostgreSQL
 is looked for at ``LIAISON_TEST_POSTGRESQL_URL`` (default: the local server, database ``test``);
 when it does not answer its tests are skipped with the reason, unless ``LIAISON_TEST_REQUIRE``
-names ``postgresql`` (as in CI), which turns the skip into a failure. Same for ``7zip``.
+names ``postgresql`` (as in CI), which turns the skip into a failure. Same for ``7zip``, and for
+``axcrypt``: AxCrypt's published test files, read where they are (``../shared/interop/axcrypt/``
+beside the checkout, or ``LIAISON_TEST_AXCRYPT_DIR``), never copied into the repository.
 """
 
 from __future__ import annotations
@@ -162,6 +164,12 @@ class ApiClient:
     def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         return self.client.post(path, json=json, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
 
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.client.put(path, json=json, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.client.delete(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
     def as_user(self, token: str) -> ApiClient:
         return replace(self, token=token)
 
@@ -181,6 +189,23 @@ def sevenzip() -> str:
             return found
     skip_or_fail("7zip", "7-Zip (7zz) absent : installez le paquet Debian 7zip")
     raise AssertionError("unreachable")
+
+
+AXCRYPT_VECTORS = Path(
+    os.environ.get("LIAISON_TEST_AXCRYPT_DIR") or Path(__file__).resolve().parents[2] / "shared/interop/axcrypt"
+)
+
+
+@pytest.fixture(scope="session")
+def axcrypt_vectors() -> Path:
+    """The folder of AxCrypt's own published test files (``vectors.json``, ``vectors/*.axx``)."""
+    if not (AXCRYPT_VECTORS / "vectors.json").is_file():
+        skip_or_fail(
+            "axcrypt",
+            "fichiers de test d'AxCrypt absents (../shared/interop/axcrypt à côté du dépôt, "
+            "ou LIAISON_TEST_AXCRYPT_DIR)",
+        )
+    return AXCRYPT_VECTORS
 
 
 @pytest.fixture

@@ -7,17 +7,21 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request, url_for
 from marshmallow import ValidationError
 
-from liaison import context
+from liaison import context, crypto
 from liaison.db import get_session
 from liaison.errors import error_response, validation_response
 from liaison.models import SheetKind
-from liaison.services import directory, exports, sheets
+from liaison.services import directory, exports, imports, partnerships, sheets
 from schemas import SHEET_SCHEMAS, SheetInvalid, load_sheet
 from schemas.api import (
     AcknowledgementSchema,
     CreatedSchema,
     ExportCreatedSchema,
     ExportRequestSchema,
+    ImportRequestSchema,
+    PartnershipKeyRequestSchema,
+    PartnershipKeySetSchema,
+    PartnershipListSchema,
     SheetDetailSchema,
     SheetEnvelopeSchema,
     SheetListSchema,
@@ -72,8 +76,8 @@ def _not_allowed(error: sheets.NotAllowed) -> Response:
 
 
 @blueprint.errorhandler(sheets.NotFound)
-def _not_found(_error: sheets.NotFound) -> Response:
-    return error_response(404, "Fiche introuvable.")
+def _not_found(error: sheets.NotFound) -> Response:
+    return error_response(404, str(error) or "Fiche introuvable.")
 
 
 @blueprint.post("/sheets")
@@ -170,6 +174,7 @@ def create_export(sheet_id: str) -> tuple[Response, int]:
         wanted["format"],
         context.config().export_lifetime,
         context.sheet_rules().fonctions,
+        key=wanted["key"],
     )
     session.commit()
     return (
@@ -178,6 +183,7 @@ def create_export(sheet_id: str) -> tuple[Response, int]:
                 {
                     "download_url": url_for("api.download_export", token=made.download_token, _external=True),
                     "passphrase": made.passphrase,
+                    "key": made.key,
                     "expires_at": made.export.expires_at,
                     "filename": made.export.filename,
                     "format": made.export.format,
@@ -199,6 +205,71 @@ def download_export(token: str) -> Response:
     response = Response(content, mimetype="application/octet-stream")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@blueprint.post("/imports")
+def import_archive() -> tuple[Response, int, dict[str, str]] | Response:
+    """Multipart: ``file`` (an encrypted 7z, zip or axx), ``passphrase``, ``kind``, ``recipient``."""
+    upload = request.files.get("file")
+    errors: dict[str, list[str]] = {}
+    try:
+        wanted = ImportRequestSchema().load(request.form.to_dict())
+    except ValidationError as error:
+        errors = flatten_errors(error.messages)
+        wanted = {}
+    if upload is None or not upload.filename and not upload.content_length:
+        errors["file"] = ["Joignez le fichier chiffré reçu (7z, zip ou axx), dans la partie « file » du formulaire."]
+    if errors:
+        raise SheetInvalid(errors)
+    session = get_session()
+    try:
+        sheet_id = imports.import_archive(
+            session,
+            context.vault(),
+            context.actor(),
+            SheetKind(wanted["kind"]),
+            wanted["recipient"],
+            upload.read(),
+            wanted["passphrase"],
+            context.sheet_rules(),
+        )
+    except imports.ImportRefused as refused:
+        session.commit()  # the trail's entry of the refusal, and nothing else
+        response = jsonify(error=refused.code, message=refused.message, errors={refused.field: [refused.message]})
+        response.status_code = 422
+        return response
+    session.commit()
+    location = url_for("api.read_sheet", sheet_id=sheet_id)
+    return jsonify(CreatedSchema().dump({"id": sheet_id})), 201, {"Location": location}
+
+
+@blueprint.get("/partnerships")
+def list_partnerships() -> Response:
+    """The caller's organisation's partners and whether a key is agreed with each (never the key)."""
+    found = partnerships.statuses(get_session(), context.signed_in_user().organisation)
+    return jsonify(PartnershipListSchema().dump({"partnerships": found}))
+
+
+@blueprint.put("/partnerships/<partner_code>")
+def set_partnership_key(partner_code: str) -> Response:
+    """RGC: set or replace the key agreed with a partner; without a passphrase, one is made and
+    returned here, once."""
+    body = _json_body() if request.content_length else {}
+    wanted = _load(PartnershipKeyRequestSchema(), body)
+    passphrase = wanted["passphrase"] or crypto.new_passphrase()
+    session = get_session()
+    status = partnerships.set_key(session, context.vault(), context.actor(), partner_code.upper(), passphrase)
+    session.commit()
+    shown = None if wanted["passphrase"] else passphrase
+    return jsonify(PartnershipKeySetSchema().dump({**status.__dict__, "passphrase": shown}))
+
+
+@blueprint.delete("/partnerships/<partner_code>")
+def remove_partnership_key(partner_code: str) -> tuple[str, int]:
+    session = get_session()
+    partnerships.remove_key(session, context.actor(), partner_code.upper())
+    session.commit()
+    return "", 204
 
 
 @blueprint.get("/openapi.json")

@@ -32,6 +32,10 @@ ACTIONS = frozenset(
         "user.disable",
         "user.token",
         "keys.rotate",
+        "sheet.import",
+        "import.refused",
+        "partnership.set",
+        "partnership.remove",
     }
 )
 

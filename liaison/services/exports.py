@@ -1,7 +1,9 @@
 """Exports: a sheet as an encrypted file, downloadable once by the user who asked, until it expires.
 
-The passphrase is returned once to the caller and never stored; the file is kept (encrypted)
-only until it is downloaded or expires, then emptied by :func:`sweep_expired_exports`.
+The file is encrypted either with a fresh passphrase, returned once to the caller and never
+stored, or with the partnership key agreed with the other organisation of the sheet (see
+:mod:`liaison.services.partnerships`), the default when there is one. The file is kept
+(encrypted) only until it is downloaded or expires, then emptied by :func:`sweep_expired_exports`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from liaison import archives, crypto
 from liaison.models import Export, Sheet, utcnow
 from liaison.pdf import render_sheet_pdf
+from liaison.services import partnerships
 from liaison.services.audit import Actor, record
 from liaison.services.sheets import NotAllowed, NotFound, canonical_json_of, open_sheet_content, visible_sheet
 from liaison.services.vault import Vault
@@ -29,7 +32,11 @@ class ExportGone(Exception):
 class NewExport:
     export: Export
     download_token: str
-    passphrase: str
+    passphrase: str | None  # None: encrypted with the partnership key, which is never shown
+
+    @property
+    def key(self) -> str:
+        return "single_use" if self.passphrase is not None else "partnership"
 
 
 def export_basename(sheet: Sheet) -> str:
@@ -45,15 +52,25 @@ def create_export(
     file_format: str,
     lifetime: dt.timedelta,
     fonctions: Mapping[str, str],
+    key: str | None = None,
 ) -> NewExport:
     """Build the encrypted file of a sheet (its JSON and its PDF) for the caller; ``fonctions``
-    are the installation's agent functions, printed by their labels."""
+    are the installation's agent functions, printed by their labels. ``key``: ``"partnership"``,
+    ``"single_use"``, or None for the partnership key when one is agreed, else single use."""
     user = actor.user
     if user is None:
         raise NotAllowed("Authentification requise.")
     if file_format not in archives.FORMATS:
         raise NotAllowed(f"Format d'export non pris en charge : {file_format}.")
     sheet = visible_sheet(session, user, sheet_id)
+    agreed = None
+    if key != "single_use":
+        agreed = partnerships.secret_between(session, vault, sheet.sender_id, sheet.recipient_id)
+        if agreed is None and key == "partnership":
+            raise NotAllowed(
+                "Aucune clé de partenariat n'est convenue avec cette structure : choisissez une phrase de "
+                "passe à usage unique, ou demandez à votre responsable des comptes d'en enregistrer une."
+            )
     content = open_sheet_content(vault, sheet)
     base = export_basename(sheet)
     files = {
@@ -62,13 +79,14 @@ def create_export(
             sheet.kind.value, content, sheet.sender.name, sheet.recipient.name, fonctions=fonctions
         ),
     }
-    passphrase = crypto.new_passphrase()
+    passphrase = agreed.passphrase if agreed else crypto.new_passphrase()
     token = crypto.new_token()
     now = utcnow()
     export = Export(
         sheet_id=sheet.id,
         user_id=user.id,
         format=file_format,
+        partnership=agreed is not None,
         filename=f"{base}.{file_format}",
         token_digest=crypto.token_digest(token),
         content=archives.WRITERS[file_format](files, passphrase),
@@ -79,8 +97,12 @@ def create_export(
     if sheet.recipient_id == user.organisation_id:
         sheet.exported_at = sheet.exported_at or now
     session.flush()
-    record(session, "sheet.export", actor, sheet_id=sheet.id, detail=file_format)
-    return NewExport(export, token, passphrase)
+    record(session, "sheet.export", actor, sheet_id=sheet.id, detail=f"{file_format}:{_key_name(agreed)}")
+    return NewExport(export, token, None if agreed else passphrase)
+
+
+def _key_name(agreed: partnerships.PartnershipSecret | None) -> str:
+    return "partnership" if agreed else "single_use"
 
 
 def download_export(session: Session, actor: Actor, token: str) -> tuple[str, bytes]:

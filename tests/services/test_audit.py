@@ -121,7 +121,7 @@ def test_exporting_a_sheet_leaves_an_entry(api, engine):
 
     entry = last_entry(engine)
     assert_entry(entry, engine, "sheet.export", "demo.referent", sheet_id)
-    assert entry.detail == "zip"
+    assert entry.detail == "zip:single_use"
 
 
 def test_downloading_an_export_leaves_an_entry(api, engine):

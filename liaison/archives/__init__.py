@@ -1,0 +1,45 @@
+"""Encrypted archives that leave the service or come into it, opened with a passphrase.
+
+Writers (exports): ``7z`` (the default; AES-256, headers encrypted, names hidden), ``zip``
+(WinZip AES-256, for partners who insist on zip; names and sizes stay visible), ``axx``
+(AxCrypt 2, AES-256). Readers (imports): the same three, AxCrypt 1 included, in memory only,
+within :class:`~liaison.archives.refusals.ReadLimits`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from liaison.archives import sevenzip, winzip
+from liaison.archives.refusals import TOO_LARGE, UNKNOWN_FORMAT, ArchiveRefused, Entry, ReadLimits
+
+Files = Mapping[str, bytes]
+
+WRITERS: Mapping[str, Callable[[Files, str], bytes]] = {
+    "7z": sevenzip.export_7z_archive,
+    "zip": winzip.export_zip_archive,
+}
+FORMATS = tuple(WRITERS)
+
+MAGICS: Mapping[str, bytes] = {"7z": sevenzip.MAGIC, "zip": winzip.MAGIC}
+_READERS: Mapping[str, Callable[[bytes, str, ReadLimits], Entry]] = {
+    "7z": sevenzip.read_7z_archive,
+    "zip": winzip.read_zip_archive,
+}
+
+
+def read_archive(data: bytes, passphrase: str, limits: ReadLimits = ReadLimits()) -> Entry:
+    """The one file inside a received encrypted archive; the format is told by its first bytes.
+
+    Raises :class:`ArchiveRefused` for anything but exactly one safe, encrypted entry within
+    ``limits``.
+    """
+    if len(data) > limits.max_archive_bytes:
+        raise ArchiveRefused(TOO_LARGE, f"Archive trop volumineuse (au plus {limits.max_archive_bytes // 1024} Kio).")
+    for name, magic in MAGICS.items():
+        if data.startswith(magic):
+            return _READERS[name](data, passphrase, limits)
+    raise ArchiveRefused(UNKNOWN_FORMAT, "Le fichier n'est pas une archive 7z, zip ou AxCrypt reconnue.")
+
+
+__all__ = ["FORMATS", "MAGICS", "WRITERS", "ArchiveRefused", "Entry", "ReadLimits", "read_archive"]
