@@ -113,6 +113,10 @@ def remove_key(session: Session, actor: Actor, partner_code: str) -> None:
     record(session, "partnership.remove", actor, detail=partner.code)
 
 
+def is_set(session: Session, first: int, second: int) -> bool:
+    return _key_of(session, first, second) is not None
+
+
 def secret_between(session: Session, vault: Vault, first: int, second: int) -> PartnershipSecret | None:
     """The passphrase agreed between two organisations, opened for one export, or None."""
     key = _key_of(session, first, second)

@@ -26,13 +26,15 @@ from werkzeug.wrappers import Response as BaseResponse
 from liaison import context
 from liaison.db import get_session
 from liaison.models import SheetKind, User
-from liaison.services import directory, exports, sheets
+from liaison import crypto
+from liaison.services import directory, exports, imports, partnerships, sheets
 from liaison.services.audit import Actor, record
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
 from schemas import SHEET_SCHEMAS, SheetInvalid
-from schemas.api import EXPORT_FORMATS
+from schemas.api import EXPORT_FORMATS, EXPORT_KEYS, check_agreed_passphrase, check_import_passphrase
 from schemas.codes import KINDS
 from schemas.fields import validation_rules
+from schemas.patterns import PatternError
 from schemas.sheets import AgentSchema, flatten_errors
 
 blueprint = Blueprint("web", __name__)
@@ -208,6 +210,8 @@ def read_sheet(sheet_id: str) -> str:
         is_recipient=is_recipient,
         STATE_LABELS=sheets.STATE_LABELS,
         export_formats=EXPORT_FORMATS,
+        export_keys=EXPORT_KEYS,
+        partnership_set=partnerships.is_set(db, opened.sheet.sender_id, opened.sheet.recipient_id),
     )
 
 
@@ -229,6 +233,8 @@ def acknowledge(sheet_id: str) -> BaseResponse:
 @blueprint.post("/fiches/detail/<sheet_id>/export")
 def export(sheet_id: str) -> str:
     db = get_session()
+    if request.form.get("format", "7z") not in EXPORT_FORMATS:
+        abort(400)
     try:
         made = exports.create_export(
             db,
@@ -238,11 +244,13 @@ def export(sheet_id: str) -> str:
             request.form.get("format", "7z"),
             context.config().export_lifetime,
             context.sheet_rules().fonctions,
+            key=request.form.get("cle") if request.form.get("cle") in EXPORT_KEYS else None,
         )
     except sheets.NotFound:
         abort(404)
-    except sheets.NotAllowed:
-        abort(400)
+    except sheets.NotAllowed as refused:
+        flash(str(refused), "erreur")
+        return redirect(url_for("web.read_sheet", sheet_id=sheet_id))  # type: ignore[return-value]
     db.commit()
     return render_template("export.html", made=made, sheet_id=sheet_id)
 
@@ -260,6 +268,114 @@ def download(token: str) -> BaseResponse | tuple[str, int]:
     response = Response(content, mimetype="application/octet-stream")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# --- imports of archives received by mail ------------------------------------------------
+
+IMPORT_INDEX = {
+    "fichier": ("Fichier chiffré", "champ-fichier"),
+    "phrase_de_passe": ("Phrase de passe", "champ-phrase_de_passe"),
+    "destinataire": ("Destinataire", "champ-destinataire"),
+}
+
+
+@blueprint.route("/fiches/importer", methods=["GET", "POST"])
+def import_sheet() -> tuple[str, int] | BaseResponse:
+    """Upload an encrypted 7z, zip or AxCrypt file received by mail, with its passphrase."""
+    user = _user()
+    kind = sheets.kind_sent_by(user)
+    if kind is None:
+        abort(403)
+    db = get_session()
+    recipients = sheets.recipients_of(db, user)
+    errors: dict[str, list[str]] = {}
+    recipient = request.form.get("destinataire", recipients[0].code if len(recipients) == 1 else "")
+    if request.method == "POST":
+        upload = request.files.get("fichier")
+        data = upload.read() if upload else b""
+        passphrase = request.form.get("phrase_de_passe", "")
+        if not data:
+            errors["fichier"] = ["Choisissez le fichier chiffré reçu (7z, zip ou axx)."]
+        try:
+            check_import_passphrase(passphrase)
+        except PatternError as error:
+            errors["phrase_de_passe"] = [str(error)]
+        if not recipient:
+            errors["destinataire"] = ["Choisissez le destinataire de la fiche."]
+        if not errors:
+            try:
+                sheet_id = imports.import_archive(
+                    db, context.vault(), context.actor(), kind, recipient, data, passphrase, context.sheet_rules()
+                )
+            except imports.ImportRefused as refused:
+                db.commit()  # the trail's entry of the refusal
+                errors = {"phrase_de_passe" if refused.field == "passphrase" else "fichier": [refused.message]}
+            except SheetInvalid as invalid:
+                errors = _import_errors(invalid.errors, kind)
+            except sheets.NotAllowed as refused:
+                errors = {"destinataire": [str(refused)]}
+            else:
+                db.commit()
+                flash("La fiche a été importée et envoyée. Elle est chiffrée et seul le destinataire peut la lire.", "succes")
+                return redirect(url_for("web.read_sheet", sheet_id=sheet_id))
+    index = {**IMPORT_INDEX, **_sheet_index(kind)}
+    return render_template(
+        "import.html", kind=kind.value, recipients=recipients, recipient=recipient, errors=errors, index=index
+    ), (422 if errors else 200)
+
+
+def _sheet_index(kind: SheetKind) -> dict[str, tuple[str, str]]:
+    """The sheet's fields by label, every link pointing at the file field of the import form."""
+    items = form_items(SHEET_SCHEMAS[kind.value], choices=context.sheet_rules().fonctions)
+    return {path: (f"Fiche contenue : {label}", "champ-fichier") for path, (label, _) in index_of(items).items()}
+
+
+def _import_errors(api_errors: dict[str, list[str]], kind: SheetKind) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for path, messages in api_errors.items():
+        name = {"recipient": "destinataire", "file": "fichier"}.get(path, path.removeprefix("sheet."))
+        errors[name] = messages
+    return errors
+
+
+# --- partnership keys (account managers) ----------------------------------------------------
+
+
+@blueprint.route("/partenariats", methods=["GET", "POST"])
+def partnership_keys() -> tuple[str, int] | BaseResponse:
+    """Account managers: the passphrase agreed with each partner, set, replaced or removed."""
+    user = _user()
+    db = get_session()
+    errors: dict[str, list[str]] = {}
+    made: tuple[str, str] | None = None
+    if request.method == "POST":
+        if user.role not in partnerships.MANAGERS:
+            abort(403)
+        partner = request.form.get("partenaire", "")
+        action = request.form.get("action", "")
+        try:
+            if action == "supprimer":
+                partnerships.remove_key(db, context.actor(), partner)
+                db.commit()
+                flash(f"Clé de partenariat avec {partner} supprimée : les prochains exports auront une phrase de passe à usage unique.", "succes")
+                return redirect(url_for("web.partnership_keys"))
+            given = request.form.get("phrase_de_passe", "")
+            passphrase = check_agreed_passphrase(given) if given else crypto.new_passphrase()
+            partnerships.set_key(db, context.vault(), context.actor(), partner, passphrase)
+            db.commit()
+            if given:
+                flash(f"Clé de partenariat avec {partner} enregistrée. Elle ne sera plus affichée.", "succes")
+                return redirect(url_for("web.partnership_keys"))
+            made = (partner, passphrase)
+        except PatternError as error:
+            errors[f"phrase-{partner}"] = [str(error)]
+        except sheets.NotFound as missing:
+            flash(str(missing), "erreur")
+            return redirect(url_for("web.partnership_keys"))
+    found = partnerships.statuses(db, user.organisation)
+    return render_template(
+        "partnerships.html", statuses=found, errors=errors, made=made, manager=user.role in partnerships.MANAGERS
+    ), (422 if errors else 200)
 
 
 # --- the user's own profile ----------------------------------------------------------------
