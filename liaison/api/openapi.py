@@ -87,6 +87,65 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         },
     ),
     (
+        "/imports",
+        "post",
+        {
+            "summary": "An encrypted 7z, AES zip or AxCrypt file received by mail becomes a sheet, as if posted",
+            "description": "The archive must hold exactly one file, the sheet as canonical JSON. A refused archive "
+            "answers 422 with a code (wrong_passphrase, not_encrypted, several_entries, nested_archive, "
+            "unsafe_name, too_large, compression_ratio, key_derivation_too_costly, corrupt, unknown_format, "
+            "unsupported), a French message, and the field to blame under errors (file or passphrase).",
+            "requestBody": {"content": {"multipart/form-data": {"schema": "ImportRequest"}}},
+            "responses": {
+                "201": {"description": "Created", "content": {"application/json": {"schema": "Created"}}},
+                "403": {
+                    "description": "This user may not send this kind",
+                    "content": {"application/json": {"schema": "Error"}},
+                },
+                "413": {"description": "Upload too large", "content": {"application/json": {"schema": "Error"}}},
+                "422": {
+                    "description": "The archive was refused, or the sheet it holds is invalid (same paths as POST /sheets)",
+                    "content": {"application/json": {"schema": "ValidationError"}},
+                },
+            },
+        },
+    ),
+    (
+        "/partnerships",
+        "get",
+        {
+            "summary": "The caller's partners and whether a partnership key is agreed with each (never the key)",
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": "PartnershipList"}}}
+            },
+        },
+    ),
+    (
+        "/partnerships/{partner_code}",
+        "put",
+        {
+            "summary": "Account managers: set or replace the passphrase agreed with a partner",
+            "description": "Without a passphrase, the service makes one and returns it here, once.",
+            "requestBody": {"content": {"application/json": {"schema": "PartnershipKeyRequest"}}},
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": "PartnershipKeySet"}}},
+                "403": {"description": "Not an account manager", "content": {"application/json": {"schema": "Error"}}},
+                "404": {"description": "Not a partner", "content": {"application/json": {"schema": "Error"}}},
+            },
+        },
+    ),
+    (
+        "/partnerships/{partner_code}",
+        "delete",
+        {
+            "summary": "Account managers: forget the passphrase agreed with a partner",
+            "responses": {
+                "204": {"description": "Removed"},
+                "404": {"description": "No key with this partner", "content": {"application/json": {"schema": "Error"}}},
+            },
+        },
+    ),
+    (
         "/downloads/{token}",
         "get",
         {
@@ -135,6 +194,14 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     ]
 
 
+def _import_form(spec: APISpec) -> dict[str, Any]:
+    """The multipart form of an import: the fields of ImportRequestSchema, and the file part."""
+    spec.components.schema("ImportFields", schema=api.ImportRequestSchema)
+    fields_schema = spec.components.schemas.pop("ImportFields")
+    properties = {**fields_schema["properties"], "file": {"type": "string", "format": "binary"}}
+    return {"type": "object", "required": [*fields_schema.get("required", []), "file"], "properties": properties}
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     plugin = MarshmallowPlugin()
@@ -158,11 +225,15 @@ def openapi_document() -> dict[str, Any]:
         "Created",
         "ExportRequest",
         "ExportCreated",
+        "PartnershipList",
+        "PartnershipKeyRequest",
+        "PartnershipKeySet",
         "Acknowledgement",
         "Error",
         "ValidationError",
     ):
         spec.components.schema(name, schema=getattr(api, f"{name}Schema"))
+    spec.components.schemas["ImportRequest"] = _import_form(spec)
     for path, method, operation in _PATHS:
         spec.path(path=path, operations={method: operation}, parameters=_path_parameters(path))
     document: dict[str, Any] = spec.to_dict()
