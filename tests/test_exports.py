@@ -22,6 +22,7 @@ from flask import Flask
 from sqlalchemy import Engine, select, update
 
 from liaison import crypto, db
+from liaison.archives import ArchiveRefused, ReadLimits, axcrypt
 from liaison.config import Config
 from liaison.models import Export, Role, utcnow
 from liaison.scheduler import start_scheduler, sweep_exports_job
@@ -417,3 +418,34 @@ class TestThe7zArchive:
         assert response.status_code == 422
         [message] = response.json["errors"]["format"]
         assert "7z" in message and "zip" in message
+
+
+class TestTheAxCryptFile:
+    """The ``axx`` export: an AxCrypt 2 file (AES-256) that AxCrypt opens with the passphrase and
+    gives back as a zip holding the sheet's JSON and PDF. Read here by the service's AxCrypt
+    reader, itself proven against AxCrypt's published files (tests/interop/test_axcrypt.py)."""
+
+    def test_it_opens_to_a_zip_of_the_sheet_and_its_pdf(self, api: dict[str, ApiClient], sheet_id: str) -> None:
+        made = make_export(api, sheet_id, file_format="axx")
+        data = archive_of(api, made)
+        assert data.startswith(axcrypt.MAGIC)
+        opened = axcrypt.read_axcrypt(data, made.passphrase, ReadLimits())
+        base = f"fiche-FDL2-{sheet_id[:8]}"
+        assert opened.name == f"{base}.zip"
+        with zipfile.ZipFile(io.BytesIO(opened.content)) as bundle:
+            assert sorted(bundle.namelist()) == [f"{base}.json", f"{base}.pdf"]
+            assert json.loads(bundle.read(f"{base}.json")) == as_stored(fdl2())
+            assert bundle.read(f"{base}.pdf").startswith(b"%PDF-")
+
+    def test_a_wrong_passphrase_does_not_open_it(self, api: dict[str, ApiClient], sheet_id: str) -> None:
+        made = make_export(api, sheet_id, file_format="axx")
+        with pytest.raises(ArchiveRefused) as refused:
+            axcrypt.read_axcrypt(archive_of(api, made), crypto.new_passphrase(), ReadLimits())
+        assert refused.value.code == "wrong_passphrase"
+
+    def test_nothing_personal_is_in_clear(self, api: dict[str, ApiClient], sheet_id: str) -> None:
+        made = make_export(api, sheet_id, file_format="axx")
+        archive = archive_of(api, made)
+        assert b"fiche-FDL2" not in archive and "fiche-FDL2".encode("utf-16-le") not in archive
+        assert betrayed(archive) == []
+

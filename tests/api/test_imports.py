@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import zipfile
 from typing import Any
 
@@ -14,12 +15,15 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from liaison import archives, db
+from liaison.archives import axcrypt
 from liaison.models import AuditEntry, Sheet
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
 from tests.test_exports import as_stored
 
 PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"
+# 5,000 nested arrays, with random blanks so that the archive's compression ratio stays ordinary.
+DEEPLY_NESTED = b"".join(b"[" + random.choice([b" ", b"\t", b"\n", b"\r"]) for _ in range(5000)) + b"]" * 5000
 
 
 def sheet_json(sheet: dict[str, Any]) -> bytes:
@@ -27,7 +31,11 @@ def sheet_json(sheet: dict[str, Any]) -> bytes:
 
 
 def archive(file_format: str, files: dict[str, bytes], passphrase: str = PASSPHRASE) -> bytes:
-    """An archive as a partner would mail it, written by the service's own writers."""
+    """An archive as a partner would mail it, written by the service's own writers (for AxCrypt,
+    which encrypts one file, the writer of the file itself)."""
+    if file_format == "axx":
+        [(name, content)] = files.items()
+        return axcrypt.write_axcrypt(name, content, passphrase)
     return archives.WRITERS[file_format](files, passphrase)
 
 
@@ -50,7 +58,7 @@ def audit_actions(engine: Engine) -> list[tuple[str, str]]:
 
 
 class TestAcceptedArchives:
-    @pytest.mark.parametrize("file_format", ["7z", "zip"])
+    @pytest.mark.parametrize("file_format", ["7z", "zip", "axx"])
     def test_an_encrypted_archive_of_one_json_sheet_becomes_a_sheet(
         self, api: dict[str, ApiClient], file_format: str
     ) -> None:
@@ -93,7 +101,7 @@ class TestTheContentIsValidatedAsIfPosted:
 
     @pytest.mark.parametrize(
         "content",
-        [b"not json", b"[1, 2, 3]", b"\xff\xfe\x00garbage", b"[" * 50_000 + b"]" * 50_000, b'"a string"'],
+        [b"not json", b"[1, 2, 3]", b"\xff\xfe\x00garbage", DEEPLY_NESTED, b'"a string"'],
         ids=["text", "array", "not-utf8", "deeply-nested", "string"],
     )
     def test_content_that_is_not_a_json_object_is_refused_on_the_file(
@@ -130,6 +138,16 @@ class TestRefusedArchives:
         assert response.json["errors"] == {"file": [response.json["message"]]}
         assert sheet_count(engine) == 0
 
+    def test_our_own_export_is_not_imported_back_it_holds_a_pdf_too(self, api: dict[str, ApiClient]) -> None:
+        data = archive("7z", {"fiche.json": sheet_json(fdl2()), "fiche.pdf": b"%PDF-1.4"})
+        response = post_import(api["accompagnateur"], data)
+        assert (response.status_code, response.json["error"]) == (422, "several_entries")
+
+    def test_an_axcrypt_file_holding_a_zip_is_a_nested_archive(self, api: dict[str, ApiClient]) -> None:
+        data = archives.WRITERS["axx"]({"fiche.json": sheet_json(fdl2())}, PASSPHRASE)
+        response = post_import(api["accompagnateur"], data)
+        assert (response.status_code, response.json["error"]) == (422, "nested_archive")
+
     def test_several_entries_are_refused(self, api: dict[str, ApiClient]) -> None:
         data = archive("zip", {"fiche.json": sheet_json(fdl2()), "autre.json": sheet_json(fdl2())})
         response = post_import(api["accompagnateur"], data)
@@ -142,7 +160,16 @@ class TestRefusedArchives:
         assert response.is_json and response.json["errors"]["file"]
 
     def test_an_upload_beyond_the_request_bound_is_refused_in_json(self, api: dict[str, ApiClient]) -> None:
-        response = post_import(api["accompagnateur"], b"\0" * (3 * 1024 * 1024))
+        # The body is built here: the test client spools a large multipart body to a file it never closes.
+        boundary = "liaison-test"
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.7z"\r\n\r\n'.encode()
+            + b"\0" * (3 * 1024 * 1024)
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        response = api["accompagnateur"].post(
+            "/api/v1/imports", json=None, data=body, content_type=f"multipart/form-data; boundary={boundary}"
+        )
         assert response.status_code == 413
         assert response.json["error"] == "payload_too_large"
 
