@@ -267,7 +267,7 @@ def set_partnership_key(partner_code: str) -> Response:
 @blueprint.delete("/partnerships/<partner_code>")
 def remove_partnership_key(partner_code: str) -> tuple[str, int]:
     session = get_session()
-    partnerships.remove_key(session, context.actor(), partner_code.upper())
+    partnerships.remove_key(session, context.vault(), context.actor(), partner_code.upper())
     session.commit()
     return "", 204
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from liaison import archives, crypto
+from liaison.archives import sevenzip
 from liaison.models import Export, Sheet, utcnow
 from liaison.pdf import render_sheet_pdf
 from liaison.services import partnerships
@@ -89,7 +90,7 @@ def create_export(
         partnership=agreed is not None,
         filename=f"{base}.{file_format}",
         token_digest=crypto.token_digest(token),
-        content=archives.WRITERS[file_format](files, passphrase),
+        content=_encrypted(vault, file_format, files, passphrase, agreed),
         created_at=now,
         expires_at=now + lifetime,
     )
@@ -99,6 +100,19 @@ def create_export(
     session.flush()
     record(session, "sheet.export", actor, sheet_id=sheet.id, detail=f"{file_format}:{_key_name(agreed)}")
     return NewExport(export, token, None if agreed else passphrase)
+
+
+def _encrypted(
+    vault: Vault,
+    file_format: str,
+    files: Mapping[str, bytes],
+    passphrase: str,
+    agreed: partnerships.PartnershipSecret | None,
+) -> bytes:
+    """The file in ``file_format``; a partnership's 7z key is derived once and reused."""
+    if file_format == "7z" and agreed is not None:
+        return sevenzip.export_7z_archive(files, vault.prepared_7z_key(agreed.version, agreed.passphrase))
+    return archives.WRITERS[file_format](files, passphrase)
 
 
 def _key_name(agreed: partnerships.PartnershipSecret | None) -> str:

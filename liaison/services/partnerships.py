@@ -94,12 +94,13 @@ def set_key(session: Session, vault: Vault, actor: Actor, partner_code: str, pas
     key.set_at = dt.datetime.now(dt.UTC)
     session.flush()
     if old_data_key is not None:
+        vault.forget_prepared_key(old_data_key.id)
         session.delete(old_data_key)
     record(session, "partnership.set", actor, detail=f"{partner.code}:{'replace' if old_data_key else 'new'}")
     return PartnerStatus(partner, key.set_at, user.login)
 
 
-def remove_key(session: Session, actor: Actor, partner_code: str) -> None:
+def remove_key(session: Session, vault: Vault, actor: Actor, partner_code: str) -> None:
     """Forget the passphrase agreed with ``partner_code`` (its data key is destroyed with it)."""
     user = _manager(actor)
     partner = _partner(session, user, partner_code)
@@ -107,6 +108,7 @@ def remove_key(session: Session, actor: Actor, partner_code: str) -> None:
     if key is None:
         raise NotFound("Aucune clé de partenariat n'est enregistrée avec cette structure.")
     data_key = key.data_key
+    vault.forget_prepared_key(data_key.id)
     session.delete(key)
     session.flush()
     session.delete(data_key)

@@ -6,11 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from liaison import crypto
+from liaison.archives.sevenzip_kdf import Prepared7zKey, prepare_7z_key
 from liaison.db import hold_master_key
 from liaison.keyring import MasterKeyring, fingerprint, read_key_files
 from liaison.models import DataKey, DataKeyPurpose, new_uuid
 
 _NEW_INDEX_KEY = "liaison.vault.new_index_key"
+MAX_PREPARED_KEYS = 256  # partnerships whose 7z key a process keeps derived
 
 
 class Vault:
@@ -32,6 +34,7 @@ class Vault:
     def __init__(self, keyring: MasterKeyring) -> None:
         self._loaded = (fingerprint(keyring.file) if keyring.file else None, keyring)
         self._index_key: bytes | None = None
+        self._prepared_7z: dict[str, Prepared7zKey] = {}
 
     @property
     def keyring(self) -> MasterKeyring:
@@ -88,3 +91,19 @@ class Vault:
             row.master_key_id = new_keyring.current_id
             count += 1
         return count
+
+    def prepared_7z_key(self, version: str, passphrase: str) -> Prepared7zKey:
+        """A partnership passphrase's 7z key, derived once per ``version`` of the passphrase (the id
+        of the data key that seals it, which changes when the passphrase is replaced) and kept like
+        the index key: it is as long-lived as the passphrase, never made for a one-time one."""
+        prepared = self._prepared_7z.get(version)
+        if prepared is None:
+            if len(self._prepared_7z) >= MAX_PREPARED_KEYS:
+                self._prepared_7z.pop(next(iter(self._prepared_7z)))
+            prepared = self._prepared_7z[version] = prepare_7z_key(passphrase)
+        return prepared
+
+    def forget_prepared_key(self, version: str) -> None:
+        """Drop a replaced or removed partnership passphrase's derived key."""
+        self._prepared_7z.pop(version, None)
+

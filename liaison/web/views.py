@@ -355,7 +355,7 @@ def partnership_keys() -> tuple[str, int] | BaseResponse:
         action = request.form.get("action", "")
         try:
             if action == "supprimer":
-                partnerships.remove_key(db, context.actor(), partner)
+                partnerships.remove_key(db, context.vault(), context.actor(), partner)
                 db.commit()
                 flash(f"Clé de partenariat avec {partner} supprimée : les prochains exports auront une phrase de passe à usage unique.", "succes")
                 return redirect(url_for("web.partnership_keys"))

@@ -135,3 +135,51 @@ def test_7zip_cannot_even_list_a_7z_export_without_the_passphrase(
     properties = listed_entries(shown.stdout)
     assert all("7zAES" in entry["Method"] and entry["Encrypted"] == "+" for entry in properties)
     assert len(properties) == 2
+
+
+AGREED = "Calanques de Cassis au petit matin 2026"
+
+
+@pytest.mark.parametrize("file_format", ["7z", "zip"])
+def test_exports_under_a_partnership_key_open_with_the_agreed_passphrase(
+    sevenzip: str, api: dict[str, ApiClient], workdir: Path, file_format: str
+) -> None:
+    """The 7z key is derived once per partnership and reused: every file still opens with 7-Zip."""
+    assert api["rgc"].put("/api/v1/partnerships/13013", {"passphrase": AGREED}).status_code == 200
+    for attempt in range(2):
+        response = api["referent"].post(f"/api/v1/sheets/{send_fdl2(api)}/exports", {"format": file_format})
+        assert response.json["key"] == "partnership" and response.json["passphrase"] is None
+        path = workdir / f"{attempt}.{file_format}"
+        path.write_bytes(api["referent"].get(response.json["download_url"]).data)
+        result = run_7zip(sevenzip, "t", f"-p{AGREED}", str(path), cwd=workdir)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert run_7zip(sevenzip, "t", f"-p{crypto.new_passphrase()}", str(path), cwd=workdir).returncode != 0
+
+
+SEVENZIP_CREATES = {"zip": ("-tzip", "-mem=AES256"), "7z": ("-t7z", "-mhe=on")}
+
+
+@pytest.mark.parametrize("file_format", sorted(SEVENZIP_CREATES))
+def test_an_archive_made_by_7zip_is_imported(
+    sevenzip: str, api: dict[str, ApiClient], workdir: Path, file_format: str
+) -> None:
+    """What a partner does today: encrypt the JSON with 7-Zip, mail it, send the passphrase apart."""
+    (workdir / "fiche.json").write_text(json.dumps(fdl2(), ensure_ascii=False), encoding="utf-8")
+    made = run_7zip(
+        sevenzip, "a", *SEVENZIP_CREATES[file_format], f"-p{AGREED}", f"fiche.{file_format}", "fiche.json", cwd=workdir
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    response = api["accompagnateur"].client.post(
+        "/api/v1/imports",
+        headers={"Authorization": f"Bearer {api['accompagnateur'].token}"},
+        data={
+            "file": ((workdir / f"fiche.{file_format}").open("rb"), f"fiche.{file_format}"),
+            "passphrase": AGREED,
+            "kind": "FDL2",
+            "recipient": "13013",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.json
+    received = api["referent"].get(f"/api/v1/sheets/{response.json['id']}").json
+    assert received["sheet"] == as_stored(fdl2())
