@@ -14,8 +14,10 @@ Reading a received 7z happens in memory and in this order, each step before the 
 4. the entry decoded, bounded by its declared size and by ``max_entry_bytes``; its CRC; its first
    bytes (no nested archive).
 
-A failure to decode an encrypted header is a wrong passphrase (the header's own CRC proved its
-bytes intact); with clear headers, a failure to decode the encrypted data is too.
+A failure to decode an encrypted header is taken for a wrong passphrase: its description passed
+its CRC in step 1 (its packed bytes have none, so 7-Zip too can only say "wrong password?"); with
+clear headers, a failure to decode the encrypted data is too. Once an encrypted header has opened,
+the passphrase is proven and a failure to decode the data is damage.
 """
 
 from __future__ import annotations

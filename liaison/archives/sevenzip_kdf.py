@@ -39,8 +39,10 @@ _NO_HASHING_POWER = 0x3F
 # Rounds hashed per hashlib update: 2**16 records (a few megabytes) are laid out once, then reused
 # for each block of 2**16 rounds with only the counter's high bytes rewritten. One update over all
 # 2**19 records would need a 35 MB buffer and is twice as slow here (building it costs more than
-# hashing it); per block, the loop runs 2**(power - 16) times: 8 for 7-Zip's 19.
+# hashing it); per block, the loop runs 2**(power - 16) times: 8 for 7-Zip's 19. A very long
+# passphrase gets fewer records per block, so that a block never exceeds _BLOCK_BYTES.
 _BLOCK_POWER = 16
+_BLOCK_BYTES = 8 * 1024 * 1024
 _COUNTER_BYTES = 8
 
 
@@ -56,9 +58,13 @@ def derive_7z_aes_key(passphrase_utf16le: bytes, cycles_power: int, salt: bytes 
     if not 0 <= cycles_power <= MAX_DERIVABLE_CYCLES_POWER:
         raise ValueError(f"7z key derivation power out of range: {cycles_power}")
     rounds = 1 << cycles_power
-    block_rounds = 1 << min(cycles_power, _BLOCK_POWER)
     prefix = salt + passphrase_utf16le
     record_length = len(prefix) + _COUNTER_BYTES
+    fitting_power = min(_BLOCK_POWER, max(0, (_BLOCK_BYTES // record_length).bit_length() - 1))
+    # One block for all rounds if it fits; else blocks of 2**16, 2**8 or 1 rounds, so that each
+    # counter byte either runs through a whole cycle within the block or is constant in it.
+    block_power = cycles_power if cycles_power <= fitting_power else fitting_power - fitting_power % 8
+    block_rounds = 1 << block_power
     block = bytearray(prefix + bytes(_COUNTER_BYTES)) * block_rounds
     counter_at = len(prefix)
     # The counter's low bytes take the same values in every block: write them once.

@@ -54,7 +54,7 @@ from liaison.archives.sevenzip_kdf import (
     writing_scope,
 )
 
-PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"
+PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"  # noqa: S105 - a test passphrase
 SHEET = json.dumps({"kind": "FDL2", "demandeur": {"nom": "Exemple", "prenom": "Camille"}}).encode()
 LIMITS = ReadLimits()
 ONE_SECOND = 1.0
@@ -235,6 +235,11 @@ class TestKeyDerivation:
     def test_it_gives_py7zr_own_slow_derivation(self, passphrase: str, salt: bytes, power: int) -> None:
         utf16 = passphrase.encode("utf-16-le")
         assert derive_7z_aes_key(utf16, power, salt) == py7zr.helpers.calculate_key(utf16, power, salt, "sha256")
+
+    @pytest.mark.parametrize(("length", "power"), [(5_000, 12), (70_000, 9), (300_000, 8)])
+    def test_a_very_long_passphrase_in_smaller_blocks_gives_the_same_key(self, length: int, power: int) -> None:
+        utf16 = bytes(range(256)) * (length // 256) + b"\x01" * (length % 256)
+        assert derive_7z_aes_key(utf16, power, b"s") == py7zr.helpers.calculate_key(utf16, power, b"s", "sha256")
 
     def test_the_special_power_63_means_no_hashing_as_in_7zip(self) -> None:
         assert derive_7z_aes_key(b"ab", 0x3F, b"s") == b"sab" + bytes(29)
@@ -461,7 +466,7 @@ class TestHostileBytes:
             archive = export_7z_archive({"fiche.json": SHEET}, short)
         else:
             archive = py7zr_archive({"fiche.json": SHEET}, short, plain_header=True)
-        rng = random.Random(7)
+        rng = random.Random(7)  # noqa: S311 - reproducible damage, not a secret
         cases = [archive[:cut] for cut in range(0, len(archive), 5)]
         for _ in range(150):
             flipped = bytearray(archive)
@@ -490,15 +495,20 @@ class TestWithThe7ZipProgram:
         (tmp_path / "autre.json").write_bytes(SHEET)
         return tmp_path
 
-    def made_by_7zip(self, program: str, folder: Path, *options: str, files: tuple[str, ...] = ("fiche.json",)) -> bytes:
+    def made_by_7zip(
+        self, program: str, folder: Path, *options: str, files: tuple[str, ...] = ("fiche.json",)
+    ) -> bytes:
         result = run_7zip(program, "a", "-t7z", f"-p{PASSPHRASE}", *options, "out.7z", *files, cwd=folder)
         assert result.returncode == 0, result.stdout + result.stderr
         data = (folder / "out.7z").read_bytes()
         (folder / "out.7z").unlink()
         return data
 
-    @pytest.mark.parametrize("options", [("-mhe=on",), (), ("-mhc=off",), ("-mx=9", "-mhe=on"), ("-m0=LZMA", "-mhe=on")],
-                             ids=["encrypted-header", "clear-header", "plain-header", "ultra", "lzma"])
+    @pytest.mark.parametrize(
+        "options",
+        [("-mhe=on",), (), ("-mhc=off",), ("-mx=9", "-mhe=on"), ("-m0=LZMA", "-mhe=on")],
+        ids=["encrypted-header", "clear-header", "plain-header", "ultra", "lzma"],
+    )
     def test_an_archive_of_one_json_file_reads(self, sevenzip: str, folder: Path, options: tuple[str, ...]) -> None:
         entry = read_archive(self.made_by_7zip(sevenzip, folder, *options), PASSPHRASE)
         assert (entry.name, entry.content) == ("fiche.json", SHEET)

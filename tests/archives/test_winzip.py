@@ -45,7 +45,7 @@ from liaison.archives.refusals import (
 )
 from liaison.archives.winzip import export_zip_archive, read_zip_archive
 
-PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"
+PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"  # noqa: S105 - a test passphrase
 SHEET = json.dumps({"kind": "FDL2", "demandeur": {"nom": "Exemple", "prenom": "Camille"}}).encode()
 LIMITS = ReadLimits()
 ONE_SECOND = 1.0
@@ -365,7 +365,9 @@ class TestRefusals:
         struct.pack_into("<L", patched, end + 16, central + 12)  # the directory's new offset
         assert read(bytes(patched)).code == CORRUPT
 
-    @pytest.mark.parametrize("data", [b"", b"PK\x03\x04", b"PK\x03\x04" + os.urandom(400)], ids=["empty", "magic", "random"])
+    @pytest.mark.parametrize(
+        "data", [b"", b"PK\x03\x04", b"PK\x03\x04" + os.urandom(400)], ids=["empty", "magic", "random"]
+    )
     def test_bytes_that_are_no_archive(self, data: bytes) -> None:
         assert read(data).code == CORRUPT
 
@@ -375,7 +377,7 @@ class TestHostileBytes:
 
     def test_only_refusals_escape(self) -> None:
         archive = export_zip_archive({"fiche.json": SHEET}, PASSPHRASE)
-        rng = random.Random(11)
+        rng = random.Random(11)  # noqa: S311 - reproducible damage, not a secret
         cases = [archive[:cut] for cut in range(len(archive))]
         for _ in range(400):
             flipped = bytearray(archive)
@@ -406,15 +408,20 @@ class TestWithThe7ZipProgram:
         (tmp_path / "autre.json").write_bytes(SHEET)
         return tmp_path
 
-    def made_by_7zip(self, program: str, folder: Path, *options: str, files: tuple[str, ...] = ("fiche.json",)) -> bytes:
+    def made_by_7zip(
+        self, program: str, folder: Path, *options: str, files: tuple[str, ...] = ("fiche.json",)
+    ) -> bytes:
         result = run_7zip(program, "a", "-tzip", f"-p{PASSPHRASE}", *options, "out.zip", *files, cwd=folder)
         assert result.returncode == 0, result.stdout + result.stderr
         data = (folder / "out.zip").read_bytes()
         (folder / "out.zip").unlink()
         return data
 
-    @pytest.mark.parametrize("options", [("-mem=AES256",), ("-mem=AES256", "-mx=9"), ("-mem=AES128",), ("-mem=AES256", "-mm=Copy")],
-                             ids=["aes256", "ultra", "aes128", "stored"])
+    @pytest.mark.parametrize(
+        "options",
+        [("-mem=AES256",), ("-mem=AES256", "-mx=9"), ("-mem=AES128",), ("-mem=AES256", "-mm=Copy")],
+        ids=["aes256", "ultra", "aes128", "stored"],
+    )
     def test_an_aes_zip_of_one_json_file_reads(self, sevenzip: str, folder: Path, options: tuple[str, ...]) -> None:
         entry = read_archive(self.made_by_7zip(sevenzip, folder, *options), PASSPHRASE)
         assert (entry.name, entry.content) == ("fiche.json", SHEET)
@@ -430,7 +437,8 @@ class TestWithThe7ZipProgram:
         assert read(self.made_by_7zip(sevenzip, folder)).code == UNSUPPORTED
 
     def test_our_export_extracts_with_7zip_as_aes_256(self, sevenzip: str, tmp_path: Path) -> None:
-        (tmp_path / "ours.zip").write_bytes(export_zip_archive({"fiche.json": SHEET, "fiche.pdf": b"%PDF-1.7"}, PASSPHRASE))
+        files = {"fiche.json": SHEET, "fiche.pdf": b"%PDF-1.7"}
+        (tmp_path / "ours.zip").write_bytes(export_zip_archive(files, PASSPHRASE))
         listing = run_7zip(sevenzip, "l", "-slt", "ours.zip", cwd=tmp_path)
         assert listing.stdout.count("Method = AES-256 Deflate") == 2
         result = run_7zip(sevenzip, "x", f"-p{PASSPHRASE}", "-oout", "ours.zip", cwd=tmp_path)
