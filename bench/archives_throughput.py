@@ -76,7 +76,11 @@ def find_sevenzip(explicit: str | None) -> str:
 def run_sevenzip(program: str, folder: Path, archive: str, kind: str, passphrase: str, names: Sequence[str]) -> None:
     result = subprocess.run(  # noqa: S603 - the 7-Zip program and arguments built here
         [program, "a", *SEVENZIP_ARGUMENTS[kind], f"-p{passphrase}", "-bd", "-bso0", "-bsp0", archive, *names],
-        cwd=folder, capture_output=True, stdin=subprocess.DEVNULL, timeout=PROCESS_TIMEOUT_SECONDS, check=False,
+        cwd=folder,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=PROCESS_TIMEOUT_SECONDS,
+        check=False,
     )
     if result.returncode != 0:
         raise BenchFailure(f"7-Zip failed ({result.returncode}): {result.stderr.decode(errors='replace')[:300]}")
@@ -141,6 +145,7 @@ def measure_exports(options: argparse.Namespace, program: str, say: Callable[[st
     files = sample_files(options.pdf_bytes)
     passphrase = crypto.new_passphrase()
     prepared = prepare_7z_key(passphrase)
+
     def with_fresh_passphrase(write: Callable[[archives.Files, str], bytes]) -> Callable[[], bytes]:
         return lambda: write(files, crypto.new_passphrase())
 
@@ -209,13 +214,22 @@ def import_cases(program: str, sheet: bytes, passphrase: str) -> list[tuple[str,
     cases: list[tuple[str, bytes, str, float | None]] = [
         ("7z by 7-Zip, accepted", made["7z"], passphrase, IMPORT_TARGET_MS),
         ("7z by 7-Zip, wrong passphrase", made["7z"], wrong, IMPORT_TARGET_MS),
-        (f"7z bomb, {size_7z / 1e9:.1f} GB of zeros", build_7z(zeros_7z, size_7z, passphrase=passphrase),
-         passphrase, IMPORT_TARGET_MS),
+        (
+            f"7z bomb, {size_7z / 1e9:.1f} GB of zeros",
+            build_7z(zeros_7z, size_7z, passphrase=passphrase),
+            passphrase,
+            IMPORT_TARGET_MS,
+        ),
         ("zip by 7-Zip, accepted", made["zip"], passphrase, IMPORT_TARGET_MS),
         ("zip by 7-Zip, wrong passphrase", made["zip"], wrong, IMPORT_TARGET_MS),
-        (f"zip bomb, {(zip_mebibytes << 20) / 1e9:.1f} GB of zeros",
-         build_zip([Member("fiche.json", winzip_aes(deflate_zeros(zip_mebibytes), passphrase), zip_mebibytes << 20)]),
-         passphrase, IMPORT_TARGET_MS),
+        (
+            f"zip bomb, {(zip_mebibytes << 20) / 1e9:.1f} GB of zeros",
+            build_zip(
+                [Member("fiche.json", winzip_aes(deflate_zeros(zip_mebibytes), passphrase), zip_mebibytes << 20)]
+            ),
+            passphrase,
+            IMPORT_TARGET_MS,
+        ),
     ]
     if "axx" in archives.WRITERS:
         axx = axcrypt.write_axcrypt("fiche.json", sheet, passphrase)
@@ -259,8 +273,10 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
     lines = []
     for index, row in enumerate((header, *rows)):
-        cells = (cell.ljust(width) if column == 0 else cell.rjust(width)
-                 for column, (cell, width) in enumerate(zip(row, widths, strict=True)))
+        cells = (
+            cell.ljust(width) if column == 0 else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
         lines.append("  ".join(cells).rstrip())
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
@@ -280,14 +296,16 @@ def report(exports: list[ExportResult], imports: list[ImportResult], options: ar
     rows = []
     for result in exports:
         baseline = result.baseline_per_second
-        rows.append((
-            result.row,
-            f"{result.per_second:.1f}",
-            "-" if baseline is None else f"{baseline:.1f}",
-            "-" if result.ratio is None else f"{result.ratio:.2f}",
-            "-" if result.target is None else f">= {result.target:g}",
-            verdict(result.target_met) if result.baseline_seconds is not None else "no target",
-        ))
+        rows.append(
+            (
+                result.row,
+                f"{result.per_second:.1f}",
+                "-" if baseline is None else f"{baseline:.1f}",
+                "-" if result.ratio is None else f"{result.ratio:.2f}",
+                "-" if result.target is None else f">= {result.target:g}",
+                verdict(result.target_met) if result.baseline_seconds is not None else "no target",
+            )
+        )
     lines += table(("format", "ours/s", "7-Zip/s", "ours/7-Zip", "target", "verdict"), rows)
     lines += ["", f"Imports (read_archive of one JSON sheet, {options.reads} reads each, axx fewer; medians)", ""]
     rows = [
@@ -353,12 +371,17 @@ def parser() -> argparse.ArgumentParser:
         ),
         epilog="Needs 7-Zip (Debian package 7zip). Example: ./scripts/bench-archives --repeat 7 --json out.json",
     )
-    command.add_argument("--exports", type=positive, default=20,
-                         help="archives written per format and round, by us and by 7-Zip (default: 20)")
+    command.add_argument(
+        "--exports",
+        type=positive,
+        default=20,
+        help="archives written per format and round, by us and by 7-Zip (default: 20)",
+    )
     command.add_argument("--repeat", type=positive, default=5, help="rounds; medians over them (default: 5)")
     command.add_argument("--reads", type=positive, default=25, help="reads of each import case (default: 25)")
-    command.add_argument("--pdf-bytes", type=positive, default=30 * 1024,
-                         help="size of the PDF exported with the sheet (default: 30720)")
+    command.add_argument(
+        "--pdf-bytes", type=positive, default=30 * 1024, help="size of the PDF exported with the sheet (default: 30720)"
+    )
     command.add_argument("--sevenzip", metavar="PROGRAM", help="the 7-Zip program (default: 7zz, else 7z, on PATH)")
     command.add_argument("--json", type=Path, metavar="FILE", help="also write the results to FILE as JSON")
     command.add_argument("--check", action="store_true", help="exit with status 1 when a target is missed")

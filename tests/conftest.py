@@ -65,7 +65,7 @@ def postgresql_database() -> Iterator[str]:
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001 - any failure to reach the server means "absent"
+    except Exception as error:  # any failure to reach the server means "absent"
         admin.dispose()
         skip_or_fail(
             "postgresql",

@@ -14,9 +14,9 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 import py7zr
 import py7zr.io
+import pytest
 import pyzipper
 from flask import Flask
 from sqlalchemy import Engine, select, update
@@ -401,7 +401,7 @@ class TestThe7zArchive:
 
     def test_a_wrong_passphrase_does_not_open_it(self, api: dict[str, ApiClient], sheet_id: str) -> None:
         made = make_export(api, sheet_id, file_format="7z")
-        with pytest.raises(Exception):  # noqa: B017, PT011 - py7zr raises several kinds, any will do
+        with pytest.raises(Exception):  # noqa: B017 - py7zr raises several kinds, any will do
             entries_7z(archive_of(api, made), crypto.new_passphrase())
 
     def test_its_file_names_are_not_in_clear(self, api: dict[str, ApiClient], sheet_id: str) -> None:
@@ -448,4 +448,3 @@ class TestTheAxCryptFile:
         archive = archive_of(api, made)
         assert b"fiche-FDL2" not in archive and "fiche-FDL2".encode("utf-16-le") not in archive
         assert betrayed(archive) == []
-

@@ -104,7 +104,8 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
                 },
                 "413": {"description": "Upload too large", "content": {"application/json": {"schema": "Error"}}},
                 "422": {
-                    "description": "The archive was refused, or the sheet it holds is invalid (same paths as POST /sheets)",
+                    "description": "The archive was refused, or the sheet it holds is invalid "
+                    "(same paths as POST /sheets)",
                     "content": {"application/json": {"schema": "ValidationError"}},
                 },
             },
@@ -115,9 +116,7 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         "get",
         {
             "summary": "The caller's partners and whether a partnership key is agreed with each (never the key)",
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": "PartnershipList"}}}
-            },
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": "PartnershipList"}}}},
         },
     ),
     (
@@ -141,7 +140,10 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
             "summary": "Account managers: forget the passphrase agreed with a partner",
             "responses": {
                 "204": {"description": "Removed"},
-                "404": {"description": "No key with this partner", "content": {"application/json": {"schema": "Error"}}},
+                "404": {
+                    "description": "No key with this partner",
+                    "content": {"application/json": {"schema": "Error"}},
+                },
             },
         },
     ),

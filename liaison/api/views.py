@@ -217,9 +217,9 @@ def import_archive() -> tuple[Response, int, dict[str, str]] | Response:
     except ValidationError as error:
         errors = flatten_errors(error.messages)
         wanted = {}
-    if upload is None or not upload.filename and not upload.content_length:
+    if upload is None:
         errors["file"] = ["Joignez le fichier chiffré reçu (7z, zip ou axx), dans la partie « file » du formulaire."]
-    if errors:
+    if errors or upload is None:
         raise SheetInvalid(errors)
     session = get_session()
     try:

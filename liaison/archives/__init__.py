@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 
 from liaison.archives import axcrypt, entry_checks, sevenzip, winzip
-from liaison.archives.refusals import TOO_LARGE, UNKNOWN_FORMAT, ArchiveRefused, Entry, ReadLimits
+from liaison.archives.refusals import DEFAULT_LIMITS, TOO_LARGE, UNKNOWN_FORMAT, ArchiveRefused, Entry, ReadLimits
 
 Files = Mapping[str, bytes]
 
@@ -45,7 +45,7 @@ _READERS: Mapping[str, Callable[[bytes, str, ReadLimits], Entry]] = {
 }
 
 
-def read_archive(data: bytes, passphrase: str, limits: ReadLimits = ReadLimits()) -> Entry:
+def read_archive(data: bytes, passphrase: str, limits: ReadLimits = DEFAULT_LIMITS) -> Entry:
     """The one file inside a received encrypted archive; the format is told by its first bytes.
 
     Raises :class:`ArchiveRefused` for anything but exactly one safe, encrypted entry within

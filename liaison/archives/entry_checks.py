@@ -38,7 +38,20 @@ NESTED_MAGICS: tuple[bytes, ...] = (
     b"MSCF",  # cab
 )
 NESTED_SUFFIXES: tuple[str, ...] = (
-    ".zip", ".7z", ".axx", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".lzma", ".zst", ".rar", ".tar", ".cab",
+    ".zip",
+    ".7z",
+    ".axx",
+    ".gz",
+    ".tgz",
+    ".bz2",
+    ".tbz2",
+    ".xz",
+    ".txz",
+    ".lzma",
+    ".zst",
+    ".rar",
+    ".tar",
+    ".cab",
 )
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -89,14 +102,7 @@ def check_entry_name(name: str) -> None:
     """A plain relative name: no ``..``, absolute path, backslash, drive letter, NUL or control
     character; and no name of an archive (a nested archive is refused by its name too)."""
     parts = name.split("/")
-    if (
-        not name
-        or name.startswith("/")
-        or "\\" in name
-        or _DRIVE.match(name)
-        or _CONTROL.search(name)
-        or ".." in parts
-    ):
+    if not name or name.startswith("/") or "\\" in name or _DRIVE.match(name) or _CONTROL.search(name) or ".." in parts:
         raise ArchiveRefused(
             UNSAFE_NAME,
             "Le nom du fichier contenu dans l'archive est dangereux (chemin absolu, « .. », barre oblique "

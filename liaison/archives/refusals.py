@@ -21,7 +21,7 @@ class ArchiveRefused(Exception):
 
 
 # The codes, one per reason; the HTTP layer maps them all to 422 except where noted.
-WRONG_PASSPHRASE = "wrong_passphrase"
+WRONG_PASSPHRASE = "wrong_passphrase"  # noqa: S105 - a refusal code, not a secret
 NOT_ENCRYPTED = "not_encrypted"
 UNKNOWN_FORMAT = "unknown_format"
 CORRUPT = "corrupt"
@@ -47,6 +47,9 @@ class ReadLimits:
     # AxCrypt: PBKDF2-HMAC-SHA512 rounds (AxCrypt 2 writes 210,000) and key-wrap iterations.
     max_axcrypt_kdf_iterations: int = 1_000_000
     max_axcrypt_wrap_iterations: int = 200_000
+
+
+DEFAULT_LIMITS = ReadLimits()
 
 
 @dataclass(frozen=True)

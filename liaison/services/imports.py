@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from liaison import archives
 from liaison.archives import ArchiveRefused, ReadLimits
-from liaison.archives.refusals import WRONG_PASSPHRASE
+from liaison.archives.refusals import DEFAULT_LIMITS, WRONG_PASSPHRASE
 from liaison.models import SheetKind
 from liaison.services import sheets
 from liaison.services.audit import Actor, record
@@ -47,7 +47,7 @@ def import_archive(
     data: bytes,
     passphrase: str,
     rules: SheetRules,
-    limits: ReadLimits = ReadLimits(),
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> str:
     """Open ``data`` with ``passphrase`` and send the sheet it holds; return the new sheet's id.
 

@@ -106,4 +106,3 @@ class Vault:
     def forget_prepared_key(self, version: str) -> None:
         """Drop a replaced or removed partnership passphrase's derived key."""
         self._prepared_7z.pop(version, None)
-

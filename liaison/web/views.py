@@ -23,10 +23,9 @@ from flask import (
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response as BaseResponse
 
-from liaison import context
+from liaison import context, crypto
 from liaison.db import get_session
 from liaison.models import SheetKind, User
-from liaison import crypto
 from liaison.services import directory, exports, imports, partnerships, sheets
 from liaison.services.audit import Actor, record
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
@@ -316,7 +315,10 @@ def import_sheet() -> tuple[str, int] | BaseResponse:
                 errors = {"destinataire": [str(refused)]}
             else:
                 db.commit()
-                flash("La fiche a été importée et envoyée. Elle est chiffrée et seul le destinataire peut la lire.", "succes")
+                flash(
+                    "La fiche a été importée et envoyée. Elle est chiffrée et seul le destinataire peut la lire.",
+                    "succes",
+                )
                 return redirect(url_for("web.read_sheet", sheet_id=sheet_id))
     index = {**IMPORT_INDEX, **_sheet_index(kind)}
     return render_template(
@@ -357,7 +359,11 @@ def partnership_keys() -> tuple[str, int] | BaseResponse:
             if action == "supprimer":
                 partnerships.remove_key(db, context.vault(), context.actor(), partner)
                 db.commit()
-                flash(f"Clé de partenariat avec {partner} supprimée : les prochains exports auront une phrase de passe à usage unique.", "succes")
+                flash(
+                    f"Clé de partenariat avec {partner} supprimée : les prochains exports auront une "
+                    "phrase de passe à usage unique.",
+                    "succes",
+                )
                 return redirect(url_for("web.partnership_keys"))
             given = request.form.get("phrase_de_passe", "")
             passphrase = check_agreed_passphrase(given) if given else crypto.new_passphrase()

@@ -40,7 +40,12 @@ def archive(file_format: str, files: dict[str, bytes], passphrase: str = PASSPHR
 
 
 def post_import(
-    client: ApiClient, data: bytes, passphrase: str = PASSPHRASE, kind: str = "FDL2", recipient: str = "13013", **extra: str
+    client: ApiClient,
+    data: bytes,
+    passphrase: str = PASSPHRASE,
+    kind: str = "FDL2",
+    recipient: str = "13013",
+    **extra: str,
 ) -> Any:
     form: dict[str, Any] = {"passphrase": passphrase, "kind": kind, "recipient": recipient, **extra}
     form["file"] = (io.BytesIO(data), "fiche.bin")
@@ -88,7 +93,9 @@ class TestAcceptedArchives:
 
 
 class TestTheContentIsValidatedAsIfPosted:
-    def test_a_broken_sheet_gets_the_same_errors_as_post_sheets(self, api: dict[str, ApiClient], engine: Engine) -> None:
+    def test_a_broken_sheet_gets_the_same_errors_as_post_sheets(
+        self, api: dict[str, ApiClient], engine: Engine
+    ) -> None:
         broken = fdl2()
         broken["demandeur"]["nom"] = "R2-D2"
         broken["demandeur"]["commentaire"] = "texte libre"
@@ -186,11 +193,15 @@ class TestTheForm:
         assert "note" in response.json["errors"]
 
     def test_an_unknown_recipient_is_named_after_decryption(self, api: dict[str, ApiClient]) -> None:
-        response = post_import(api["accompagnateur"], archive("zip", {"fiche.json": sheet_json(fdl2())}), recipient="99999")
+        response = post_import(
+            api["accompagnateur"], archive("zip", {"fiche.json": sheet_json(fdl2())}), recipient="99999"
+        )
         assert response.status_code == 422
         assert "recipient" in response.json["errors"]
 
-    @pytest.mark.parametrize(("role", "kind"), [("dpo", "FDL2"), ("rgc", "FDL2"), ("referent", "FDL2"), ("accompagnateur", "FDL1")])
+    @pytest.mark.parametrize(
+        ("role", "kind"), [("dpo", "FDL2"), ("rgc", "FDL2"), ("referent", "FDL2"), ("accompagnateur", "FDL1")]
+    )
     def test_only_a_sender_of_that_kind_may_import_it(self, api: dict[str, ApiClient], role: str, kind: str) -> None:
         data = archive("zip", {"fiche.json": sheet_json(fdl2() if kind == "FDL2" else fdl1())})
         response = post_import(api[role], data, kind=kind, recipient="13013" if kind == "FDL2" else "PLIE-PAYS-AIX")

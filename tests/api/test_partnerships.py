@@ -103,7 +103,9 @@ class TestSettingAKey:
         assert response.status_code == 422
         assert "partner" in response.json["errors"]
 
-    def test_the_passphrase_is_stored_only_sealed(self, api: dict[str, ApiClient], config: Config, engine: Engine) -> None:
+    def test_the_passphrase_is_stored_only_sealed(
+        self, api: dict[str, ApiClient], config: Config, engine: Engine
+    ) -> None:
         set_key(api)
         assert AGREED.encode() not in stored_bytes(config, engine)
         assert AGREED.encode("utf-16-le") not in stored_bytes(config, engine)

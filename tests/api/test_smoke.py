@@ -1,4 +1,4 @@
-from tests.examples import fdl1, fdl2
+from tests.examples import fdl2
 
 
 def test_a_sheet_goes_from_the_plie_to_the_agency_and_back(api):

@@ -40,7 +40,7 @@ from liaison.archives.refusals import (
 )
 
 NAME = "fiche-FDL2-Zoé-Martin.pdf"
-PASSPHRASE = "Équinoxe-Rivière-42-Tournesol"  # noqa: S105 - a test passphrase
+PASSPHRASE = "Équinoxe-Rivière-42-Tournesol"
 
 
 def text(size: int) -> bytes:
@@ -220,19 +220,19 @@ class TestDamagedFiles:
 
     def test_every_single_bit_flip_is_refused(self) -> None:
         data = insecure_axx(b"Fiche de liaison.")
-        rng = random.Random(4)  # noqa: S311 - reproducible damage, not cryptography
+        rng = random.Random(4)
         for position in range(len(MAGIC), len(data)):
             altered = bytearray(data)
             altered[position] ^= 1 << rng.randrange(8)
             assert refused(bytes(altered), TIGHT).code in DAMAGE, position
 
     def test_random_bytes_after_the_magic_are_refused(self) -> None:
-        rng = random.Random(7)  # noqa: S311 - reproducible damage, not cryptography
+        rng = random.Random(7)
         for _ in range(500):
             assert refused(MAGIC + rng.randbytes(rng.randrange(2_000)), TIGHT).code in DAMAGE
 
     def test_well_formed_files_of_random_blocks_are_refused(self) -> None:
-        rng = random.Random(8)  # noqa: S311 - reproducible damage, not cryptography
+        rng = random.Random(8)
         for _ in range(1_000):
             assert refused(random_file(rng), TIGHT).code in DAMAGE
 

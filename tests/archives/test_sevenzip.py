@@ -54,7 +54,7 @@ from liaison.archives.sevenzip_kdf import (
     writing_scope,
 )
 
-PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"  # noqa: S105 - a test passphrase
+PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"
 SHEET = json.dumps({"kind": "FDL2", "demandeur": {"nom": "Exemple", "prenom": "Camille"}}).encode()
 LIMITS = ReadLimits()
 ONE_SECOND = 1.0
@@ -219,7 +219,12 @@ def py7zr_archive(files: dict[str, bytes], passphrase: str | None = PASSPHRASE, 
 def run_7zip(program: str, *arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - a fixed program and arguments built by the test
         [program, *arguments, "-bd"],
-        cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=TIMEOUT_SECONDS, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
     )
 
 
@@ -379,8 +384,16 @@ class TestRefusals:
 
     @pytest.mark.parametrize(
         "name",
-        ["../fiche.json", "a/../../fiche.json", "/etc/fiche.json", "C:fiche.json", "C:\\temp\\fiche.json",
-         "..\\fiche.json", "fiche\n.json", ""],
+        [
+            "../fiche.json",
+            "a/../../fiche.json",
+            "/etc/fiche.json",
+            "C:fiche.json",
+            "C:\\temp\\fiche.json",
+            "..\\fiche.json",
+            "fiche\n.json",
+            "",
+        ],
         # (a NUL cannot be stored in a 7z name: names end at one)
         ids=["dotdot", "inner-dotdot", "absolute", "drive", "drive-backslash", "backslash-dotdot", "newline", "empty"],
     )
@@ -466,7 +479,7 @@ class TestHostileBytes:
             archive = export_7z_archive({"fiche.json": SHEET}, short)
         else:
             archive = py7zr_archive({"fiche.json": SHEET}, short, plain_header=True)
-        rng = random.Random(7)  # noqa: S311 - reproducible damage, not a secret
+        rng = random.Random(7)
         cases = [archive[:cut] for cut in range(0, len(archive), 5)]
         for _ in range(150):
             flipped = bytearray(archive)
@@ -525,9 +538,7 @@ class TestWithThe7ZipProgram:
         assert result.returncode == 0
         assert read((folder / "plain.7z").read_bytes()).code == NOT_ENCRYPTED
 
-    def test_an_excessive_key_derivation_patched_into_its_archive_is_refused(
-        self, sevenzip: str, folder: Path
-    ) -> None:
+    def test_an_excessive_key_derivation_patched_into_its_archive_is_refused(self, sevenzip: str, folder: Path) -> None:
         for options in (("-mhe=on",), ("-mhc=off",)):
             archive = with_cycles_power(self.made_by_7zip(sevenzip, folder, *options), 30)
             assert read(archive).code == ITERATIONS

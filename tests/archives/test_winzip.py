@@ -45,7 +45,7 @@ from liaison.archives.refusals import (
 )
 from liaison.archives.winzip import export_zip_archive, read_zip_archive
 
-PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"  # noqa: S105 - a test passphrase
+PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"
 SHEET = json.dumps({"kind": "FDL2", "demandeur": {"nom": "Exemple", "prenom": "Camille"}}).encode()
 LIMITS = ReadLimits()
 ONE_SECOND = 1.0
@@ -132,8 +132,9 @@ def build_zip(members: list[Member], *, central_offsets: list[int] | None = None
         fields = (member.flags, member.method, 0, 0x21, member.crc, len(member.payload), member.declared_size)
         body += struct.pack("<4s5H3L2H", b"PK\x03\x04", 51, *fields, len(name), len(member.extra))
         body += name + member.extra + member.payload
-        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 0x033F, 51, *fields, len(name), len(member.extra),
-                               0, 0, 0, 0, offset)
+        central += struct.pack(
+            "<4s6H3L5H2L", b"PK\x01\x02", 0x033F, 51, *fields, len(name), len(member.extra), 0, 0, 0, 0, offset
+        )
         central += name + member.extra
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(body), 0)
     return body + central + end
@@ -153,7 +154,12 @@ def nearly_a_gigabyte_of_zeros() -> bytes:
 def run_7zip(program: str, *arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - a fixed program and arguments built by the test
         [program, *arguments, "-bd"],
-        cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=TIMEOUT_SECONDS, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
     )
 
 
@@ -287,10 +293,30 @@ class TestRefusals:
 
     @pytest.mark.parametrize(
         "name",
-        ["../fiche.json", "a/../../fiche.json", "/etc/fiche.json", "dossier\\fiche.json", "..\\fiche.json",
-         "C:fiche.json", "c:/fiche.json", "fiche\x00.json", "fiche\r.json", ""],
-        ids=["dotdot", "inner-dotdot", "absolute", "backslash", "backslash-dotdot", "drive", "drive-slash", "nul",
-             "control", "empty"],
+        [
+            "../fiche.json",
+            "a/../../fiche.json",
+            "/etc/fiche.json",
+            "dossier\\fiche.json",
+            "..\\fiche.json",
+            "C:fiche.json",
+            "c:/fiche.json",
+            "fiche\x00.json",
+            "fiche\r.json",
+            "",
+        ],
+        ids=[
+            "dotdot",
+            "inner-dotdot",
+            "absolute",
+            "backslash",
+            "backslash-dotdot",
+            "drive",
+            "drive-slash",
+            "nul",
+            "control",
+            "empty",
+        ],
     )
     def test_an_unsafe_name(self, name: str) -> None:
         assert read(build_zip([encrypted_member(name)])).code == UNSAFE_NAME
@@ -377,7 +403,7 @@ class TestHostileBytes:
 
     def test_only_refusals_escape(self) -> None:
         archive = export_zip_archive({"fiche.json": SHEET}, PASSPHRASE)
-        rng = random.Random(11)  # noqa: S311 - reproducible damage, not a secret
+        rng = random.Random(11)
         cases = [archive[:cut] for cut in range(len(archive))]
         for _ in range(400):
             flipped = bytearray(archive)

@@ -88,7 +88,9 @@ class TestThePartnershipKeysPage:
 
     def test_left_empty_the_service_makes_one_and_shows_it_once(self, signed_in: SignedIn) -> None:
         rgc = signed_in("demo.rgc")
-        response = post_form(rgc, "/partenariats", {"partenaire": "13013", "phrase_de_passe": "", "action": "enregistrer"})
+        response = post_form(
+            rgc, "/partenariats", {"partenaire": "13013", "phrase_de_passe": "", "action": "enregistrer"}
+        )
         assert response.status_code == 200
         html = assert_accessible(response)
         shown = html.text_of("code")
@@ -97,7 +99,9 @@ class TestThePartnershipKeysPage:
 
     def test_a_weak_passphrase_is_refused_on_its_field(self, signed_in: SignedIn) -> None:
         response = post_form(
-            signed_in("demo.rgc"), "/partenariats", {"partenaire": "13013", "phrase_de_passe": "court", "action": "enregistrer"}
+            signed_in("demo.rgc"),
+            "/partenariats",
+            {"partenaire": "13013", "phrase_de_passe": "court", "action": "enregistrer"},
         )
         assert response.status_code == 422
         html = assert_accessible(response)
@@ -111,7 +115,9 @@ class TestThePartnershipKeysPage:
         referent = signed_in("demo.referent")
         sheet_page = assert_accessible(referent.get(link))
         assert sheet_page.value_of("cle") == "partnership"
-        made = assert_accessible(post_form(referent, f"{link}/export", {"format": "7z", "cle": "partnership"}, form_page=link))
+        made = assert_accessible(
+            post_form(referent, f"{link}/export", {"format": "7z", "cle": "partnership"}, form_page=link)
+        )
         assert "clé de partenariat" in made.text and not made.text_of("code")
         removed = post_form(rgc, "/partenariats", {"partenaire": "13013", "action": "supprimer"})
         assert removed.status_code == 302

@@ -28,9 +28,7 @@ def upgrade() -> None:
         sa.Column("sealed", sa.LargeBinary(), nullable=False),
         sa.Column("set_by_id", sa.Integer(), nullable=False),
         sa.Column("set_at", liaison.models.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["data_key_id"], ["data_key.id"], name=op.f("fk_partnership_key_data_key_id_data_key")
-        ),
+        sa.ForeignKeyConstraint(["data_key_id"], ["data_key.id"], name=op.f("fk_partnership_key_data_key_id_data_key")),
         sa.ForeignKeyConstraint(
             ["first_id"], ["organisation.id"], name=op.f("fk_partnership_key_first_id_organisation")
         ),
