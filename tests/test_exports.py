@@ -11,6 +11,7 @@ import re
 import struct
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -448,3 +449,24 @@ class TestTheAxCryptFile:
         archive = archive_of(api, made)
         assert b"fiche-FDL2" not in archive and "fiche-FDL2".encode("utf-16-le") not in archive
         assert betrayed(archive) == []
+
+
+class TestSlowExportsDoNotHoldOthers:
+    def test_other_requests_are_answered_while_an_axcrypt_file_is_made(
+        self, app: Flask, api: dict[str, ApiClient], sheet_id: str
+    ) -> None:
+        """An AxCrypt file costs about half a second of key derivation: nobody else waits for it
+        (on SQLite, whose transactions hold the writer lock, the export's ends before the work)."""
+        exporter = ApiClient(app.test_client(), api["referent"].token)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            started = time.perf_counter()
+            export = pool.submit(exporter.post, f"/api/v1/sheets/{sheet_id}/exports", {"format": "axx"})
+            waits = []
+            while not export.done():
+                asked = time.perf_counter()
+                assert api["accompagnateur"].get("/api/v1/sheets?box=outbox").status_code == 200
+                waits.append(time.perf_counter() - asked)
+            assert export.result().status_code == 201
+            busy = time.perf_counter() - started
+        assert busy > 0.2 and len(waits) >= 3
+        assert max(waits) < busy / 2, f"a request waited {max(waits):.2f} s behind the export ({busy:.2f} s)"

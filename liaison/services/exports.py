@@ -57,7 +57,8 @@ def create_export(
 ) -> NewExport:
     """Build the encrypted file of a sheet (its JSON and its PDF) for the caller; ``fonctions``
     are the installation's agent functions, printed by their labels. ``key``: ``"partnership"``,
-    ``"single_use"``, or None for the partnership key when one is agreed, else single use."""
+    ``"single_use"``, or None for the partnership key when one is agreed, else single use.
+    Commits the (read-only) transaction before the slow part; the caller commits the export."""
     user = actor.user
     if user is None:
         raise NotAllowed("Authentification requise.")
@@ -74,13 +75,17 @@ def create_export(
             )
     content = open_sheet_content(vault, sheet)
     base = export_basename(sheet)
+    kind, sender, recipient = sheet.kind.value, sheet.sender.name, sheet.recipient.name
+    # Rendering and encrypting take from milliseconds (zip) to half a second (axx): end the
+    # request's transaction first, as nothing is written yet. On SQLite every transaction is
+    # BEGIN IMMEDIATE, which holds the writer lock and would make every other request wait.
+    session.commit()
     files = {
         f"{base}.json": canonical_json_of(content),
-        f"{base}.pdf": render_sheet_pdf(
-            sheet.kind.value, content, sheet.sender.name, sheet.recipient.name, fonctions=fonctions
-        ),
+        f"{base}.pdf": render_sheet_pdf(kind, content, sender, recipient, fonctions=fonctions),
     }
     passphrase = agreed.passphrase if agreed else crypto.new_passphrase()
+    encrypted = _encrypted(vault, file_format, files, passphrase, agreed)
     token = crypto.new_token()
     now = utcnow()
     export = Export(
@@ -90,7 +95,7 @@ def create_export(
         partnership=agreed is not None,
         filename=f"{base}.{file_format}",
         token_digest=crypto.token_digest(token),
-        content=_encrypted(vault, file_format, files, passphrase, agreed),
+        content=encrypted,
         created_at=now,
         expires_at=now + lifetime,
     )

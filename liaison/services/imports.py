@@ -53,11 +53,16 @@ def import_archive(
 
     Raises :class:`ImportRefused` (the archive), :class:`SheetInvalid` (its content, with the
     same paths as ``POST /api/v1/sheets``), :class:`sheets.NotAllowed` (the caller's role).
-    The caller commits; after :class:`ImportRefused` it may commit the trail's entry alone.
+    Commits what the session holds before decrypting (see below); the caller commits the rest,
+    and after :class:`ImportRefused` it may commit the trail's entry alone.
     """
     user = actor.user
     if user is None or SENDS.get(user.role) is not kind:
         raise sheets.NotAllowed(f"Votre rôle ne permet pas d'importer une fiche {kind.value}.")
+    # Decrypting may take a second (AxCrypt's key derivation): end the transaction the request
+    # opened first. On SQLite every transaction is BEGIN IMMEDIATE, which holds the writer lock
+    # and would make every other request wait for the whole decryption. Nothing is written yet.
+    session.commit()
     try:
         entry = archives.read_archive(data, passphrase, limits)
     except ArchiveRefused as refusal:

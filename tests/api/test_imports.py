@@ -8,14 +8,16 @@ import io
 import json
 import os
 import random
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from liaison import archives, db
-from liaison.archives import axcrypt
+from liaison.archives import ReadLimits, axcrypt
 from liaison.models import AuditEntry, Sheet
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
@@ -210,3 +212,37 @@ class TestTheForm:
     def test_without_a_token_nothing_is_read(self, client: Any) -> None:
         response = client.post("/api/v1/imports", data={"passphrase": PASSPHRASE}, content_type="multipart/form-data")
         assert response.status_code == 401
+
+
+class TestTheServerStaysResponsive:
+    def test_other_requests_are_answered_while_the_costliest_admissible_import_is_refused(
+        self, app: Any, api: dict[str, ApiClient]
+    ) -> None:
+        """An AxCrypt file asking for the most key-derivation work the limits admit, with a wrong
+        passphrase: it is refused, and meanwhile other users are served without waiting for it."""
+        limits = ReadLimits()
+        costly = axcrypt.write_axcrypt(
+            "fiche.json",
+            sheet_json(fdl2()),
+            PASSPHRASE,
+            randomness=axcrypt.AxCryptRandomness.draw(
+                "fiche.json",
+                derivation_iterations=limits.max_axcrypt_kdf_iterations,
+                wrap_iterations=limits.max_axcrypt_wrap_iterations,
+            ),
+        )
+        attacker = ApiClient(app.test_client(), api["accompagnateur"].token)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            started = time.perf_counter()
+            hostile = pool.submit(post_import, attacker, costly, "pas-la-bonne-phrase")
+            waits = []
+            while not hostile.done():
+                asked = time.perf_counter()
+                assert api["referent"].get("/api/v1/sheets?box=inbox").status_code == 200
+                waits.append(time.perf_counter() - asked)
+            refused = hostile.result()
+            busy = time.perf_counter() - started
+        assert (refused.status_code, refused.json["error"]) == (422, "wrong_passphrase")
+        assert busy > 0.3, "the import did cost something: the test measured what it means to"
+        assert len(waits) >= 3
+        assert max(waits) < 0.5, f"a request waited {max(waits):.2f} s behind the import ({busy:.2f} s)"
