@@ -1,8 +1,8 @@
 """Encrypted archives: exports per second against the real 7-Zip as a process, and import latency.
 
 **Exports.** For each format of ``liaison.archives.WRITERS``, the service's writer makes an archive
-of the same two files as an export does, a sheet's JSON (about 3 KB) and a PDF (about 30 KB,
-incompressible like a real one), with a fresh passphrase, in memory. The baseline, measured in the
+of the same two files as an export does, the example FDL2's JSON and its PDF as the service
+renders it, with a fresh passphrase, in memory. The baseline, measured in the
 same run, is what a service without its own writer would do: write the two files to a temporary
 folder and run ``7zz a`` on them (``-t7z -mhe=on -p…`` for 7z, ``-tzip -mem=AES256 -p…`` for zip),
 one process per archive. The two take turns, round after round (who starts alternates), so that a
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 import statistics
 import subprocess
@@ -40,9 +39,12 @@ from liaison import archives, crypto
 from liaison.archives import ArchiveRefused, ReadLimits, axcrypt, read_archive
 from liaison.archives.sevenzip import export_7z_archive
 from liaison.archives.sevenzip_kdf import prepare_7z_key
+from liaison.pdf import render_sheet_pdf
+from liaison.services.sheets import canonical_json_of
+from schemas import codes
 from tests.archives.test_sevenzip import build_7z, lzma2_zeros
 from tests.archives.test_winzip import Member, build_zip, deflate_zeros, winzip_aes
-from tests.examples import fdl1, fdl2
+from tests.examples import fdl2
 
 EXPORT_TARGETS = {"zip": 5.0, "7z": 0.5, "7z prepared key": 5.0}  # ours / 7-Zip's process, at least
 IMPORT_TARGET_MS = 50.0
@@ -57,11 +59,10 @@ class BenchFailure(RuntimeError):
 # --- inputs ------------------------------------------------------------------------------------
 
 
-def sample_files(pdf_bytes: int) -> dict[str, bytes]:
-    """A sheet's JSON (the examples of both kinds: about 3 KB) and a PDF of incompressible bytes."""
-    sheet = json.dumps({"FDL1": fdl1(), "FDL2": fdl2()}, ensure_ascii=False, indent=2).encode("utf-8")
-    # Incompressible, as a real PDF's streams are compressed; seeded so that every run has the same.
-    pdf = b"%PDF-1.7\n" + random.Random(1).randbytes(pdf_bytes)  # noqa: S311 - filler bytes, not a secret
+def sample_files() -> dict[str, bytes]:
+    """What an export holds: the example FDL2 as canonical JSON, and its PDF as the service renders it."""
+    sheet = canonical_json_of(fdl2())
+    pdf = render_sheet_pdf("FDL2", fdl2(), "PLIE du Pays d'Aix", "France Travail Aix Galice", fonctions=codes.FONCTIONS)
     return {"fiche-FDL2-0123abcd.json": sheet, "fiche-FDL2-0123abcd.pdf": pdf}
 
 
@@ -142,7 +143,7 @@ def time_sevenzip(program: str, folder: Path, kind: str, names: Sequence[str], c
 
 
 def measure_exports(options: argparse.Namespace, program: str, say: Callable[[str], None]) -> list[ExportResult]:
-    files = sample_files(options.pdf_bytes)
+    files = sample_files()
     passphrase = crypto.new_passphrase()
     prepared = prepare_7z_key(passphrase)
 
@@ -238,7 +239,7 @@ def import_cases(program: str, sheet: bytes, passphrase: str) -> list[tuple[str,
 
 
 def measure_imports(options: argparse.Namespace, program: str, say: Callable[[str], None]) -> list[ImportResult]:
-    sheet = sample_files(options.pdf_bytes)["fiche-FDL2-0123abcd.json"]
+    sheet = sample_files()["fiche-FDL2-0123abcd.json"]
     passphrase = crypto.new_passphrase()
     results = []
     for row, data, key, target in import_cases(program, sheet, passphrase):
@@ -284,7 +285,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def report(exports: list[ExportResult], imports: list[ImportResult], options: argparse.Namespace, program: str) -> str:
-    files = sample_files(options.pdf_bytes)
+    files = sample_files()
     sizes = " + ".join(f"{len(content) / 1024:.1f} KiB" for content in files.values())
     lines = [
         "Exports (archives per second; 7-Zip = one process per archive on the same files)",
@@ -332,7 +333,6 @@ def as_json(exports: list[ExportResult], imports: list[ImportResult], options: a
         "exports_per_round": options.exports,
         "rounds": options.repeat,
         "reads": options.reads,
-        "pdf_bytes": options.pdf_bytes,
         "exports": [
             {
                 **asdict(result),
@@ -379,9 +379,6 @@ def parser() -> argparse.ArgumentParser:
     )
     command.add_argument("--repeat", type=positive, default=5, help="rounds; medians over them (default: 5)")
     command.add_argument("--reads", type=positive, default=25, help="reads of each import case (default: 25)")
-    command.add_argument(
-        "--pdf-bytes", type=positive, default=30 * 1024, help="size of the PDF exported with the sheet (default: 30720)"
-    )
     command.add_argument("--sevenzip", metavar="PROGRAM", help="the 7-Zip program (default: 7zz, else 7z, on PATH)")
     command.add_argument("--json", type=Path, metavar="FILE", help="also write the results to FILE as JSON")
     command.add_argument("--check", action="store_true", help="exit with status 1 when a target is missed")
