@@ -1,4 +1,6 @@
 """Retention rules of the liaison sheets (``spec/retention.md``), as pure functions.
 
-Not built yet: the first slice stores sheets and purges expired export files only.
+:mod:`retention.rules` decides, from a dossier's events and its convention's parameters, when
+the dossier is archived and when it is destroyed, under which rule, and which conflicts the DPO
+must settle. The scheduler, the purge and the certificates that apply it are still to come.
 """
