@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from liaison import crypto, db
 from liaison.config import Config
+from liaison.epoch_keys import EpochKeys
 from liaison.keyring import load_keyring
 from liaison.services.directory import password_hasher
 from liaison.services.vault import Vault
@@ -43,7 +44,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["liaison.config"] = config
-    app.extensions["liaison.vault"] = Vault(keyring)
+    app.extensions["liaison.vault"] = Vault(keyring, EpochKeys(config.period_keys_dir))
     app.extensions["liaison.hasher"] = password_hasher(config.argon2_time_cost, config.argon2_memory_kib)
     db.init_app(app, db.make_engine(config.database_url))
     if config.trusted_proxies:

@@ -270,3 +270,6 @@ def audit_verify() -> None:
     if not report.intact:
         raise click.ClickException(f"Piste d'audit rompue à l'entrée {report.first_broken_id}.")
     click.echo(f"Piste d'audit intacte : {report.entries} entrée(s).")
+
+
+from liaison import cli_retention  # noqa: E402,F401 - registers the retention commands on main

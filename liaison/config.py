@@ -34,6 +34,10 @@ class Config:
     argon2_memory_kib: int = 64 * 1024
     trusted_proxies: int = 0
     scheduler_interval_minutes: int = 15
+    period_keys_override: Path | None = None
+    purge_needs_approval: bool = False
+    warning_days: int = 30
+    purge_hour: int = 2
 
     @property
     def is_production(self) -> bool:
@@ -46,6 +50,16 @@ class Config:
     @property
     def default_master_key_file(self) -> Path:
         return self.data_dir / "master.key"
+
+    @property
+    def period_keys_dir(self) -> Path:
+        """Where the retention periods' secrets live: outside the database (see liaison.epoch_keys)."""
+        return self.period_keys_override or self.data_dir / "period-keys"
+
+    @property
+    def signing_key_file(self) -> Path:
+        """The Ed25519 key that signs destruction certificates."""
+        return self.data_dir / "certificates-signing.key"
 
     @property
     def secret_key_file(self) -> Path:
@@ -71,6 +85,12 @@ class Config:
             max_upload_bytes=_positive_int(env, "LIAISON_MAX_UPLOAD_BYTES", 2 * 1024 * 1024),
             extra_fonctions=_extra_fonctions(env.get("LIAISON_EXTRA_FONCTIONS", "")),
             trusted_proxies=_positive_int(env, "LIAISON_TRUSTED_PROXIES", 0, allow_zero=True),
+            period_keys_override=Path(env["LIAISON_PERIOD_KEYS_DIR"]).resolve()
+            if env.get("LIAISON_PERIOD_KEYS_DIR")
+            else None,
+            purge_needs_approval=_flag(env, "LIAISON_PURGE_NEEDS_APPROVAL"),
+            warning_days=_positive_int(env, "LIAISON_WARNING_DAYS", 30, allow_zero=True),
+            purge_hour=_hour(env, "LIAISON_PURGE_HOUR", 2),
         )
 
 
@@ -92,6 +112,22 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, allow_zero: b
         raise ConfigError(f"{name} doit être un nombre entier (reçu « {raw} »).") from None
     if value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"{name} doit être un nombre entier positif (reçu « {raw} »).")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "non", "false"):
+        return False
+    if raw in ("1", "oui", "true"):
+        return True
+    raise ConfigError(f"{name} vaut « oui » ou « non » (reçu « {raw} »).")
+
+
+def _hour(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _positive_int(env, name, default, allow_zero=True)
+    if value > 23:
+        raise ConfigError(f"{name} est une heure de 0 à 23 (reçu « {value} »).")
     return value
 
 

@@ -91,6 +91,13 @@ def unwrap_data_key(master_key: bytes, wrapped: bytes, data_key_id: str) -> byte
     return _open(master_key, b"liaison/data-key/v1/" + data_key_id.encode(), wrapped)
 
 
+def period_wrapping_key(master_key: bytes, period_secret: bytes, period: str) -> bytes:
+    """The key that wraps a dossier's data key: it takes the master key *and* the secret of the
+    dossier's retention period, so destroying either one destroys the dossier."""
+    info = b"liaison/period-wrap/v1/" + period.encode()
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=period_secret, info=info).derive(master_key)
+
+
 def _sheet_context(sheet_id: str, kind: str) -> bytes:
     return f"liaison/sheet/v1/{sheet_id}/{kind}".encode()
 

@@ -6,6 +6,7 @@ SQLite is opened with foreign keys on, WAL, ``secure_delete`` (freed pages are z
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +56,41 @@ def upgrade_schema(engine: Engine) -> None:
 
 _AUDIT_LOCK = 4242001
 _MASTER_KEY_LOCK = 4242002
+_PURGE_LOCK = 4242003
+
+
+@contextmanager
+def purge_lock(engine: Engine) -> Iterator[bool]:
+    """Hold the installation's purge lock while the block runs; yields False if another process
+    holds it (then nothing must be purged). PostgreSQL: a session advisory lock on a connection of
+    its own, released by the server if the process dies. SQLite: an exclusive ``flock`` on a file
+    beside the database, released by the kernel if the process dies."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            got = bool(connection.execute(text(f"SELECT pg_try_advisory_lock({_PURGE_LOCK})")).scalar())
+            connection.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    connection.execute(text(f"SELECT pg_advisory_unlock({_PURGE_LOCK})"))
+                    connection.commit()
+        return
+    database = engine.url.database or ""
+    path = Path(database + ".purge-lock") if database not in ("", ":memory:") else None
+    if path is None:
+        yield True
+        return
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def serialise_audit_writers(session: Session) -> None:

@@ -21,6 +21,7 @@ MESSAGES = {
     403: ("forbidden", "Action non autorisée."),
     404: ("not_found", "Ressource introuvable."),
     405: ("method_not_allowed", "Méthode non autorisée pour cette adresse."),
+    409: ("conflict", "La ressource n'est pas dans l'état attendu."),
     410: ("gone", "Ce fichier n'est plus disponible : il a déjà été téléchargé ou il a expiré."),
     413: ("payload_too_large", "Requête trop volumineuse."),
     415: ("unsupported_media_type", "Le corps de la requête doit être du JSON (Content-Type: application/json)."),

@@ -13,6 +13,7 @@ import uuid
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -21,11 +22,14 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from retention.rules import CeilingChoice
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -93,7 +97,8 @@ class Organisation(Base):
 
 
 class Convention(Base):
-    """A PLIE's partnership with some agencies: who may send sheets to whom."""
+    """A PLIE's partnership with some agencies: who may send sheets to whom, and the dates and
+    parameters that decide how long their dossiers are kept (``retention.rules``)."""
 
     __tablename__ = "convention"
 
@@ -102,6 +107,31 @@ class Convention(Base):
     plie_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     plie: Mapped[Organisation] = relationship(foreign_keys=[plie_id])
     agencies: Mapped[list[ConventionAgency]] = relationship(cascade="all, delete-orphan")
+    starts_on: Mapped[dt.date | None] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    fse_programme: Mapped[str | None] = mapped_column(String(32))  # None: not co-funded by the FSE
+    fse_last_payment_on: Mapped[dt.date | None] = mapped_column(Date)
+    fse_control_end: Mapped[dt.date | None] = mapped_column(Date)  # notified by the managing authority
+    non_integration_months: Mapped[int] = mapped_column(Integer, default=6)
+    follow_up_months: Mapped[int] = mapped_column(Integer, default=3)
+    post_convention_months: Mapped[int] = mapped_column(Integer, default=2)
+    ceiling_years: Mapped[int] = mapped_column(Integer, default=10)
+    ceiling_choice: Mapped[CeilingChoice | None] = mapped_column(Enum(CeilingChoice, native_enum=False, length=16))
+
+
+class ConventionChange(Base):
+    """One field of a convention changed: by whom, when, from what to what (dates and codes only)."""
+
+    __tablename__ = "convention_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # None: a command
+    author_label: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[str] = mapped_column(String(64))
+    new_value: Mapped[str] = mapped_column(String(64))
 
 
 class ConventionAgency(Base):
@@ -128,6 +158,9 @@ class DataKey(Base):
     purpose: Mapped[DataKeyPurpose] = mapped_column(Enum(DataKeyPurpose, native_enum=False, length=16))
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     master_key_id: Mapped[str] = mapped_column(String(16), index=True)
+    # A dossier's key is wrapped under the master key *and* its retention period's key, held
+    # outside the database and destroyed once the period is purged (see liaison.epoch_keys).
+    epoch: Mapped[str | None] = mapped_column(String(16), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -172,6 +205,18 @@ class Dossier(Base):
     data_key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"))
     data_key: Mapped[DataKey] = relationship()
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    convention_id: Mapped[int | None] = mapped_column(ForeignKey("convention.id"), index=True)
+    convention: Mapped[Convention | None] = relationship()
+    # The events retention needs, as dates (read from the sheets when they arrive), and the
+    # schedule they give (``retention.rules.decide``), kept so that a purge need not open anything.
+    received_on: Mapped[dt.date | None] = mapped_column(Date)  # the latest sheet received
+    integrated_on: Mapped[dt.date | None] = mapped_column(Date)
+    exit_on: Mapped[dt.date | None] = mapped_column(Date)
+    erasure_requested_on: Mapped[dt.date | None] = mapped_column(Date)
+    active_until: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    destroy_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    rule: Mapped[str | None] = mapped_column(String(24))
+    conflict: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SheetKind(enum.Enum):
@@ -273,3 +318,78 @@ class AuditEntry(Base):
     remote_addr: Mapped[str] = mapped_column(String(45), default="")
     previous_hash: Mapped[str] = mapped_column(String(64), unique=True)
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Hold(Base):
+    """A litigation hold (contentieux) on a dossier or a whole convention: nothing it covers is
+    destroyed until it is released."""
+
+    __tablename__ = "hold"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[str | None] = mapped_column(ForeignKey("dossier.id"), index=True)
+    convention_id: Mapped[int | None] = mapped_column(ForeignKey("convention.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    placed_on: Mapped[dt.date] = mapped_column(Date)
+    placed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    released_on: Mapped[dt.date | None] = mapped_column(Date)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    release_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class PurgeRun(Base):
+    """One application of the retention rules, and the signed certificate of what it destroyed."""
+
+    __tablename__ = "purge_run"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(24))  # running, done, interrupted, awaiting_approval, approved
+    trigger: Mapped[str] = mapped_column(String(24))  # commande, planificateur, dpo
+    dossiers: Mapped[int] = mapped_column(Integer, default=0)
+    sheets: Mapped[int] = mapped_column(Integer, default=0)
+    exports: Mapped[int] = mapped_column(Integer, default=0)
+    certificate: Mapped[str | None] = mapped_column(Text)  # the signed JSON document
+    keep_until: Mapped[dt.date | None] = mapped_column(Date)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Tombstone(Base):
+    """What is left of a destroyed sheet: that it existed, between whom, and when and why it was
+    destroyed. ``dossier_ref`` is the opaque identifier of the destruction certificate."""
+
+    __tablename__ = "tombstone"
+    __table_args__ = (
+        Index("ix_tombstone_sender_sent", "sender_id", "sent_at"),
+        Index("ix_tombstone_recipient_sent", "recipient_id", "sent_at"),
+    )
+
+    sheet_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dossier_ref: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[SheetKind] = mapped_column(Enum(SheetKind, native_enum=False, length=8))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    destroyed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    rule: Mapped[str] = mapped_column(String(24))
+    run_id: Mapped[str] = mapped_column(ForeignKey("purge_run.id"), index=True)
+
+
+class CopyAttestation(Base):
+    """A user downloaded an export of a sheet since destroyed: they are asked to attest that they
+    deleted their copy, and the DPO sees who has and who has not."""
+
+    __tablename__ = "copy_attestation"
+    __table_args__ = (UniqueConstraint("user_id", "sheet_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    sheet_id: Mapped[str] = mapped_column(ForeignKey("tombstone.sheet_id"))
+    downloaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+

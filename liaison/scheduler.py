@@ -2,21 +2,34 @@
 
 ``coalesce`` runs a job once after downtime however many runs were missed, ``max_instances=1``
 never overlaps a job with itself, and a misfire grace lets a late run still happen. A job that
-fails is logged at ERROR with its type, and the scheduler goes on.
+fails is logged at ERROR with its type, and the scheduler goes on. The daily purge also runs at
+start-up when the last one is more than a day old: a server down for a week catches up once.
+Two processes (``liaison serve`` on two machines, or a ``liaison scheduler``) never purge together:
+the purge takes the database's purge lock.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import signal
+import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
+from sqlalchemy import select
 
 from liaison.db import session_scope
+from liaison.models import PurgeRun
+from liaison.services.audit import Actor
 from liaison.services.exports import sweep_expired_exports
+from liaison.services.purge import PurgeBusy, PurgeSite, run_purge
+from liaison.services.retention import today
+from liaison.services.retention_views import upcoming_summary
 
 log = logging.getLogger(__name__)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600}
+SCHEDULER_ACTOR = Actor(None, "planificateur")
 
 
 def sweep_exports_job(app: Flask) -> int:
@@ -31,11 +44,77 @@ def sweep_exports_job(app: Flask) -> int:
     return count
 
 
+def purge_job(app: Flask) -> int:
+    """Apply the retention rules today; returns how many dossiers were destroyed (-1 on failure).
+
+    Where the DPO must approve, destroys what was approved, then lists tomorrow's candidates."""
+    site = PurgeSite.of(app)
+    try:
+        result = run_purge(site, today(), dry_run=False, trigger="planificateur", actor=SCHEDULER_ACTOR)
+        if site.needs_approval:
+            run_purge(site, today(), dry_run=True, trigger="planificateur", actor=SCHEDULER_ACTOR)
+    except PurgeBusy:
+        log.info("purge: another process is purging; this run stands down")
+        return 0
+    except Exception as error:  # a job never brings the scheduler down
+        log.error("purge failed: %s", type(error).__name__)
+        return -1
+    return result.dossiers
+
+
+def warning_job(app: Flask) -> str:
+    """Log, for the DPO, what will be destroyed within the warning period (nothing is extended
+    silently: a hold can still be placed)."""
+    config = app.extensions["liaison.config"]
+    try:
+        with session_scope(app.extensions["liaison.engine"]) as session:
+            summary = upcoming_summary(session, today(), config.warning_days)
+    except Exception as error:
+        log.error("retention warning failed: %s", type(error).__name__)
+        return ""
+    log.info("conservation : %s", summary)
+    return summary
+
+
+def purge_is_late(app: Flask, now: dt.datetime) -> bool:
+    """No real purge has finished in the last day (or ever)."""
+    with session_scope(app.extensions["liaison.engine"]) as session:
+        last = session.scalar(
+            select(PurgeRun.started_at)
+            .where(PurgeRun.dry_run.is_(False), PurgeRun.status.in_(("done", "interrupted")))
+            .order_by(PurgeRun.started_at.desc())
+            .limit(1)
+        )
+    return last is None or now - last > dt.timedelta(days=1)
+
+
 def start_scheduler(app: Flask) -> BackgroundScheduler:
     config = app.extensions["liaison.config"]
     scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="Europe/Paris")
     scheduler.add_job(
         sweep_exports_job, "interval", minutes=config.scheduler_interval_minutes, args=[app], id="sweep-exports"
     )
+    now = dt.datetime.now(dt.UTC)
+    scheduler.add_job(
+        purge_job,
+        "cron",
+        hour=config.purge_hour,
+        args=[app],
+        id="purge",
+        misfire_grace_time=24 * 3600,
+        **({"next_run_time": now} if purge_is_late(app, now) else {}),
+    )
+    scheduler.add_job(warning_job, "cron", hour=config.purge_hour, minute=30, args=[app], id="warnings")
     scheduler.start()
     return scheduler
+
+
+def run_scheduler_forever(app: Flask) -> None:
+    """``liaison scheduler``: the jobs alone, until SIGTERM or Ctrl+C."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    scheduler = start_scheduler(app)
+    log.info("planificateur démarré")
+    stop.wait()
+    scheduler.shutdown(wait=True)

@@ -72,13 +72,14 @@ class Events:
     """What is known of one dossier and of its convention, as dates."""
 
     sheets_received: tuple[dt.date, ...]  # every sheet received (FDL1, FDL2, re-sent ones)
-    convention_end: dt.date
+    convention_end: dt.date | None  # None: not entered yet (neither the convention rule nor the ceiling apply)
     integration: dt.date | None = None  # an FDL2's date_integration
     exit: dt.date | None = None  # date_sortie, else date_fin_parcours
     fse_cofunded: bool = False
     fse_control_end: dt.date | None = None  # notified by the managing authority
     holds: tuple[Hold, ...] = field(default_factory=tuple)
     ceiling_choice: CeilingChoice | None = None
+    erasure_requested: dt.date | None = None  # the person asked for erasure (GDPR art. 17)
 
 
 class Rule(enum.Enum):
@@ -92,6 +93,7 @@ class Rule(enum.Enum):
     DPO_DECISION = "decision_dpo"  # the DPO chose the FSE date beyond the ceiling
     HOLD = "gel"  # a hold blocks destruction
     AWAITING_DPO = "arbitrage_dpo"  # FSE date beyond the ceiling, no decision yet
+    ERASURE = "effacement"  # the person's erasure request, no FSE control keeps the data
 
 
 @dataclass(frozen=True)
@@ -99,15 +101,17 @@ class Decision:
     """The outcome for one dossier on ``as_of``."""
 
     purposes: dict[str, dt.date | None]  # each open purpose's end (None: not known yet)
-    active_until: dt.date  # after it, the dossier leaves inboxes and outboxes (archived) or is destroyed
-    destroy_on: dt.date | None  # None while a hold or an undecided conflict keeps it
+    active_until: dt.date | None  # after it, the dossier leaves inboxes and outboxes (archived) or is destroyed
+    destroy_on: dt.date | None  # None while a hold, an undecided conflict or a missing date keeps it
     rule: Rule
-    ceiling: dt.date
+    ceiling: dt.date | None  # None while the convention's end date is not entered
     conflict: str | None = None
 
     def archived_on(self, day: dt.date) -> bool:
         """Past its active phase but kept (for FSE control, a hold or a decision to come)."""
-        return day >= self.active_until and (self.destroy_on is None or day < self.destroy_on)
+        if self.active_until is None or day < self.active_until:
+            return False
+        return self.destroy_on is None or day < self.destroy_on
 
     def due_on(self, day: dt.date) -> bool:
         return self.destroy_on is not None and self.destroy_on <= day
@@ -117,33 +121,36 @@ def decide(events: Events, parameters: Parameters, as_of: dt.date) -> Decision:
     """The retention decision for one dossier, as of ``as_of`` (holds are judged on that day)."""
     if not events.sheets_received:
         raise ValueError("a dossier exists because a sheet was received")
-    ceiling = add_years(events.convention_end, parameters.ceiling_years)
-    convention_end = add_months(events.convention_end, parameters.post_convention_months)
+    end = events.convention_end
+    ceiling = add_years(end, parameters.ceiling_years) if end else None
+    convention_end = add_months(end, parameters.post_convention_months) if end else None
     purposes: dict[str, dt.date | None] = {"convention": convention_end}
     conflict = None
+    destroy_on: dt.date | None
 
     if events.integration is None:
         orientation = add_months(max(events.sheets_received), parameters.non_integration_months)
         purposes["orientation"] = orientation
-        if orientation <= convention_end:
+        if convention_end is None or orientation <= convention_end:
             rule, destroy_on = Rule.ORIENTATION, orientation
         else:
             rule, destroy_on = Rule.CONVENTION, convention_end
-        active_until = destroy_on
+        active_until: dt.date | None = destroy_on
     else:
         follow_up = add_months(events.exit, parameters.follow_up_months) if events.exit else None
         purposes["accompagnement"] = follow_up
-        active_until = min(follow_up, convention_end) if follow_up else convention_end
+        active_until = _earliest(follow_up, convention_end)
         if not events.fse_cofunded:
-            rule = Rule.ACCOMPAGNEMENT if follow_up and follow_up <= convention_end else Rule.CONVENTION
-            destroy_on = active_until
+            by_convention = convention_end is not None and (follow_up is None or convention_end < follow_up)
+            rule, destroy_on = (Rule.CONVENTION if by_convention else Rule.ACCOMPAGNEMENT), active_until
         else:
             fse_end = events.fse_control_end
             purposes["controle_fse"] = fse_end
             if fse_end is None:
-                rule, destroy_on = Rule.CEILING, ceiling  # kept for FSE control, at most until the ceiling
-            elif fse_end <= ceiling:
-                rule, destroy_on = Rule.FSE_CONTROL, max(fse_end, active_until)
+                # Kept for FSE control, at most until the ceiling (no date at all without one).
+                rule, destroy_on = (Rule.CEILING if ceiling else Rule.FSE_CONTROL), ceiling
+            elif ceiling is None or fse_end <= ceiling:
+                rule, destroy_on = Rule.FSE_CONTROL, max(fse_end, active_until or fse_end)
             else:
                 conflict = (
                     f"La date de fin du contrôle FSE ({fse_end.isoformat()}) dépasse le plafond de "
@@ -156,6 +163,14 @@ def decide(events: Events, parameters: Parameters, as_of: dt.date) -> Decision:
                 else:
                     rule, destroy_on = Rule.AWAITING_DPO, None
 
+    if events.erasure_requested is not None:
+        if events.integration is not None and events.fse_cofunded:
+            # Restricted (GDPR art. 18): archived at once, destroyed when FSE control allows.
+            active_until = _earliest(active_until, events.erasure_requested)
+        else:
+            rule, destroy_on = Rule.ERASURE, _earliest(destroy_on, events.erasure_requested)
+            active_until = destroy_on
+
     holds = [hold for hold in events.holds if hold.placed_on <= as_of]
     if any(hold.active_on(as_of) for hold in holds):
         return Decision(purposes, active_until, None, Rule.HOLD, ceiling, conflict)
@@ -164,3 +179,27 @@ def decide(events: Events, parameters: Parameters, as_of: dt.date) -> Decision:
         released = [hold.released_on for hold in holds if hold.released_on and hold.placed_on <= destroy_on]
         destroy_on = max([destroy_on, *released])
     return Decision(purposes, active_until, destroy_on, rule, ceiling, conflict)
+
+
+def _earliest(*days: dt.date | None) -> dt.date | None:
+    known = [day for day in days if day is not None]
+    return min(known) if known else None
+
+
+FSE_PROGRAMMES = {
+    "fse_2014_2020": "FSE 2014-2020 (règlement (UE) 1303/2013, art. 140)",
+    "fse_plus_2021_2027": "FSE+ 2021-2027 (règlement (UE) 2021/1060, art. 82)",
+}
+
+
+def fse_control_end(programme: str | None, notified: dt.date | None, last_payment: dt.date | None) -> dt.date | None:
+    """When FSE control of a convention's operation ends: the date the managing authority notified;
+    else, for FSE+ 2021-2027, 5 years from 31 December of the year of its last payment
+    (art. 82); else not known yet (FSE 2014-2020's date depends on the accounts, it is notified)."""
+    if programme is None:
+        return None
+    if notified is not None:
+        return notified
+    if programme == "fse_plus_2021_2027" and last_payment is not None:
+        return dt.date(last_payment.year + 5, 12, 31)
+    return None

@@ -175,3 +175,51 @@ class ErrorSchema(StrictSchema):
 
 class ValidationErrorSchema(StrictSchema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+ARCHIVE_OPENING_REASONS = {
+    "controle_fse": "Contrôle du Fonds social européen",
+    "contentieux": "Contentieux en cours",
+    "demande_personne": "Demande de la personne concernée (accès, rectification)",
+    "controle_cnil": "Contrôle de la CNIL",
+}
+
+
+class ArchiveOpeningRequestSchema(StrictSchema):
+    """``POST /api/v1/archives/<sheet_id>/openings``: why the DPO opens an archived sheet."""
+
+    reason = Choice(ARCHIVE_OPENING_REASONS, required=True, metadata={"label": "Motif d'ouverture"})
+
+
+class ScheduleRowSchema(StrictSchema):
+    destroy_on = fields.Date(allow_none=True, metadata={"description": "null: kept by a hold or a decision to come"})
+    rule = fields.String()
+    rule_label = fields.String()
+    convention = fields.String()
+    dossiers = fields.Integer()
+
+
+class RetentionScheduleSchema(StrictSchema):
+    as_of = fields.Date()
+    rows = fields.List(fields.Nested(ScheduleRowSchema))
+
+
+class PurgeRunSchema(StrictSchema):
+    id = fields.String()
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    as_of = fields.Date()
+    dry_run = fields.Boolean()
+    status = fields.String(
+        metadata={"enum": ["running", "done", "interrupted", "awaiting_approval", "approved", "executed"]}
+    )
+    trigger = fields.String()
+    dossiers = fields.Integer()
+    sheets = fields.Integer()
+    exports = fields.Integer()
+    certificate_sha256 = fields.String(attribute="certificate", allow_none=True)
+    certificate_url = fields.String(allow_none=True)
+
+
+class PurgeRunListSchema(StrictSchema):
+    runs = fields.List(fields.Nested(PurgeRunSchema))

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from liaison import cli, create_app, crypto, db
 from liaison.config import Config
+from liaison.epoch_keys import EpochKeys
 from liaison.keyring import MasterKeyring, load_keyring, retire_previous_key, stage_next_key
 from liaison.models import DataKey, DataKeyPurpose, Dossier, Role, Sheet, User
 from liaison.services import directory
@@ -361,16 +362,18 @@ class TestKeyRotation:
         rows = data_keys(engine)
         assert len(rows) >= 4  # the index key, the dossier's key, the demo users' profile keys
         assert {row.master_key_id for row in rows} == {crypto.key_id(new_key)}
-        assert all(len(crypto.unwrap_data_key(new_key, row.wrapped, row.id)) == crypto.KEY_BYTES for row in rows)
+        unwrapping = Vault(MasterKeyring(new_key), EpochKeys(config.period_keys_dir))  # the new key alone
+        assert all(len(unwrapping.unwrap(row)) == crypto.KEY_BYTES for row in rows)
 
     def test_the_old_master_key_unwraps_no_data_key_after_rotation(
         self, app: Flask, config: Config, engine: Engine, sent: list[str]
     ) -> None:
         old_key = vault_of(app).keyring.current
         rotate_with_the_command(config)
+        with_the_old_key = Vault(MasterKeyring(old_key), EpochKeys(config.period_keys_dir))
         for row in data_keys(engine):
             with pytest.raises(crypto.DecryptionFailed):
-                crypto.unwrap_data_key(old_key, row.wrapped, row.id)
+                with_the_old_key.unwrap(row)
 
     def test_every_sheet_and_profile_still_opens_after_rotation(
         self, app: Flask, config: Config, sent: list[str]
@@ -460,7 +463,7 @@ class TestKeyRotation:
 
     def test_a_key_from_the_environment_is_kept_as_it_is(self) -> None:
         keyring = MasterKeyring(crypto.new_key())
-        assert Vault(keyring).keyring is keyring
+        assert Vault(keyring, EpochKeys(Path("unused"))).keyring is keyring
 
     def test_a_data_key_made_before_a_rotation_staged_its_key_is_rewrapped_by_it(
         self, app: Flask, config: Config, engine: Engine, sent: list[str]

@@ -161,6 +161,73 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
             },
         },
     ),
+    (
+        "/retention/schedule",
+        "get",
+        {
+            "summary": "DPO: what will be destroyed, when, under which rule (counts by date, rule, convention)",
+            "parameters": [{"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}}],
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": "RetentionSchedule"}}},
+                "403": {"description": "Not the DPO", "content": {"application/json": {"schema": "Error"}}},
+            },
+        },
+    ),
+    (
+        "/retention/reports",
+        "get",
+        {
+            "summary": "DPO: the purge runs and what each destroyed, without personal data",
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": "PurgeRunList"}}},
+                "403": {"description": "Not the DPO", "content": {"application/json": {"schema": "Error"}}},
+            },
+        },
+    ),
+    (
+        "/retention/reports/{run_id}/certificate",
+        "get",
+        {
+            "summary": "DPO: the run's signed destruction certificate (JSON Lines; liaison certificates verify)",
+            "responses": {
+                "200": {"description": "The certificate", "content": {"application/x-ndjson": {}}},
+                "404": {
+                    "description": "No such run or certificate",
+                    "content": {"application/json": {"schema": "Error"}},
+                },
+            },
+        },
+    ),
+    (
+        "/retention/reports/{run_id}/approval",
+        "post",
+        {
+            "summary": "DPO: approve a dry run's list; the next purge destroys those dossiers only",
+            "responses": {
+                "200": {"description": "Approved", "content": {"application/json": {"schema": "PurgeRun"}}},
+                "409": {"description": "Not awaiting approval", "content": {"application/json": {"schema": "Error"}}},
+            },
+        },
+    ),
+    (
+        "/archives/{sheet_id}/openings",
+        "post",
+        {
+            "summary": "DPO: open an archived sheet, for a reason from a closed list (traced)",
+            "requestBody": {"content": {"application/json": {"schema": "ArchiveOpeningRequest"}}},
+            "responses": {
+                "200": {"description": "The sheet", "content": {"application/json": {"schema": "SheetDetail"}}},
+                "404": {
+                    "description": "No archived sheet the DPO may open",
+                    "content": {"application/json": {"schema": "Error"}},
+                },
+                "422": {
+                    "description": "No valid reason",
+                    "content": {"application/json": {"schema": "ValidationError"}},
+                },
+            },
+        },
+    ),
 ]
 
 
@@ -231,6 +298,10 @@ def openapi_document() -> dict[str, Any]:
         "PartnershipKeyRequest",
         "PartnershipKeySet",
         "Acknowledgement",
+        "RetentionSchedule",
+        "PurgeRun",
+        "PurgeRunList",
+        "ArchiveOpeningRequest",
         "Error",
         "ValidationError",
     ):

@@ -3,6 +3,7 @@ user per role. Idempotent: run it again and nothing is duplicated."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -24,6 +25,10 @@ AGENCIES = (
     ("84526", "France Travail Pertuis"),
 )
 CONVENTION = "PLIE-PAYS-AIX-2021"
+# The convention ran from 1 September 2021 to 31 December 2022 (art. 9.1); the demo supposes it
+# extended to the end of the FSE+ 2021-2027 programme, which co-funds it.
+CONVENTION_DATES = (dt.date(2021, 9, 1), dt.date(2027, 12, 31))
+FSE_PROGRAMME = "fse_plus_2021_2027"
 # login, organisation, role, agent profile (invented people)
 USERS = (
     (
@@ -56,7 +61,7 @@ def install_demo(session: Session, vault: Vault, hasher: PasswordHasher) -> list
     """Create what is missing, give each demo user a fresh password and API token, return them."""
     plie = directory.ensure_organisation(session, *PLIE, kind=OrganisationKind.PLIE)
     agencies = [directory.ensure_organisation(session, code, name, OrganisationKind.AGENCE) for code, name in AGENCIES]
-    directory.ensure_convention(session, CONVENTION, plie, agencies)
+    directory.ensure_convention(session, CONVENTION, plie, agencies, *CONVENTION_DATES, FSE_PROGRAMME)
     system = Actor(None, "cli")
     accounts = []
     for login, organisation, role, profile in USERS:

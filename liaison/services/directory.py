@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -89,10 +90,20 @@ def ensure_organisation(session: Session, code: str, name: str, kind: Organisati
     return organisation
 
 
-def ensure_convention(session: Session, code: str, plie: Organisation, agencies: list[Organisation]) -> Convention:
+def ensure_convention(
+    session: Session,
+    code: str,
+    plie: Organisation,
+    agencies: list[Organisation],
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    fse_programme: str | None = None,
+) -> Convention:
+    """The convention ``code`` with at least these agencies; its dates are set only when it is new
+    (afterwards the DPO changes them, and every change is recorded)."""
     convention = session.scalars(select(Convention).where(Convention.code == code)).first()
     if convention is None:
-        convention = Convention(code=code, plie=plie)
+        convention = Convention(code=code, plie=plie, starts_on=starts_on, ends_on=ends_on, fse_programme=fse_programme)
         session.add(convention)
     known = {link.agency_id for link in convention.agencies}
     for agency in agencies:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,9 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from liaison import crypto
-from liaison.models import DataKeyPurpose, Dossier, Organisation, Sheet, SheetKind, User, new_uuid, utcnow
+from liaison.models import DataKeyPurpose, Dossier, Organisation, Sheet, SheetKind, Tombstone, User, new_uuid, utcnow
+from liaison.services import retention
 from liaison.services.audit import Actor, record
 from liaison.services.directory import SENDS, may_send, organisation_by_code, partners
+from liaison.services.retention import PARIS, RULE_LABELS, today
 from liaison.services.vault import Vault
 from schemas import SheetInvalid, SheetRules, dump_sheet, load_sheet
 
@@ -33,6 +36,22 @@ class NotAllowed(Exception):
 
 class NotFound(Exception):
     """No such sheet, or one the caller may not see: the two are never told apart."""
+
+
+class Archived(NotFound):
+    """The caller's organisation sent or received it, but its dossier is archived (kept for FSE
+    control or a hold): only the DPO opens it now, with a reason."""
+
+
+class Destroyed(NotFound):
+    """The caller's organisation sent or received it; it was destroyed, as its tombstone says."""
+
+    def __init__(self, tombstone: Tombstone) -> None:
+        rule = RULE_LABELS.get(tombstone.rule, tombstone.rule)
+        super().__init__(
+            f"Fiche détruite le {tombstone.destroyed_at.astimezone(PARIS):%d/%m/%Y}, règle appliquée : {rule}."
+        )
+        self.tombstone = tombstone
 
 
 @dataclass(frozen=True)
@@ -81,9 +100,10 @@ def create_sheet(
     plie = recipient if kind is SheetKind.FDL1 else user.organisation
     dossier = _dossier_for(session, vault, plie, sheet["demandeur"]["identifiant_pole_emploi"])
     sheet_id = new_uuid()
-    sealed = crypto.seal_sheet(
-        vault.unwrap(dossier.data_key), sheet_id, kind.value, canonical_json_of(dump_sheet(kind.value, sheet))
-    )
+    content = dump_sheet(kind.value, sheet)
+    sealed = crypto.seal_sheet(vault.unwrap(dossier.data_key), sheet_id, kind.value, canonical_json_of(content))
+    agency = recipient if kind is SheetKind.FDL2 else user.organisation
+    retention.record_sheet(session, vault, dossier, kind.value, content, agency.id)
     session.flush()  # the dossier, when new, before the sheet that refers to it
     row = {
         "id": sheet_id,
@@ -141,7 +161,8 @@ def list_box(session: Session, user: User, box: Box, limit: int = 100, offset: i
     column = Sheet.recipient_id if box == "inbox" else Sheet.sender_id
     query = (
         select(Sheet)
-        .where(column == user.organisation_id)
+        .join(Dossier, Dossier.id == Sheet.dossier_id)
+        .where(column == user.organisation_id, _active(today()))
         .order_by(Sheet.created_at.desc(), Sheet.id)
         .limit(limit)
         .offset(offset)
@@ -160,8 +181,34 @@ def visible_sheet(session: Session, user: User, sheet_id: str) -> Sheet:
         )
     ).first()
     if sheet is None:
-        raise NotFound
+        tombstone = session.scalars(
+            select(Tombstone).where(
+                Tombstone.sheet_id == sheet_id,
+                or_(Tombstone.sender_id == user.organisation_id, Tombstone.recipient_id == user.organisation_id),
+            )
+        ).first()
+        raise NotFound if tombstone is None else Destroyed(tombstone)
+    if not _is_active(sheet.dossier, today()):
+        raise Archived("Fiche archivée : son dossier n'est plus en phase active ; seul(e) le ou la DPO peut l'ouvrir.")
     return sheet
+
+
+def _active(day: dt.date) -> Any:
+    """The dossier is still in its active phase (not archived) on ``day``."""
+    return or_(Dossier.active_until.is_(None), Dossier.active_until > day)
+
+
+def _is_active(dossier: Dossier, day: dt.date) -> bool:
+    return dossier.active_until is None or dossier.active_until > day
+
+
+def list_tombstones(session: Session, user: User, box: Box, limit: int = 100) -> list[Tombstone]:
+    """The destroyed sheets the user's organisation had received (inbox) or sent (outbox)."""
+    if not _may_handle_sheets(user):
+        return []
+    column = Tombstone.recipient_id if box == "inbox" else Tombstone.sender_id
+    query = select(Tombstone).where(column == user.organisation_id).order_by(Tombstone.destroyed_at.desc()).limit(limit)
+    return list(session.scalars(query))
 
 
 def open_sheet_content(vault: Vault, sheet: Sheet) -> dict[str, Any]:

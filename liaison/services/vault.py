@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from liaison import crypto
 from liaison.archives.sevenzip_kdf import Prepared7zKey, prepare_7z_key
 from liaison.db import hold_master_key
+from liaison.epoch_keys import EpochKeys
 from liaison.keyring import MasterKeyring, fingerprint, read_key_files
 from liaison.models import DataKey, DataKeyPurpose, new_uuid
 
@@ -31,7 +32,8 @@ class Vault:
     re-wraps it, it does not change it).
     """
 
-    def __init__(self, keyring: MasterKeyring) -> None:
+    def __init__(self, keyring: MasterKeyring, periods: EpochKeys) -> None:
+        self.periods = periods
         self._loaded = (fingerprint(keyring.file) if keyring.file else None, keyring)
         self._index_key: bytes | None = None
         self._prepared_7z: dict[str, Prepared7zKey] = {}
@@ -48,18 +50,38 @@ class Vault:
             self._loaded = (now, keyring)
         return keyring
 
-    def new_data_key(self, session: Session, purpose: DataKeyPurpose) -> tuple[DataKey, bytes]:
-        """A fresh data key, stored wrapped; returns its row and the key itself."""
+    def new_data_key(
+        self, session: Session, purpose: DataKeyPurpose, period: str | None = None
+    ) -> tuple[DataKey, bytes]:
+        """A fresh data key, stored wrapped (under the master key and, for a dossier's key, its
+        retention ``period``'s secret too); returns its row and the key itself."""
         hold_master_key(session)  # first: a rotation then re-wraps this key, or has staged its own
         keyring = self.keyring
         key = crypto.new_key()
-        row = DataKey(id=new_uuid(), purpose=purpose, master_key_id=keyring.current_id, wrapped=b"")
-        row.wrapped = crypto.wrap_data_key(keyring.current, key, row.id)
+        row = DataKey(id=new_uuid(), purpose=purpose, master_key_id=keyring.current_id, wrapped=b"", epoch=period)
+        row.wrapped = crypto.wrap_data_key(self._wrapping_key(keyring.current, period, create=True), key, row.id)
         session.add(row)
         return row, key
 
     def unwrap(self, row: DataKey) -> bytes:
-        return crypto.unwrap_data_key(self.keyring.key(row.master_key_id), row.wrapped, row.id)
+        """The data key of ``row``; :class:`~liaison.epoch_keys.EpochKeyDestroyed` once its period's
+        secret is destroyed."""
+        master_key = self.keyring.key(row.master_key_id)
+        return crypto.unwrap_data_key(self._wrapping_key(master_key, row.epoch), row.wrapped, row.id)
+
+    def move_to_period(self, row: DataKey, period: str) -> None:
+        """Re-wrap a dossier's key under another retention period (its destruction date moved)."""
+        if row.epoch == period:
+            return
+        key = self.unwrap(row)
+        keyring = self.keyring
+        row.wrapped = crypto.wrap_data_key(self._wrapping_key(keyring.current, period, create=True), key, row.id)
+        row.master_key_id, row.epoch = keyring.current_id, period
+
+    def _wrapping_key(self, master_key: bytes, period: str | None, create: bool = False) -> bytes:
+        if period is None:
+            return master_key
+        return crypto.period_wrapping_key(master_key, self.periods.secret(period, create=create), period)
 
     def index_key(self, session: Session) -> bytes:
         """The installation's key for keyed hashes of identifiers, made on first use."""
@@ -86,8 +108,9 @@ class Vault:
         hold_master_key(session, rotation=True)
         count = 0
         for row in session.scalars(select(DataKey).where(DataKey.master_key_id != new_keyring.current_id)):
-            key = crypto.unwrap_data_key(new_keyring.key(row.master_key_id), row.wrapped, row.id)
-            row.wrapped = crypto.wrap_data_key(new_keyring.current, key, row.id)
+            old_wrapping = self._wrapping_key(new_keyring.key(row.master_key_id), row.epoch)
+            key = crypto.unwrap_data_key(old_wrapping, row.wrapped, row.id)
+            row.wrapped = crypto.wrap_data_key(self._wrapping_key(new_keyring.current, row.epoch), key, row.id)
             row.master_key_id = new_keyring.current_id
             count += 1
         return count

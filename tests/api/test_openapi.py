@@ -27,6 +27,8 @@ INTERFACE_OPERATIONS = {
     ("/sheets/{sheet_id}/acknowledgement", "post"),
     ("/sheets/{sheet_id}/exports", "post"),
     ("/downloads/{token}", "get"),
+    ("/retention/schedule", "get"),
+    ("/retention/reports", "get"),
 }
 SCHEMA_NAMES = {"FDL1": "Fdl1", "FDL2": "Fdl2"}
 Tree = dict[str, Any]

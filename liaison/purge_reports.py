@@ -1,0 +1,151 @@
+"""A purge run's report, for people: CSV, JSON or PDF, written from its signed certificate.
+
+The report holds what the certificate holds (opaque references, rules, counts), never personal
+data. It is written line by line: a run of a million dossiers does not sit in memory, except the
+PDF, which lists at most :data:`PDF_MAX_ROWS` dossiers and says how many more the CSV has.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from liaison.certificates import read_lines
+from liaison.services.retention import RULE_LABELS
+
+FORMATS = (".csv", ".json", ".pdf")
+PDF_MAX_ROWS = 2000
+CSV_COLUMNS = ("dossier", "regle", "fiches_FDL1", "fiches_FDL2")
+
+
+class ReportFormatUnknown(ValueError):
+    """The report's file name does not end in .csv, .json or .pdf."""
+
+
+def write_report(certificate: Path, destination: Path) -> None:
+    suffix = destination.suffix.lower()
+    if suffix not in FORMATS:
+        raise ReportFormatUnknown(f"Le rapport « {destination.name} » doit se terminer par .csv, .json ou .pdf.")
+    {".csv": _csv, ".json": _json, ".pdf": _pdf}[suffix](certificate, destination)
+
+
+def _csv(certificate: Path, destination: Path) -> None:
+    with open(destination, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(CSV_COLUMNS)
+        for document in read_lines(certificate):
+            if "dossier" in document:
+                sheets = document["fiches"]
+                writer.writerow((document["dossier"], document["regle"], sheets["FDL1"], sheets["FDL2"]))
+
+
+def _json(certificate: Path, destination: Path) -> None:
+    header: dict[str, Any] = {}
+    summary: dict[str, Any] = {}
+    signature: dict[str, Any] = {}
+    with open(destination, "w", encoding="utf-8") as handle:
+        handle.write('{"dossiers": [')
+        first = True
+        for document in read_lines(certificate):
+            if "dossier" in document:
+                handle.write(("" if first else ",") + "\n  " + json.dumps(document, ensure_ascii=False))
+                first = False
+            elif "format" in document:
+                header = document
+            elif "resume" in document:
+                summary = document["resume"]
+            else:
+                signature = document
+        handle.write("\n],\n")
+        handle.write(f' "execution": {json.dumps(header, ensure_ascii=False)},\n')
+        handle.write(f' "resume": {json.dumps(summary, ensure_ascii=False)},\n')
+        handle.write(f' "signature": {json.dumps(signature)}\n}}\n')
+
+
+def _pdf(certificate: Path, destination: Path) -> None:
+    documents = list(_head_and_rows(certificate))
+    header, summary, signature = documents[0], documents[1], documents[2]
+    rows: list[dict[str, Any]] = documents[3]
+    pdf = FPDF()
+    pdf.set_title("Rapport de purge")
+    pdf.set_lang("fr")
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 14)
+    pdf.cell(0, 10, "Rapport de purge des fiches de liaison", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("helvetica", size=10)
+    kind = "Simulation (rien n'a été détruit)" if header.get("simulation") else "Destruction"
+    for label, value in (
+        ("Exécution", header.get("execution", "")),
+        ("Nature", kind),
+        ("Date d'application", header.get("date_d_application", "")),
+        ("Début", header.get("debut", "")),
+        ("Fin", header.get("fin", "")),
+        ("Statut", header.get("statut", "")),
+        ("Dossiers", str(summary.get("dossiers", 0))),
+        ("Fiches", str(summary.get("fiches", 0))),
+        ("Exports supprimés", str(summary.get("exports_supprimes", 0))),
+        ("Clés de période détruites", ", ".join(summary.get("cles_de_periode_detruites", [])) or "aucune"),
+    ):
+        pdf.cell(0, 6, f"{label} : {value}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(3)
+    pdf.set_font("helvetica", "B", 11)
+    pdf.cell(0, 8, "Par règle", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("helvetica", size=9)
+    for rule, count in sorted(summary.get("par_regle", {}).items()):
+        pdf.multi_cell(0, 5, f"{count} dossier(s) : {RULE_LABELS.get(rule, rule)}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(3)
+    pdf.set_font("helvetica", "B", 11)
+    pdf.cell(0, 8, "Dossiers (identifiants opaques)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("courier", size=8)
+    with pdf.table(col_widths=(90, 40, 20, 20), text_align="LEFT") as table:
+        table.row(("Dossier", "Règle", "FDL1", "FDL2"))
+        for document in rows:
+            table.row(
+                (
+                    document["dossier"],
+                    document["regle"],
+                    str(document["fiches"]["FDL1"]),
+                    str(document["fiches"]["FDL2"]),
+                )
+            )
+    total = summary.get("dossiers", 0)
+    if total > len(rows):
+        pdf.set_font("helvetica", size=9)
+        pdf.multi_cell(0, 5, f"… et {total - len(rows)} autre(s) dossier(s) : voir le rapport CSV ou JSON.")
+    pdf.ln(3)
+    pdf.set_font("helvetica", size=8)
+    pdf.multi_cell(
+        0,
+        4,
+        f"Empreinte SHA-256 du certificat : {signature.get('sha256', '')}\n"
+        f"Clé publique de signature (Ed25519) : {signature.get('cle_publique', '')}\n"
+        "Vérification : liaison certificates verify <fichier du certificat>",
+    )
+    pdf.output(str(destination))
+
+
+def _head_and_rows(certificate: Path) -> Iterator[Any]:
+    header: dict[str, Any] = {}
+    summary: dict[str, Any] = {}
+    signature: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    for document in read_lines(certificate):
+        if "dossier" in document:
+            if len(rows) < PDF_MAX_ROWS:
+                rows.append(document)
+        elif "format" in document:
+            header = document
+        elif "resume" in document:
+            summary = document["resume"]
+        else:
+            signature = document
+    yield header
+    yield summary
+    yield signature
+    yield rows

@@ -1,0 +1,110 @@
+"""Litigation holds: placed and released by the DPO, with a reason, on one dossier (found by the
+job seeker's France Travail identifier within a PLIE) or on a whole convention. While a hold lasts
+nothing it covers is destroyed; its dossiers are rescheduled at once, both ways."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from liaison import crypto
+from liaison.models import Dossier, Hold, Organisation, Role
+from liaison.services.audit import Actor, record
+from liaison.services.conventions import NotDpo, convention_by_code
+from liaison.services.retention import reschedule, reschedule_convention, today
+from liaison.services.vault import Vault
+
+REASON_MAX = 200
+
+
+class HoldRefused(Exception):
+    """The hold cannot be placed or released; ``field`` and the French message say why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _require_dpo(actor: Actor) -> None:
+    if actor.user is not None and actor.user.role is not Role.DPO:
+        raise NotDpo("Seul le ou la DPO place ou lève un gel.")
+
+
+def _reason(text: str, field: str = "reason") -> str:
+    text = " ".join(text.split())
+    if not text:
+        raise HoldRefused(field, "Le motif est obligatoire (référence du contentieux, sans donnée personnelle).")
+    if len(text) > REASON_MAX:
+        raise HoldRefused(field, f"Le motif dépasse {REASON_MAX} caractères.")
+    return text
+
+
+def find_dossier(session: Session, vault: Vault, plie_code: str, identifiant: str) -> Dossier | None:
+    plie = session.scalars(select(Organisation).where(Organisation.code == plie_code)).first()
+    if plie is None:
+        return None
+    lookup = crypto.keyed_index(vault.index_key(session), f"{plie.code}|{identifiant.strip()}")
+    return session.scalars(select(Dossier).where(Dossier.plie_id == plie.id, Dossier.lookup == lookup)).first()
+
+
+def place_on_dossier(
+    session: Session, vault: Vault, actor: Actor, plie_code: str, identifiant: str, reason: str
+) -> Hold:
+    _require_dpo(actor)
+    text = _reason(reason)
+    dossier = find_dossier(session, vault, plie_code, identifiant)
+    if dossier is None:
+        raise HoldRefused("identifiant", "Aucun dossier de ce PLIE ne porte cet identifiant (ou il est déjà détruit).")
+    hold = Hold(
+        dossier_id=dossier.id, reason=text, placed_on=today(), placed_by_id=actor.user.id if actor.user else None
+    )
+    session.add(hold)
+    session.flush()
+    reschedule(session, vault, [dossier])
+    record(session, "hold.place", actor, detail=f"gel:{hold.id} dossier")
+    return hold
+
+
+def place_on_convention(session: Session, vault: Vault, actor: Actor, code: str, reason: str) -> Hold:
+    _require_dpo(actor)
+    text = _reason(reason)
+    convention = convention_by_code(session, code)
+    if convention is None:
+        raise HoldRefused("convention", f"Aucune convention n'a le code « {code} ».")
+    hold = Hold(
+        convention_id=convention.id, reason=text, placed_on=today(), placed_by_id=actor.user.id if actor.user else None
+    )
+    session.add(hold)
+    session.flush()
+    reschedule_convention(session, vault, convention.id)
+    record(session, "hold.place", actor, detail=f"gel:{hold.id} convention:{code[:40]}")
+    return hold
+
+
+def release(session: Session, vault: Vault, actor: Actor, hold_id: int, reason: str) -> Hold:
+    _require_dpo(actor)
+    text = _reason(reason, "release_reason")
+    hold = session.get(Hold, hold_id)
+    if hold is None:
+        raise HoldRefused("hold", f"Aucun gel n'a le numéro {hold_id}.")
+    if hold.released_on is not None:
+        raise HoldRefused("hold", f"Le gel {hold_id} est déjà levé depuis le {hold.released_on:%d/%m/%Y}.")
+    hold.released_on = today()
+    hold.released_by_id = actor.user.id if actor.user else None
+    hold.release_reason = text
+    session.flush()
+    if hold.dossier_id is not None:
+        dossier = session.get_one(Dossier, hold.dossier_id)
+        reschedule(session, vault, [dossier])
+    elif hold.convention_id is not None:
+        reschedule_convention(session, vault, hold.convention_id)
+    record(session, "hold.release", actor, detail=f"gel:{hold.id}")
+    return hold
+
+
+def list_holds(session: Session, active_only: bool = False) -> list[Hold]:
+    query = select(Hold).order_by(Hold.placed_at.desc(), Hold.id.desc())
+    if active_only:
+        query = query.where(or_(Hold.released_on.is_(None)))
+    return list(session.scalars(query))

@@ -1,0 +1,174 @@
+"""Each dossier's retention schedule, kept up to date whenever what decides it changes.
+
+The rules are :func:`retention.rules.decide`; this module feeds them a dossier's dates, its
+convention's dates and parameters and the holds on either, and writes the decision on the dossier
+(``active_until``, ``destroy_on``, ``rule``, ``conflict``), so that a purge selects what is due by
+date alone. A dossier's key moves to the retention period of its new date in the same transaction
+(:mod:`liaison.epoch_keys`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from liaison.epoch_keys import epoch_of
+from liaison.models import Convention, ConventionAgency, Dossier, Hold, Sheet
+from liaison.services.vault import Vault
+from retention.rules import Decision, Events, Parameters, decide, fse_control_end
+from retention.rules import Hold as HoldPeriod
+from retention.sheet_events import DossierDates, after_sheet
+
+PARIS = ZoneInfo("Europe/Paris")
+CHUNK = 500
+
+RULE_LABELS: Mapping[str, str] = {
+    "orientation": "Orientation : 6 mois après la dernière fiche, personne non intégrée",
+    "accompagnement": "Accompagnement : sortie du parcours + 3 mois de suivi",
+    "controle_fse": "Contrôle FSE : fin du contrôle du Fonds social européen",
+    "convention": "Convention : fin de la convention + 2 mois",
+    "plafond": "Plafond : fin de la convention + 10 ans",
+    "decision_dpo": "Décision du DPO : conservation jusqu'à la date FSE au-delà du plafond",
+    "gel": "Gel pour contentieux : aucune destruction tant qu'il dure",
+    "arbitrage_dpo": "Arbitrage du DPO attendu : date FSE au-delà du plafond",
+    "effacement": "Effacement demandé par la personne",
+}
+
+
+def today() -> dt.date:
+    """The day in France: retention dates are French calendar days."""
+    return dt.datetime.now(PARIS).date()
+
+
+def parameters_of(convention: Convention | None) -> Parameters:
+    if convention is None:
+        return Parameters()
+    return Parameters(
+        non_integration_months=convention.non_integration_months,
+        follow_up_months=convention.follow_up_months,
+        post_convention_months=convention.post_convention_months,
+        ceiling_years=convention.ceiling_years,
+    )
+
+
+def events_of(dossier: Dossier, convention: Convention | None, holds: Iterable[Hold]) -> Events:
+    received = dossier.received_on or dossier.created_at.astimezone(PARIS).date()
+    fse_end = None
+    if convention is not None:
+        fse_end = fse_control_end(convention.fse_programme, convention.fse_control_end, convention.fse_last_payment_on)
+    return Events(
+        sheets_received=(received,),
+        convention_end=convention.ends_on if convention else None,
+        integration=dossier.integrated_on,
+        exit=dossier.exit_on,
+        fse_cofunded=bool(convention and convention.fse_programme),
+        fse_control_end=fse_end,
+        holds=tuple(HoldPeriod(hold.placed_on, hold.released_on) for hold in holds),
+        ceiling_choice=convention.ceiling_choice if convention else None,
+        erasure_requested=dossier.erasure_requested_on,
+    )
+
+
+def decision_for(dossier: Dossier, convention: Convention | None, holds: Iterable[Hold], on: dt.date) -> Decision:
+    return decide(events_of(dossier, convention, holds), parameters_of(convention), on)
+
+
+def convention_for(session: Session, plie_id: int, agency_id: int) -> Convention | None:
+    """The convention that links this PLIE and this agency (the most recent one if several)."""
+    return session.scalars(
+        select(Convention)
+        .join(ConventionAgency, ConventionAgency.convention_id == Convention.id)
+        .where(Convention.plie_id == plie_id, ConventionAgency.agency_id == agency_id)
+        .order_by(Convention.id.desc())
+        .limit(1)
+    ).first()
+
+
+def record_sheet(
+    session: Session, vault: Vault, dossier: Dossier, sheet_kind: str, content: Mapping[str, Any], agency_id: int
+) -> None:
+    """A sheet of the dossier was received: its dates move, and so does its schedule."""
+    day = today()
+    if dossier.convention_id is None:
+        convention = convention_for(session, dossier.plie_id, agency_id)
+        dossier.convention_id = convention.id if convention else None
+    dates = after_sheet(
+        DossierDates(dossier.received_on, dossier.integrated_on, dossier.exit_on), sheet_kind, content, day
+    )
+    dossier.received_on, dossier.integrated_on, dossier.exit_on = dates.received_on, dates.integrated_on, dates.exit_on
+    reschedule(session, vault, [dossier], day)
+
+
+def _holds_by_dossier(session: Session, dossiers: Sequence[Dossier]) -> dict[str, list[Hold]]:
+    ids = [dossier.id for dossier in dossiers]
+    conventions = {dossier.convention_id for dossier in dossiers if dossier.convention_id is not None}
+    holds = session.scalars(
+        select(Hold).where(or_(Hold.dossier_id.in_(ids), Hold.convention_id.in_(conventions)))
+    ).all()
+    found: dict[str, list[Hold]] = {dossier.id: [] for dossier in dossiers}
+    for dossier in dossiers:
+        found[dossier.id] = [
+            hold for hold in holds if hold.dossier_id == dossier.id or hold.convention_id == dossier.convention_id
+        ]
+    return found
+
+
+def reschedule(session: Session, vault: Vault, dossiers: Sequence[Dossier], on: dt.date | None = None) -> None:
+    """Compute again the schedule of ``dossiers`` and move each key to its new period."""
+    if not dossiers:
+        return
+    day = on or today()
+    holds = _holds_by_dossier(session, dossiers)
+    conventions: dict[int, Convention | None] = {}
+    for dossier in dossiers:
+        if dossier.convention_id is not None and dossier.convention_id not in conventions:
+            conventions[dossier.convention_id] = session.get(Convention, dossier.convention_id)
+        convention = conventions.get(dossier.convention_id) if dossier.convention_id is not None else None
+        decision = decision_for(dossier, convention, holds[dossier.id], day)
+        dossier.active_until = decision.active_until
+        dossier.destroy_on = decision.destroy_on
+        dossier.rule = decision.rule.value
+        dossier.conflict = decision.conflict is not None
+        vault.move_to_period(dossier.data_key, epoch_of(decision.destroy_on, day))
+
+
+def reschedule_where(session: Session, vault: Vault, *criteria: Any) -> int:
+    """Reschedule every dossier matching ``criteria`` (a convention's, the unscheduled ones), by
+    chunks; returns how many."""
+    count, last = 0, ""
+    while True:
+        chunk = list(
+            session.scalars(
+                select(Dossier)
+                .where(*criteria, Dossier.id > last)
+                .order_by(Dossier.id)
+                .limit(CHUNK)
+                .options(joinedload(Dossier.data_key))
+            )
+        )
+        if not chunk:
+            return count
+        reschedule(session, vault, chunk)
+        session.flush()
+        count += len(chunk)
+        last = chunk[-1].id
+
+
+def reschedule_convention(session: Session, vault: Vault, convention_id: int) -> int:
+    return reschedule_where(session, vault, Dossier.convention_id == convention_id)
+
+
+def schedule_unscheduled(session: Session, vault: Vault) -> int:
+    """Dossiers made before retention existed (no rule yet) get their schedule."""
+    return reschedule_where(session, vault, Dossier.rule.is_(None))
+
+
+def dossier_of_sheet(session: Session, sheet_id: str) -> Dossier | None:
+    return session.scalars(
+        select(Dossier).join(Sheet, Sheet.dossier_id == Dossier.id).where(Sheet.id == sheet_id)
+    ).first()
