@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from liaison import certificates, db
@@ -36,6 +36,7 @@ from liaison.models import (
     Hold,
     PurgeRun,
     Sheet,
+    SheetKind,
     Tombstone,
     utcnow,
 )
@@ -173,24 +174,28 @@ def _sheets_of(session: Session, dossier_ids: list[str]) -> list[Any]:
 def _dry_run(
     site: PurgeSite, result: PurgeResult, index_key: bytes, batch_size: int, on_progress: Callable[[int], None] | None
 ) -> None:
-    """List what a real run would destroy, straight into the certificate's dossier lines."""
+    """List what a real run would destroy, straight into the certificate's dossier lines (one
+    streamed query: a dry run of a million dossiers neither sorts again per batch nor sits in memory)."""
     lines = site.certificate_path(result.run_id).with_suffix(".lines")
     lines.parent.mkdir(parents=True, exist_ok=True)
-    after = ""
-    with open(lines, "wb") as handle:
-        while True:
-            with db.session_scope(site.engine) as session:
-                batch = _batches(session, due_dossiers(result.as_of), batch_size, after)
-                if not batch:
-                    break
-                kinds: dict[str, dict[str, int]] = {row.id: {"FDL1": 0, "FDL2": 0} for row in batch}
-                for sheet in _sheets_of(session, [row.id for row in batch]):
-                    kinds[sheet.dossier_id][sheet.kind.value] += 1
-            for row in batch:
-                handle.write(certificates.dossier_line(dossier_reference(index_key, row.id), row.rule, kinds[row.id]))
-                _count(result, row.rule or "", kinds[row.id])
-            after = batch[-1].id
-            if on_progress:
+    due = due_dossiers(result.as_of).subquery()
+    counted = (
+        select(
+            due.c.id,
+            due.c.rule,
+            func.sum(case((Sheet.kind == SheetKind.FDL1, 1), else_=0)),
+            func.sum(case((Sheet.kind == SheetKind.FDL2, 1), else_=0)),
+        )
+        .outerjoin(Sheet, Sheet.dossier_id == due.c.id)
+        .group_by(due.c.id, due.c.rule)
+        .execution_options(yield_per=batch_size)
+    )
+    with open(lines, "wb") as handle, db.session_scope(site.engine) as session:
+        for dossier_id, rule, fdl1, fdl2 in session.execute(counted):
+            kinds = {"FDL1": int(fdl1 or 0), "FDL2": int(fdl2 or 0)}
+            handle.write(certificates.dossier_line(dossier_reference(index_key, dossier_id), rule, kinds))
+            _count(result, rule or "", kinds)
+            if on_progress and result.dossiers % batch_size == 0:
                 on_progress(result.dossiers)
 
 
@@ -209,10 +214,16 @@ def _destroy(
     batch_size: int,
     on_progress: Callable[[int], None] | None,
 ) -> None:
-    after = ""
+    after, previous = "", None
     while True:
         with db.session_scope(site.engine) as session:
-            batch = _batches(session, due_dossiers(result.as_of), batch_size, after)
+            if approved is None:  # every row selected is deleted: the next batch is simply the first
+                batch = list(session.execute(due_dossiers(result.as_of).limit(batch_size)))
+                if batch and batch[0].id == previous:
+                    raise RuntimeError("purge: a batch was not destroyed")  # never loop on it
+                previous = batch[0].id if batch else None
+            else:  # dossiers not approved stay: walk past them
+                batch = _batches(session, due_dossiers(result.as_of), batch_size, after)
             if not batch:
                 return
             after = batch[-1].id

@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retention.rules import CeilingChoice, Decision, Events, Hold, Parameters, Rule, add_months, decide
+from retention.rules import (
+    CeilingChoice,
+    Decision,
+    Events,
+    Hold,
+    Parameters,
+    Rule,
+    add_months,
+    decide,
+    fse_control_end,
+)
 
 D = dt.date
 DEFAULTS = Parameters()
@@ -138,6 +148,72 @@ class TestHolds:
 
 # --- properties -----------------------------------------------------------------------------
 
+
+class TestErasureRequests:
+    """GDPR art. 17: erased at once, unless FSE control keeps the dossier (then restricted, art. 18)."""
+
+    def test_a_person_not_integrated_is_erased_on_the_day_of_the_request(self) -> None:
+        decision = decided(dossier(erasure_requested=D(2026, 3, 2)))
+        assert (decision.rule, decision.destroy_on, decision.active_until) == (
+            Rule.ERASURE,
+            D(2026, 3, 2),
+            D(2026, 3, 2),
+        )
+
+    def test_an_integrated_person_outside_the_fse_is_erased_on_the_day_of_the_request(self) -> None:
+        decision = decided(dossier(integration=D(2026, 2, 1), erasure_requested=D(2026, 3, 2)))
+        assert (decision.rule, decision.destroy_on) == (Rule.ERASURE, D(2026, 3, 2))
+
+    def test_fse_control_restricts_instead_archived_at_once_destroyed_at_the_fse_date(self) -> None:
+        fse = dossier(
+            integration=D(2026, 2, 1),
+            fse_cofunded=True,
+            fse_control_end=D(2031, 12, 31),
+            erasure_requested=D(2026, 3, 2),
+        )
+        decision = decided(fse)
+        assert (decision.rule, decision.destroy_on) == (Rule.FSE_CONTROL, D(2031, 12, 31))
+        assert decision.active_until == D(2026, 3, 2)
+        assert decision.archived_on(D(2026, 3, 2))
+
+    def test_a_hold_keeps_even_a_dossier_whose_erasure_was_asked(self) -> None:
+        decision = decided(dossier(erasure_requested=D(2026, 3, 2), holds=(Hold(D(2026, 2, 1)),)))
+        assert (decision.rule, decision.destroy_on) == (Rule.HOLD, None)
+
+
+class TestAConventionWithoutEndDate:
+    """Until the DPO enters the end date, neither the convention rule nor the ceiling applies."""
+
+    def test_orientation_still_applies(self) -> None:
+        decision = decided(dossier(convention_end=None))
+        assert (decision.rule, decision.destroy_on, decision.ceiling) == (Rule.ORIENTATION, D(2026, 7, 15), None)
+
+    def test_an_fse_dossier_without_fse_date_has_no_destruction_date_yet(self) -> None:
+        decision = decided(dossier(convention_end=None, integration=D(2026, 2, 1), fse_cofunded=True))
+        assert (decision.rule, decision.destroy_on) == (Rule.FSE_CONTROL, None)
+
+    def test_an_integrated_person_outside_the_fse_goes_3_months_after_exit(self) -> None:
+        decision = decided(dossier(convention_end=None, integration=D(2026, 2, 1), exit=D(2026, 10, 31)))
+        assert (decision.rule, decision.destroy_on) == (Rule.ACCOMPAGNEMENT, D(2027, 1, 31))
+
+
+class TestTheFseControlEndDate:
+    @pytest.mark.parametrize(
+        ("programme", "notified", "last_payment", "expected"),
+        [
+            (None, D(2030, 1, 1), None, None),  # not co-funded: no FSE control
+            ("fse_plus_2021_2027", None, D(2029, 6, 30), D(2034, 12, 31)),  # art. 82: 5 years from 31 December
+            ("fse_plus_2021_2027", D(2035, 3, 1), D(2029, 6, 30), D(2035, 3, 1)),  # a notified date prevails
+            ("fse_2014_2020", None, D(2023, 6, 30), None),  # art. 140: depends on the accounts, notified
+            ("fse_2014_2020", D(2028, 12, 31), None, D(2028, 12, 31)),
+        ],
+    )
+    def test_notified_or_computed(
+        self, programme: str | None, notified: dt.date | None, last_payment: dt.date | None, expected: dt.date | None
+    ) -> None:
+        assert fse_control_end(programme, notified, last_payment) == expected
+
+
 days = st.dates(min_value=D(2015, 1, 1), max_value=D(2035, 12, 31))
 
 
@@ -164,6 +240,7 @@ def any_dossier(draw: st.DrawFn) -> Events:
         fse_control_end=draw(st.none() | within | beyond),
         holds=holds,
         ceiling_choice=draw(st.none() | st.sampled_from(CeilingChoice)),
+        erasure_requested=draw(st.none() | days),
     )
 
 
@@ -174,7 +251,7 @@ def test_no_dossier_outlives_the_ceiling_without_a_dpo_decision_or_a_hold(events
     if decision.rule in (Rule.HOLD, Rule.AWAITING_DPO, Rule.DPO_DECISION):
         return
     released = [hold.released_on for hold in events.holds if hold.released_on]
-    assert decision.destroy_on is not None
+    assert decision.destroy_on is not None and decision.ceiling is not None
     assert decision.destroy_on <= max([decision.ceiling, *released])
 
 
@@ -187,6 +264,7 @@ def test_no_integrated_dossier_is_destroyed_before_its_fse_date_unless_the_dpo_c
     if not (events.integration and events.fse_cofunded and events.fse_control_end) or decision.destroy_on is None:
         return
     if decision.rule is Rule.CEILING:
+        assert decision.ceiling is not None
         assert events.ceiling_choice is CeilingChoice.CEILING and events.fse_control_end > decision.ceiling
     else:
         assert decision.destroy_on >= events.fse_control_end
@@ -197,4 +275,4 @@ def test_no_integrated_dossier_is_destroyed_before_its_fse_date_unless_the_dpo_c
 def test_the_active_phase_never_ends_after_destruction(events: Events, as_of: dt.date) -> None:
     decision = decide(events, DEFAULTS, as_of)
     if decision.destroy_on is not None:
-        assert decision.active_until <= decision.destroy_on
+        assert decision.active_until is not None and decision.active_until <= decision.destroy_on
