@@ -93,6 +93,23 @@ def purge_lock(engine: Engine) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def checkpoint_wal(engine: Engine) -> bool:
+    """SQLite: fold the write-ahead log into the database file and truncate it. The WAL keeps the
+    earlier versions of every page it logged (rows a purge deleted among them) until it is
+    overwritten; ``secure_delete`` zeroes only the database file's pages. Returns False if a reader
+    kept the checkpoint from finishing. PostgreSQL: nothing to do here (dead rows are VACUUM's)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    connection = engine.raw_connection()  # autocommit (see make_engine): no transaction around it
+    try:
+        cursor = connection.cursor()
+        busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        cursor.close()
+    finally:
+        connection.close()
+    return not busy
+
+
 def serialise_audit_writers(session: Session) -> None:
     """Take the lock that orders audit entries (SQLite's writers are already serialised).
 

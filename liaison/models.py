@@ -393,3 +393,93 @@ class CopyAttestation(Base):
     downloaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     attested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
+
+class RequestKind(enum.Enum):
+    """What a person asked for (GDPR art. 15, 16, 17)."""
+
+    ACCESS = "access"
+    RECTIFICATION = "rectification"
+    ERASURE = "erasure"
+
+
+class RequestStatus(enum.Enum):
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+class RequestOutcome(enum.Enum):
+    """The answer given to the person."""
+
+    ACCESS_SENT = "access_sent"  # the export of what is held was sent
+    RECTIFIED_BY_SENDER = "rectified_by_sender"  # the sender of the sheet sent a corrected one
+    ERASED = "erased"  # the dossier is destroyed at the next purge
+    RESTRICTED_FSE = "restricted_fse"  # kept for FSE control, archived and restricted (art. 17(3)(b), 18)
+    RESTRICTED_HOLD = "restricted_hold"  # kept while a litigation hold lasts (art. 17(3)(e), 18)
+    NOTHING_HELD = "nothing_held"  # no dossier bears this identifier
+
+
+class SubjectRequest(Base):
+    """A data-subject request, its deadline and its answer. It names nobody: the identifier the
+    person gave is used once, to find the dossiers, and never stored."""
+
+    __tablename__ = "subject_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[RequestKind] = mapped_column(Enum(RequestKind, native_enum=False, length=16))
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)  # + 2 months, announced to the person
+    extension_announced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[RequestStatus] = mapped_column(
+        Enum(RequestStatus, native_enum=False, length=16), default=RequestStatus.OPEN, index=True
+    )
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[RequestOutcome | None] = mapped_column(Enum(RequestOutcome, native_enum=False, length=24))
+    plie_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))  # None: every PLIE was searched
+    plie: Mapped[Organisation | None] = relationship()
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    dossiers: Mapped[list[SubjectRequestDossier]] = relationship(cascade="all, delete-orphan")
+
+
+class SubjectRequestDossier(Base):
+    """A dossier found when the request was recorded. No foreign key on the dossier: the purge
+    destroys dossiers, and the request's record outlives them (its tombstones are then found by
+    the dossier's opaque reference)."""
+
+    __tablename__ = "subject_request_dossier"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("subject_request.id"), primary_key=True)
+    dossier_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
+class BreachNature(enum.Enum):
+    LOST_DEVICE = "lost_device"
+    WRONG_RECIPIENT = "wrong_recipient"
+    UNAUTHORISED_ACCESS = "unauthorised_access"
+    MALWARE = "malware"
+    OTHER = "other"
+
+
+class Breach(Base):
+    """A personal data breach (GDPR art. 33): when it was discovered, what it is, the window of
+    the suspected accesses, and when the partner and the CNIL were notified."""
+
+    __tablename__ = "breach"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    discovered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    nature: Mapped[BreachNature] = mapped_column(Enum(BreachNature, native_enum=False, length=24))
+    reference: Mapped[str | None] = mapped_column(String(120))  # a ticket or file number, no personal data
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))  # the one concerned, if known
+    organisation: Mapped[Organisation | None] = relationship()
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # the account concerned, if known
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    partner_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cnil_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

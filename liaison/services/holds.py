@@ -44,7 +44,8 @@ def find_dossier(session: Session, vault: Vault, plie_code: str, identifiant: st
     plie = session.scalars(select(Organisation).where(Organisation.code == plie_code)).first()
     if plie is None:
         return None
-    lookup = crypto.keyed_index(vault.index_key(session), f"{plie.code}|{identifiant.strip()}")
+    compact = "".join(identifiant.split()).upper()  # as the sheet schema stores it
+    lookup = crypto.keyed_index(vault.index_key(session), f"{plie.code}|{compact}")
     return session.scalars(select(Dossier).where(Dossier.plie_id == plie.id, Dossier.lookup == lookup)).first()
 
 

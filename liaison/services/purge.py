@@ -146,6 +146,8 @@ def run_purge(
             result.periods_destroyed = _destroy_past_periods(site, as_of)
         result.status = "awaiting_approval" if dry_run and site.needs_approval else "done"
         _finish_run(site, result, actor)
+        if not dry_run and not db.checkpoint_wal(site.engine):
+            log.warning("purge %s : journal SQLite (WAL) non vidé, un lecteur le retenait", run_id[:8])
         return result
 
 

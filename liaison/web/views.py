@@ -25,10 +25,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from liaison import context, crypto
 from liaison.db import get_session
-from liaison.models import SheetKind, User
+from liaison.models import Role, SheetKind, User
 from liaison.services import directory, exports, imports, partnerships, sheets
 from liaison.services.audit import Actor, record
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
+from liaison.web.retention import destroyed_rows, gone_or_404
 from schemas import SHEET_SCHEMAS, SheetInvalid
 from schemas.api import EXPORT_FORMATS, EXPORT_KEYS, check_agreed_passphrase, check_import_passphrase
 from schemas.codes import KINDS
@@ -102,6 +103,8 @@ def home() -> BaseResponse:
     user = _user()
     if user.role in directory.SENDS:
         return redirect(url_for("web.box", box="recues"))
+    if user.role is Role.DPO:
+        return redirect(url_for("retention.overview"))  # what is overdue or due soon comes first
     return redirect(url_for("web.profile"))
 
 
@@ -119,7 +122,10 @@ def box(box: str) -> str:
         abort(403)
     api_box, title = BOXES[box]
     found = sheets.list_box(get_session(), user, api_box)  # type: ignore[arg-type]
-    return render_template("box.html", sheets=found, box=box, title=title, STATE_LABELS=sheets.STATE_LABELS)
+    destroyed = destroyed_rows(get_session(), user, api_box)  # type: ignore[arg-type]
+    return render_template(
+        "box.html", sheets=found, destroyed=destroyed, box=box, title=title, STATE_LABELS=sheets.STATE_LABELS
+    )
 
 
 @blueprint.route("/fiches/nouvelle", methods=["GET", "POST"])
@@ -192,12 +198,12 @@ def _prefilled(user: User, kind: SheetKind) -> dict[str, Any]:
 
 
 @blueprint.get("/fiches/detail/<sheet_id>")
-def read_sheet(sheet_id: str) -> str:
+def read_sheet(sheet_id: str) -> str | tuple[str, int]:
     db = get_session()
     try:
         opened = sheets.read_sheet(db, context.vault(), context.actor(), sheet_id)
-    except sheets.NotFound:
-        abort(404)
+    except sheets.NotFound as missing:
+        return gone_or_404(missing)
     db.commit()
     items = form_items(SHEET_SCHEMAS[opened.sheet.kind.value], choices=context.sheet_rules().fonctions)
     is_recipient = opened.sheet.recipient_id == _user().organisation_id
@@ -215,12 +221,12 @@ def read_sheet(sheet_id: str) -> str:
 
 
 @blueprint.post("/fiches/detail/<sheet_id>/accuse-reception")
-def acknowledge(sheet_id: str) -> BaseResponse:
+def acknowledge(sheet_id: str) -> BaseResponse | tuple[str, int]:
     db = get_session()
     try:
         sheets.acknowledge(db, context.actor(), sheet_id)
-    except sheets.NotFound:
-        abort(404)
+    except sheets.NotFound as missing:
+        return gone_or_404(missing)
     except sheets.NotAllowed as refused:
         flash(str(refused), "erreur")
         return redirect(url_for("web.read_sheet", sheet_id=sheet_id))
@@ -230,7 +236,7 @@ def acknowledge(sheet_id: str) -> BaseResponse:
 
 
 @blueprint.post("/fiches/detail/<sheet_id>/export")
-def export(sheet_id: str) -> str:
+def export(sheet_id: str) -> str | tuple[str, int]:
     db = get_session()
     if request.form.get("format", "7z") not in EXPORT_FORMATS:
         abort(400)
@@ -245,8 +251,8 @@ def export(sheet_id: str) -> str:
             context.sheet_rules().fonctions,
             key=request.form.get("cle") if request.form.get("cle") in EXPORT_KEYS else None,
         )
-    except sheets.NotFound:
-        abort(404)
+    except sheets.NotFound as missing:
+        return gone_or_404(missing)
     except sheets.NotAllowed as refused:
         flash(str(refused), "erreur")
         return redirect(url_for("web.read_sheet", sheet_id=sheet_id))  # type: ignore[return-value]

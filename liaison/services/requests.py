@@ -1,0 +1,600 @@
+"""Data-subject requests (GDPR art. 15 to 18), handled by the DPO within their deadline.
+
+A request is recorded with its kind and day of receipt; the France Travail identifier the person
+gave finds their dossiers (by keyed hash, in one PLIE or in all) and is not kept: the request
+holds the ids of the dossiers found, nothing else of the person. It is answered within one month,
+three when the DPO announced the extension within the first (:mod:`retention.deadlines`):
+
+- access: an export of everything held (each sheet opened, its metadata, the dossier's schedule,
+  what is left of destroyed sheets), every sheet opened traced;
+- rectification: the sheet's sender sends a corrected sheet; the DPO records the answer;
+- erasure: the dossier is marked and rescheduled (:func:`retention.rules.decide`): destroyed at the
+  next purge, or, when FSE control or a hold keeps it, archived and restricted, with the reason to
+  give the person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from liaison import crypto
+from liaison.models import (
+    Dossier,
+    Organisation,
+    OrganisationKind,
+    RequestKind,
+    RequestOutcome,
+    RequestStatus,
+    Role,
+    Sheet,
+    SubjectRequest,
+    SubjectRequestDossier,
+    Tombstone,
+    User,
+)
+from liaison.services.audit import Actor, record
+from liaison.services.conventions import NotDpo
+from liaison.services.purge import dossier_reference
+from liaison.services.retention import PARIS, RULE_LABELS, reschedule
+from liaison.services.sheets import STATE_LABELS, open_sheet_content
+from liaison.services.vault import Vault
+from retention.deadlines import may_announce_extension, request_due
+from retention.rules import add_months
+from schemas import SheetRules
+from schemas.patterns import PatternError, normalise_identifier
+
+REQUESTS_PATH = "/rgpd/demandes"
+
+KIND_LABELS: Mapping[RequestKind, str] = {
+    RequestKind.ACCESS: "Accès",
+    RequestKind.RECTIFICATION: "Rectification",
+    RequestKind.ERASURE: "Effacement",
+}
+KIND_TITLES: Mapping[RequestKind, str] = {
+    RequestKind.ACCESS: "Demande d'accès",
+    RequestKind.RECTIFICATION: "Demande de rectification",
+    RequestKind.ERASURE: "Demande d'effacement",
+}
+OUTCOME_LABELS: Mapping[RequestOutcome, str] = {
+    RequestOutcome.ACCESS_SENT: "Export des données envoyé à la personne",
+    RequestOutcome.RECTIFIED_BY_SENDER: "Fiche rectifiée par son expéditeur",
+    RequestOutcome.ERASED: "Données effacées",
+    RequestOutcome.RESTRICTED_FSE: "Données archivées et limitées pour le contrôle FSE",
+    RequestOutcome.RESTRICTED_HOLD: "Données archivées et limitées pendant un contentieux",
+    RequestOutcome.NOTHING_HELD: "Aucune donnée détenue sur la personne",
+}
+FIELD_LABELS: Mapping[str, str] = {
+    "type": "Type de demande",
+    "recue_le": "Date de réception",
+    "plie": "PLIE concerné",
+    "identifiant": "Identifiant France Travail",
+    "annonce": "Information de la personne",
+    "issue": "Réponse donnée",
+}
+
+
+class RequestNotFound(Exception):
+    """No request has this number."""
+
+
+class RequestInvalid(Exception):
+    """The request cannot be recorded or changed: ``errors`` maps each form field to its French
+    messages (the keys are those of :data:`FIELD_LABELS`)."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{name} : {' '.join(messages)}" for name, messages in errors.items()))
+        self.errors = errors
+
+    @classmethod
+    def on(cls, field: str, message: str) -> RequestInvalid:
+        return cls({field: [message]})
+
+
+def _require_dpo(actor: Actor) -> User | None:
+    if actor.user is not None and actor.user.role is not Role.DPO:
+        raise NotDpo("Seul le ou la DPO traite les demandes des personnes.")
+    return actor.user
+
+
+# --- recording -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """A request as the DPO entered it, checked. ``plie_code`` None: search every PLIE."""
+
+    kind: RequestKind
+    received_on: dt.date
+    plie_code: str | None
+    identifiant: str
+
+
+def parse_request(raw: Mapping[str, str], today: dt.date, rules: SheetRules | None = None) -> NewRequest:
+    """The form's text values, checked; every wrong field named, in French."""
+    rules = rules or SheetRules()
+    errors: dict[str, list[str]] = {}
+    kinds = {kind.value: kind for kind in RequestKind}
+    kind = kinds.get(raw.get("type", "").strip())
+    if kind is None:
+        errors["type"] = ["Choisissez le type de demande : accès, rectification ou effacement."]
+    received_on = None
+    text = raw.get("recue_le", "").strip()
+    if not text:
+        errors["recue_le"] = ["Indiquez la date à laquelle la demande a été reçue."]
+    else:
+        try:
+            received_on = dt.date.fromisoformat(text)
+        except ValueError:
+            errors["recue_le"] = [f"« {text[:20]} » n'est pas une date au format AAAA-MM-JJ."]
+        else:
+            if received_on > today:
+                errors["recue_le"] = ["La date de réception ne peut pas être postérieure à aujourd'hui."]
+    identifiant = ""
+    text = raw.get("identifiant", "")
+    if not text.strip():
+        errors["identifiant"] = ["Indiquez l'identifiant France Travail donné par la personne."]
+    else:
+        try:
+            identifiant = normalise_identifier(
+                text, rules.identifiant_pole_emploi, rules.identifiant_pole_emploi_description
+            )
+        except PatternError as error:
+            errors["identifiant"] = [str(error)]
+    if errors or kind is None or received_on is None:
+        raise RequestInvalid(errors)
+    return NewRequest(kind, received_on, raw.get("plie", "").strip() or None, identifiant)
+
+
+def plies(session: Session) -> list[Organisation]:
+    return list(session.scalars(select(Organisation).where(Organisation.kind == OrganisationKind.PLIE)))
+
+
+def find_dossiers(session: Session, vault: Vault, within: Sequence[Organisation], identifiant: str) -> list[Dossier]:
+    """The dossiers of this identifier in each of these PLIEs (a keyed hash per PLIE)."""
+    index_key = vault.index_key(session)
+    found = []
+    for plie in within:
+        lookup = crypto.keyed_index(index_key, f"{plie.code}|{identifiant}")
+        dossier = session.scalars(select(Dossier).where(Dossier.plie_id == plie.id, Dossier.lookup == lookup)).first()
+        if dossier is not None:
+            found.append(dossier)
+    return found
+
+
+def record_request(session: Session, vault: Vault, actor: Actor, new: NewRequest) -> SubjectRequest:
+    """Record the request and the dossiers its identifier finds; its deadline is receipt + 1 month."""
+    user = _require_dpo(actor)
+    plie = None
+    if new.plie_code is not None:
+        plie = session.scalars(
+            select(Organisation).where(Organisation.code == new.plie_code, Organisation.kind == OrganisationKind.PLIE)
+        ).first()
+        if plie is None:
+            raise RequestInvalid.on("plie", f"Aucun PLIE n'a le code « {new.plie_code[:32]} ».")
+    dossiers = find_dossiers(session, vault, [plie] if plie else plies(session), new.identifiant)
+    request = SubjectRequest(
+        kind=new.kind,
+        received_on=new.received_on,
+        due_on=request_due(new.received_on),
+        extended=False,
+        status=RequestStatus.OPEN,
+        plie_id=plie.id if plie else None,
+        recorded_by_id=user.id if user else None,
+        dossiers=[SubjectRequestDossier(dossier_id=dossier.id) for dossier in dossiers],
+    )
+    session.add(request)
+    session.flush()
+    record(session, "request.record", actor, detail=f"demande:{request.id} {new.kind.value} dossiers:{len(dossiers)}")
+    return request
+
+
+def get_request(session: Session, request_id: int) -> SubjectRequest:
+    request = session.get(SubjectRequest, request_id)
+    if request is None:
+        raise RequestNotFound
+    return request
+
+
+def list_requests(session: Session, limit: int = 500) -> list[SubjectRequest]:
+    """Open requests first, soonest due first; then answered ones, latest first."""
+    open_ = session.scalars(
+        select(SubjectRequest)
+        .where(SubjectRequest.status == RequestStatus.OPEN)
+        .order_by(SubjectRequest.due_on, SubjectRequest.id)
+        .limit(limit)
+    )
+    answered = session.scalars(
+        select(SubjectRequest)
+        .where(SubjectRequest.status == RequestStatus.ANSWERED)
+        .order_by(SubjectRequest.answered_at.desc(), SubjectRequest.id.desc())
+        .limit(limit)
+    )
+    return [*open_, *answered]
+
+
+def _require_open(request: SubjectRequest, field: str) -> None:
+    if request.status is not RequestStatus.OPEN:
+        raise RequestInvalid.on(field, "Cette demande a déjà reçu sa réponse.")
+
+
+# --- extension and answer ----------------------------------------------------------------------
+
+
+def extension_deadline(request: SubjectRequest) -> dt.date:
+    """The last day the extension may be announced to the person."""
+    return add_months(request.received_on, 1)
+
+
+def may_extend(request: SubjectRequest, today: dt.date) -> bool:
+    return (
+        request.status is RequestStatus.OPEN
+        and not request.extended
+        and may_announce_extension(request.received_on, today)
+    )
+
+
+def extend(
+    session: Session, actor: Actor, request_id: int, announced: bool, today: dt.date, now: dt.datetime
+) -> SubjectRequest:
+    """Two more months, for a complex request, once the person has been told (``announced``)
+    within the first month; ``today`` is the French calendar day, ``now`` the moment recorded."""
+    _require_dpo(actor)
+    request = get_request(session, request_id)
+    _require_open(request, "annonce")
+    if request.extended:
+        raise RequestInvalid.on("annonce", f"Le délai est déjà prolongé jusqu'au {request.due_on:%d/%m/%Y}.")
+    if not may_announce_extension(request.received_on, today):
+        raise RequestInvalid.on(
+            "annonce",
+            "La prolongation devait être annoncée à la personne au plus tard le "
+            f"{extension_deadline(request):%d/%m/%Y}, dans le mois suivant la réception "
+            "(article 12, paragraphe 3, du RGPD) : elle n'est plus possible.",
+        )
+    if not announced:
+        raise RequestInvalid.on(
+            "annonce",
+            "Cochez la case pour confirmer que la personne a été informée de la prolongation et de ses motifs.",
+        )
+    request.extended = True
+    request.extension_announced_at = now
+    request.due_on = request_due(request.received_on, extended=True)
+    record(session, "request.extend", actor, detail=f"demande:{request.id} échéance:{request.due_on.isoformat()}")
+    return request
+
+
+def closing_outcomes(kind: RequestKind, holds_data: bool) -> tuple[RequestOutcome, ...]:
+    """The answers that close a request by hand. An erasure with dossiers is closed by
+    :func:`erase`, whose answer the rules decide."""
+    if not holds_data:
+        return (RequestOutcome.NOTHING_HELD,)
+    return {
+        RequestKind.ACCESS: (RequestOutcome.ACCESS_SENT,),
+        RequestKind.RECTIFICATION: (RequestOutcome.RECTIFIED_BY_SENDER,),
+        RequestKind.ERASURE: (),
+    }[kind]
+
+
+def close(session: Session, actor: Actor, request_id: int, outcome_code: str, now: dt.datetime) -> SubjectRequest:
+    """The request is answered, with ``outcome_code`` (a :class:`RequestOutcome` value)."""
+    user = _require_dpo(actor)
+    request = get_request(session, request_id)
+    _require_open(request, "issue")
+    allowed = closing_outcomes(request.kind, bool(request.dossiers))
+    outcome = next((outcome for outcome in allowed if outcome.value == outcome_code), None)
+    if outcome is None:
+        if not allowed:
+            message = "Une demande d'effacement se clôt en appliquant l'effacement."
+        else:
+            message = "Réponse possible pour cette demande : " + ", ".join(OUTCOME_LABELS[o] for o in allowed) + "."
+        raise RequestInvalid.on("issue", message)
+    _answer(request, outcome, user, now)
+    record(session, "request.close", actor, detail=f"demande:{request.id} {outcome.value}")
+    return request
+
+
+def _answer(request: SubjectRequest, outcome: RequestOutcome, user: User | None, now: dt.datetime) -> None:
+    request.status = RequestStatus.ANSWERED
+    request.outcome = outcome
+    request.answered_at = now
+    request.closed_by_id = user.id if user else None
+
+
+# --- the dossiers of a request ---------------------------------------------------------------
+
+
+def live_dossiers(session: Session, request: SubjectRequest) -> list[Dossier]:
+    """The request's dossiers still held (the others are destroyed)."""
+    ids = [link.dossier_id for link in request.dossiers]
+    if not ids:
+        return []
+    query = (
+        select(Dossier)
+        .where(Dossier.id.in_(ids))
+        .options(joinedload(Dossier.data_key), joinedload(Dossier.convention))
+        .order_by(Dossier.created_at, Dossier.id)
+    )
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class DossierSummary:
+    """What the DPO sees of one dossier of a request: where, its schedule, never its content."""
+
+    plie: str
+    convention: str
+    sheets: int
+    active_until: dt.date | None
+    destroy_on: dt.date | None
+    rule: str
+    archived: bool
+
+
+def summaries(session: Session, request: SubjectRequest, today: dt.date) -> tuple[list[DossierSummary], int]:
+    """The request's live dossiers, and how many others are destroyed since it was recorded."""
+    dossiers = live_dossiers(session, request)
+    found = []
+    for dossier in dossiers:
+        plie = session.get_one(Organisation, dossier.plie_id)
+        count = session.scalar(select(func.count()).where(Sheet.dossier_id == dossier.id)) or 0
+        found.append(
+            DossierSummary(
+                plie=plie.code,
+                convention=dossier.convention.code if dossier.convention else "",
+                sheets=count,
+                active_until=dossier.active_until,
+                destroy_on=dossier.destroy_on,
+                rule=RULE_LABELS.get(dossier.rule or "", dossier.rule or ""),
+                archived=dossier.active_until is not None and dossier.active_until <= today,
+            )
+        )
+    return found, len(request.dossiers) - len(dossiers)
+
+
+# --- erasure ---------------------------------------------------------------------------------
+
+ERASED, RESTRICTED, HELD, DESTROYED = "erased", "restricted", "held", "destroyed"
+
+
+@dataclass(frozen=True)
+class DossierErasure:
+    """What an erasure request did to one dossier: ``state`` is erased (destroyed at the next
+    purge), restricted (kept for FSE control, archived), held (a hold keeps it) or destroyed."""
+
+    state: str
+    destroy_on: dt.date | None
+    archived_on: dt.date | None
+
+
+def erasure_of(dossier: Dossier | None) -> DossierErasure:
+    """Read back from the dossier's schedule, once the erasure is marked and rescheduled."""
+    if dossier is None:
+        return DossierErasure(DESTROYED, None, None)
+    if dossier.rule == "effacement":
+        return DossierErasure(ERASED, dossier.destroy_on, dossier.active_until)
+    if dossier.rule == "gel":
+        return DossierErasure(HELD, None, dossier.active_until)
+    return DossierErasure(RESTRICTED, dossier.destroy_on, dossier.active_until)
+
+
+def _date(day: dt.date | None) -> str:
+    return f"{day:%d/%m/%Y}" if day else "date non encore connue"
+
+
+def dpo_summary(erasure: DossierErasure) -> str:
+    """One line for the DPO: what happens to the dossier."""
+    if erasure.state == ERASED:
+        return f"Effacé à la prochaine purge (date d'effacement : {_date(erasure.destroy_on)})."
+    if erasure.state == RESTRICTED:
+        return (
+            f"Limité : conservé pour le contrôle FSE jusqu'au {_date(erasure.destroy_on)}, "
+            f"archivé dès maintenant (accès réservé au ou à la DPO)."
+        )
+    if erasure.state == HELD:
+        return "Limité : un gel pour contentieux le conserve, il sera effacé à la levée du gel."
+    return "Déjà détruit."
+
+
+def answer_to_person(erasure: DossierErasure) -> str:
+    """The reason to give the person, in plain French, with the articles of the GDPR it rests on."""
+    if erasure.state == ERASED:
+        return (
+            "Votre demande d'effacement est acceptée. Les fiches de liaison vous concernant, échangées entre "
+            "le PLIE et France Travail, seront détruites définitivement lors de la prochaine purge du service "
+            f"(à compter du {_date(erasure.destroy_on)})."
+        )
+    if erasure.state == RESTRICTED:
+        until = f"le {_date(erasure.destroy_on)}" if erasure.destroy_on else "à la fin de ce contrôle"
+        return (
+            "Votre demande d'effacement ne peut pas être satisfaite immédiatement. Votre parcours dans le PLIE "
+            "est cofinancé par le Fonds social européen (FSE), et la réglementation européenne oblige à conserver "
+            "les pièces justificatives jusqu'à la fin du contrôle de l'opération (article 17, paragraphe 3, "
+            "point b, du RGPD : respect d'une obligation légale). Dans l'attente, vos données sont archivées et "
+            "leur utilisation est limitée à ce contrôle (article 18 du RGPD) : elles ne sont plus consultées par "
+            f"les conseillers. Elles seront détruites {until}."
+        )
+    if erasure.state == HELD:
+        return (
+            "Votre demande d'effacement ne peut pas être satisfaite immédiatement : les données vous concernant "
+            "sont nécessaires à une procédure contentieuse en cours (article 17, paragraphe 3, point e, du RGPD : "
+            "constatation, exercice ou défense de droits en justice). Leur utilisation est limitée à cette "
+            "procédure (article 18 du RGPD) et elles seront effacées dès qu'elle sera terminée."
+        )
+    return (
+        "Les fiches de liaison vous concernant ont déjà été détruites : le service ne détient plus de données sur vous."
+    )
+
+
+def outcome_of(erasures: Sequence[DossierErasure]) -> RequestOutcome:
+    states = {erasure.state for erasure in erasures}
+    if RESTRICTED in states:
+        return RequestOutcome.RESTRICTED_FSE
+    if HELD in states:
+        return RequestOutcome.RESTRICTED_HOLD
+    return RequestOutcome.ERASED
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    outcome: RequestOutcome
+    dossiers: list[DossierErasure]
+
+    @property
+    def summaries(self) -> list[str]:
+        return [dpo_summary(erasure) for erasure in self.dossiers]
+
+    @property
+    def answer(self) -> str:
+        """The text to give the person (one paragraph per distinct situation)."""
+        return "\n\n".join(dict.fromkeys(answer_to_person(erasure) for erasure in self.dossiers))
+
+
+def erasure_result(session: Session, request: SubjectRequest) -> ErasureResult:
+    """What the erasure did, read from the dossiers as they are now."""
+    live = {dossier.id: dossier for dossier in live_dossiers(session, request)}
+    erasures = [erasure_of(live.get(link.dossier_id)) for link in request.dossiers]
+    return ErasureResult(outcome_of(erasures), erasures)
+
+
+def erase(
+    session: Session, vault: Vault, actor: Actor, request_id: int, today: dt.date, now: dt.datetime
+) -> ErasureResult:
+    """Mark the request's dossiers for erasure on the day it was received, reschedule them, and
+    answer the request with what the rules decided (erased, or restricted)."""
+    user = _require_dpo(actor)
+    request = get_request(session, request_id)
+    _require_open(request, "issue")
+    if request.kind is not RequestKind.ERASURE:
+        raise RequestInvalid.on("issue", "Seule une demande d'effacement efface des données.")
+    if not request.dossiers:
+        raise RequestInvalid.on("issue", "Aucun dossier n'est détenu sur la personne : répondez « aucune donnée ».")
+    dossiers = live_dossiers(session, request)
+    for dossier in dossiers:
+        if dossier.erasure_requested_on is None or dossier.erasure_requested_on > request.received_on:
+            dossier.erasure_requested_on = request.received_on
+    reschedule(session, vault, dossiers, today)
+    session.flush()
+    result = erasure_result(session, request)
+    _answer(request, result.outcome, user, now)
+    record(session, "request.erase", actor, detail=f"demande:{request.id} {result.outcome.value}")
+    return result
+
+
+# --- access ----------------------------------------------------------------------------------
+
+SCOPE = (
+    "Ce document contient toutes les données que le service de fiches de liaison détient sur vous : le "
+    "contenu de chaque fiche de liaison échangée entre le PLIE et France Travail, qui l'a envoyée et reçue, "
+    "quand, et jusqu'à quand elle est conservée. Des fiches déjà détruites, il ne reste que la trace de leur "
+    "existence (sans contenu), listée à part."
+)
+PURPOSE = (
+    "Orientation vers le Plan local pour l'insertion et l'emploi (PLIE) et suivi de votre parcours, "
+    "dans le cadre de la convention entre le PLIE et France Travail."
+)
+
+
+def _iso(moment: dt.datetime | dt.date | None) -> str | None:
+    if moment is None:
+        return None
+    if isinstance(moment, dt.datetime):
+        return moment.astimezone(PARIS).isoformat(timespec="minutes")
+    return moment.isoformat()
+
+
+def _organisations(session: Session, ids: set[int]) -> dict[int, Organisation]:
+    if not ids:
+        return {}
+    return {org.id: org for org in session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
+
+
+def access_export(session: Session, vault: Vault, actor: Actor, request_id: int, now: dt.datetime) -> tuple[str, bytes]:
+    """The file to give the person who asked for access: a JSON document (its name, its bytes).
+    Every sheet opened is traced. Built in memory, never written to disk."""
+    _require_dpo(actor)
+    request = get_request(session, request_id)
+    if request.kind is not RequestKind.ACCESS:
+        raise RequestInvalid.on("issue", "L'export des données répond à une demande d'accès.")
+    dossiers = live_dossiers(session, request)
+    sheets = list(
+        session.scalars(
+            select(Sheet)
+            .where(Sheet.dossier_id.in_([dossier.id for dossier in dossiers]))
+            .order_by(Sheet.created_at, Sheet.id)
+        )
+    )
+    destroyed_ids = {link.dossier_id for link in request.dossiers} - {dossier.id for dossier in dossiers}
+    tombstones: list[Tombstone] = []
+    if destroyed_ids:
+        index_key = vault.index_key(session)
+        references = [dossier_reference(index_key, dossier_id) for dossier_id in sorted(destroyed_ids)]
+        tombstones = list(
+            session.scalars(select(Tombstone).where(Tombstone.dossier_ref.in_(references)).order_by(Tombstone.sent_at))
+        )
+    ids = {dossier.plie_id for dossier in dossiers}
+    ids |= {sheet.sender_id for sheet in sheets} | {sheet.recipient_id for sheet in sheets}
+    ids |= {stone.sender_id for stone in tombstones} | {stone.recipient_id for stone in tombstones}
+    organisations = _organisations(session, ids)
+
+    def organisation(org_id: int) -> dict[str, str]:
+        org = organisations[org_id]
+        return {"code": org.code, "nom": org.name}
+
+    document: dict[str, Any] = {
+        "document": "Données détenues sur vous : réponse à votre demande d'accès (article 15 du RGPD)",
+        "demande": {"numero": request.id, "recue_le": request.received_on.isoformat()},
+        "produit_le": _iso(now),
+        "perimetre": SCOPE,
+        "finalite": PURPOSE,
+        "dossiers": [],
+        "fiches_detruites": [
+            {
+                "fiche": stone.sheet_id,
+                "type": stone.kind.value,
+                "expediteur": organisation(stone.sender_id),
+                "destinataire": organisation(stone.recipient_id),
+                "envoyee_le": _iso(stone.sent_at),
+                "detruite_le": _iso(stone.destroyed_at),
+                "regle": RULE_LABELS.get(stone.rule, stone.rule),
+            }
+            for stone in tombstones
+        ],
+    }
+    for dossier in dossiers:
+        entry: dict[str, Any] = {
+            "plie": organisation(dossier.plie_id),
+            "convention": dossier.convention.code if dossier.convention else None,
+            "conservation": {
+                "base_active_jusqu_au": _iso(dossier.active_until),
+                "destruction_le": _iso(dossier.destroy_on),
+                "regle": RULE_LABELS.get(dossier.rule or "", dossier.rule),
+            },
+            "fiches": [],
+        }
+        for sheet in (sheet for sheet in sheets if sheet.dossier_id == dossier.id):
+            entry["fiches"].append(
+                {
+                    "fiche": sheet.id,
+                    "type": sheet.kind.value,
+                    "expediteur": organisation(sheet.sender_id),
+                    "destinataire": organisation(sheet.recipient_id),
+                    "envoyee_le": _iso(sheet.created_at),
+                    "lue_le": _iso(sheet.read_at),
+                    "exportee_le": _iso(sheet.exported_at),
+                    "reception_accusee_le": _iso(sheet.acknowledged_at),
+                    "etat": STATE_LABELS[sheet.state],
+                    "contenu": open_sheet_content(vault, sheet),
+                }
+            )
+            record(session, "request.export", actor, sheet_id=sheet.id, detail=f"demande:{request.id}")
+        document["dossiers"].append(entry)
+    if not sheets:
+        record(session, "request.export", actor, detail=f"demande:{request.id} aucune fiche")
+    body = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+    return f"donnees-demande-{request.id}.json", body
