@@ -163,6 +163,14 @@ def _batches(session: Session, query: Any, batch_size: int, after: str) -> list[
     return list(session.execute(query.where(Dossier.id > after).order_by(Dossier.id).limit(batch_size)))
 
 
+def _locked(query: Any) -> Any:
+    """PostgreSQL: the batch's dossier rows stay locked until it commits, so that no sheet joins a
+    dossier being destroyed (inserting one waits, then fails) and a dossier whose date moved
+    meanwhile is selected no more (the date is checked again once the lock is had). SQLite:
+    ``BEGIN IMMEDIATE`` already serialises the batch with every other writer."""
+    return query.with_for_update(of=Dossier)
+
+
 def _sheets_of(session: Session, dossier_ids: list[str]) -> list[Any]:
     return list(
         session.execute(
@@ -220,12 +228,12 @@ def _destroy(
     while True:
         with db.session_scope(site.engine) as session:
             if approved is None:  # every row selected is deleted: the next batch is simply the first
-                batch = list(session.execute(due_dossiers(result.as_of).limit(batch_size)))
+                batch = list(session.execute(_locked(due_dossiers(result.as_of).limit(batch_size))))
                 if batch and batch[0].id == previous:
                     raise RuntimeError("purge: a batch was not destroyed")  # never loop on it
                 previous = batch[0].id if batch else None
             else:  # dossiers not approved stay: walk past them
-                batch = _batches(session, due_dossiers(result.as_of), batch_size, after)
+                batch = _batches(session, _locked(due_dossiers(result.as_of)), batch_size, after)
             if not batch:
                 return
             after = batch[-1].id
