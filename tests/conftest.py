@@ -211,3 +211,17 @@ def axcrypt_vectors() -> Path:
 @pytest.fixture
 def new_master_key() -> str:
     return crypto.encode_key(crypto.new_key())
+
+
+def command_environment(config: Config) -> dict[str, str | None]:
+    """The environment of a ``liaison`` command run on the test installation (LIAISON_ENV=test)."""
+    return {
+        "LIAISON_ENV": "test",
+        "LIAISON_DATA_DIR": str(config.data_dir),
+        "DATABASE_URL": config.database_url,
+        "LIAISON_MASTER_KEY": None,
+        "LIAISON_MASTER_KEY_FILE": None,
+        "LIAISON_SECRET_KEY": None,
+        "LIAISON_PERIOD_KEYS_DIR": None,
+        "LIAISON_PURGE_NEEDS_APPROVAL": None,
+    }

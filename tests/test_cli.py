@@ -20,6 +20,7 @@ from liaison.cli import main
 from liaison.config import Config
 from liaison.models import Organisation, User
 from liaison.services.demo import AGENCIES, USERS, install_demo
+from tests.conftest import command_environment
 
 Run = Callable[..., Result]
 TOKEN = re.compile(r"lsn_[A-Za-z0-9_-]{20,}")
@@ -58,16 +59,7 @@ def runner_on(env: dict[str, str | None]) -> Run:
 @pytest.fixture
 def run(config: Config) -> Run:
     """``run("users", "list")``: the command on the test installation's database and data folder."""
-    return runner_on(
-        {
-            "LIAISON_ENV": "test",
-            "LIAISON_DATA_DIR": str(config.data_dir),
-            "DATABASE_URL": config.database_url,
-            "LIAISON_MASTER_KEY": None,
-            "LIAISON_MASTER_KEY_FILE": None,
-            "LIAISON_SECRET_KEY": None,
-        }
-    )
+    return runner_on(command_environment(config))
 
 
 @pytest.fixture

@@ -34,9 +34,8 @@ from liaison.models import (
     User,
 )
 from liaison.services.demo import CONVENTION, PLIE
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, command_environment
 from tests.retention.dossiers import (
-    command_environment,
     count,
     dossier_of,
     identifier,

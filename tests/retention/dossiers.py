@@ -22,7 +22,6 @@ from sqlalchemy import Engine, create_engine, func, insert, select
 from sqlalchemy.engine import make_url
 
 from liaison import crypto, db
-from liaison.config import Config
 from liaison.epoch_keys import epoch_of
 from liaison.models import (
     Convention,
@@ -126,20 +125,6 @@ def dossier_of(app: Flask, sheet_id: str) -> Dossier:
 def later(months: int) -> dt.date:
     """Today (in France) moved by whole months."""
     return add_months(today(), months)
-
-
-def command_environment(config: Config) -> dict[str, str | None]:
-    """The environment of a ``liaison`` command run on the test installation (LIAISON_ENV=test)."""
-    return {
-        "LIAISON_ENV": "test",
-        "LIAISON_DATA_DIR": str(config.data_dir),
-        "DATABASE_URL": config.database_url,
-        "LIAISON_MASTER_KEY": None,
-        "LIAISON_MASTER_KEY_FILE": None,
-        "LIAISON_SECRET_KEY": None,
-        "LIAISON_PERIOD_KEYS_DIR": None,
-        "LIAISON_PURGE_NEEDS_APPROVAL": None,
-    }
 
 
 def purge(app: Flask, as_of: dt.date, *, dry_run: bool = False) -> PurgeResult:

@@ -17,8 +17,8 @@ from liaison import certificates, db
 from liaison.config import Config
 from liaison.models import DataKey, Dossier, PurgeRun, SheetKind
 from liaison.services.demo import DemoAccount
+from tests.conftest import command_environment
 from tests.retention.dossiers import (
-    command_environment,
     dossier_of,
     identifier,
     integration,

@@ -24,9 +24,9 @@ from liaison import certificates, db
 from liaison.config import Config
 from liaison.models import DataKey, Dossier, PurgeRun, Sheet, Tombstone
 from liaison.services.demo import DemoAccount
+from tests.conftest import command_environment
 from tests.retention.dossiers import (
     Seeded,
-    command_environment,
     count,
     identifier,
     integration,
