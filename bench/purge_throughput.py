@@ -33,11 +33,15 @@ before: the kernel's peak (``VmHWM``, reset through ``/proc/self/clear_refs``) w
 and a sampler thread reading ``/proc/self/statm`` every 20 ms. ``--heap`` adds tracemalloc's peak for
 the purge (which then runs slower: its time is not judged).
 
-**Responsiveness**: a client process requests the web UI over HTTP/1.1 keep-alive every
+**Responsiveness**: each copy's app is served by waitress (8 threads, as ``liaison serve``) in
+this process, and a client process requests the web UI over HTTP/1.1 keep-alive every
 ``--ui-interval`` seconds throughout, alternating the signed-in inbox of the demo référent
 (``/fiches/recues``: the session, one database read of 100 sheets, a template) and the sign-in page
-(``/connexion``: no database). The latencies are reported before the steps (idle) and during each;
-the target is judged on the purge's.
+(``/connexion``: no database). During each step it requests the copy that step deletes from, so
+that the purge and the bare DELETE face the same load on their database (on SQLite every
+transaction, a page's reads included, begins with ``BEGIN IMMEDIATE``: the UI and the deletes
+queue for the same lock). The latencies are reported before the steps (idle) and during each; the
+target is judged on the purge's.
 
 Targets: the purge within 3x the batched bare delete; its memory growth at most 200 MB whatever N;
 during the purge every UI request answered 200, with a p95 latency at most 500 ms and none above
@@ -168,7 +172,7 @@ class PeakMemory:
     def __enter__(self) -> PeakMemory:
         gc.collect()
         current = rss_bytes()
-        if current is None:  # no /proc: ru_maxrss only, which never goes down (a lower bound of nothing)
+        if current is None:  # no /proc: ru_maxrss only, which never goes down (growth may be understated)
             self.method = "ru_maxrss"
             self._maxrss_before = max_rss_bytes()
             return self
@@ -193,8 +197,8 @@ class PeakMemory:
             self.peak = max(self.peak, hwm_bytes() or 0)
 
     @property
-    def growth_mib(self) -> float:
-        return max(0, self.peak - self.before) / 2**20
+    def growth_mb(self) -> float:
+        return max(0, self.peak - self.before) / 1e6  # MB, as the target is stated
 
 
 def max_rss_bytes() -> int:
@@ -545,11 +549,11 @@ def bare_delete_single(engine: Engine, as_of: dt.date) -> int:
 class Step:
     name: str
     seconds: float
-    memory_mib: float
+    memory_mb: float
     memory_method: str
     started: float  # time.monotonic(), shared with the UI client process
     finished: float
-    heap_mib: float | None = None
+    heap_mb: float | None = None
     statements: list[tuple[str, float, int]] = field(default_factory=list)
     profile: list[str] = field(default_factory=list)
 
@@ -588,9 +592,9 @@ def run_step(
                 times.__exit__()
             heap_peak = None
             if heap:
-                heap_peak = tracemalloc.get_traced_memory()[1] / 2**20
+                heap_peak = tracemalloc.get_traced_memory()[1] / 1e6
                 tracemalloc.stop()
-    step = Step(name, seconds, memory.growth_mib, memory.method, started_monotonic, finished_monotonic, heap_peak)
+    step = Step(name, seconds, memory.growth_mb, memory.method, started_monotonic, finished_monotonic, heap_peak)
     if times is not None:
         step.statements = times.top(statements)
     if profiler is not None:
@@ -626,87 +630,114 @@ class Page:
     headers: dict[str, str]
 
 
-Sample = tuple[int, float, float, bool]  # page index, start (monotonic), seconds, answered 200
+Sample = tuple[int, int, float, float, bool]  # server, page, start (monotonic), seconds, answered 200
 
 
-def ui_client(port: int, pages: list[Page], interval: float, stop: EventType, pipe: Connection) -> None:
-    """The client process: one request every ``interval`` seconds, the pages in turn, over one
-    keep-alive connection, until told to stop; then sends every sample back."""
-    connection = HTTPConnection(HOST, port, timeout=UI_TIMEOUT_SECONDS)
+def ui_client(
+    ports: list[int], pages: list[Page], interval: float, target: Any, stop: EventType, pipe: Connection
+) -> None:
+    """The client process: one request every ``interval`` seconds, the pages in turn, to the server
+    ``target.value`` names (one keep-alive connection per server), until told to stop; then sends
+    every sample back."""
+    connections = [HTTPConnection(HOST, port, timeout=UI_TIMEOUT_SECONDS) for port in ports]
     samples: list[Sample] = []
 
-    def request(index: int) -> tuple[bool, str]:
-        nonlocal connection
+    def request(server: int, index: int) -> tuple[bool, str]:
         page = pages[index]
         begun = time.monotonic()
         try:
-            connection.request("GET", page.path, headers=page.headers)
-            response = connection.getresponse()
+            connections[server].request("GET", page.path, headers=page.headers)
+            response = connections[server].getresponse()
             response.read()
             answered, detail = response.status == 200, f"{page.path} answered {response.status}"
         except OSError as error:  # a timeout or a reset: counted as unanswered, and a new connection
-            connection.close()
-            connection = HTTPConnection(HOST, port, timeout=UI_TIMEOUT_SECONDS)
+            connections[server].close()
+            connections[server] = HTTPConnection(HOST, ports[server], timeout=UI_TIMEOUT_SECONDS)
             answered, detail = False, f"{page.path}: {type(error).__name__}"
-        samples.append((index, begun, time.monotonic() - begun, answered))
+        samples.append((server, index, begun, time.monotonic() - begun, answered))
         return answered, detail
 
-    for index in range(len(pages)):  # warm-up: every page must answer 200 before we start
-        answered, detail = request(index)
-        if not answered:
-            pipe.send(("failed", detail))
-            return
+    for server in range(len(ports)):  # warm-up: every page of every server must answer 200 first
+        for index in range(len(pages)):
+            answered, detail = request(server, index)
+            if not answered:
+                pipe.send(("failed", detail))
+                return
     samples.clear()
     pipe.send(("ready", None))
     turn = 0
     next_at = time.monotonic()
     while not stop.is_set():
-        request(turn % len(pages))
+        request(target.value, turn % len(pages))
         turn += 1
         next_at += interval
         stop.wait(max(0.0, next_at - time.monotonic()))
         next_at = max(next_at, time.monotonic() - interval)  # after a long wait, do not burst
-    connection.close()
+    for connection in connections:
+        connection.close()
     pipe.send(("samples", samples))
     pipe.close()
 
 
 class WebUI:
-    """The app served by waitress in threads of this process (as ``liaison serve`` with its
-    scheduler), and a client in a process of its own."""
+    """Each copy's app served by waitress in threads of this process (as ``liaison serve`` runs its
+    scheduler beside them), and a client in a process of its own, which requests the copy a step is
+    deleting from (:meth:`aim`): the purge and the bare DELETE face the same load on their database."""
 
-    def __init__(self, app: Flask, referent_id: int, interval: float) -> None:
+    def __init__(self, apps: dict[str, Flask], referent_id: int, interval: float) -> None:
         from waitress.server import create_server
 
-        self.server = create_server(app, host=HOST, port=0, threads=SERVER_THREADS, ident="liaison")
-        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
-        self.thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)
+        self.names = list(apps)
+        self.servers = [
+            create_server(app, host=HOST, port=0, threads=SERVER_THREADS, ident="liaison") for app in apps.values()
+        ]
+        self.ports = [int(server.effective_port) for server in self.servers]  # type: ignore[union-attr]
+        self.threads = [
+            threading.Thread(target=server.run, name=f"waitress-{name}", daemon=True)
+            for name, server in zip(self.names, self.servers, strict=True)
+        ]
+        app = next(iter(apps.values()))  # every copy has the same user and the same secret key
         cookie = app.session_interface.get_signing_serializer(app).dumps(  # type: ignore[attr-defined]
             {"user_id": referent_id, "_permanent": True}
         )
         name = app.config.get("SESSION_COOKIE_NAME", "session")
         self.pages = [Page("inbox", "/fiches/recues", {"Cookie": f"{name}={cookie}"}), Page("login", "/connexion", {})]
         context = multiprocessing.get_context("spawn")
+        self.target = context.Value("i", 0)
         self.stop = context.Event()
         self.pipe, child_end = context.Pipe()
         self.process = context.Process(
             target=ui_client,
-            args=(self.port, self.pages, interval, self.stop, child_end),
+            args=(self.ports, self.pages, interval, self.target, self.stop, child_end),
             name="ui-client",
             daemon=True,
         )
         self.child_end = child_end
         self.samples: list[Sample] = []
 
+    def aim(self, name: str) -> None:
+        """From now on, request the copy ``name``."""
+        self.target.value = self.names.index(name)
+
     def __enter__(self) -> WebUI:
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
         self.process.start()
         self.child_end.close()
-        if not self.pipe.poll(UI_TIMEOUT_SECONDS):
-            raise BenchFailure("the UI client did not start")
-        what, detail = self.pipe.recv()
-        if what != "ready":
-            raise BenchFailure(f"the web UI does not answer as expected: {detail}")
+        try:
+            if not self.pipe.poll(UI_TIMEOUT_SECONDS):
+                raise BenchFailure("the UI client did not start")
+            try:
+                what, detail = self.pipe.recv()
+            except EOFError:
+                raise BenchFailure(
+                    f"the UI client exited (status {self.process.exitcode}) before it was ready"
+                ) from None
+            if what != "ready":
+                raise BenchFailure(f"the web UI does not answer as expected: {detail}")
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -722,17 +753,19 @@ class WebUI:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
-        self.server.close()  # type: ignore[no-untyped-call]
-        self.server.task_dispatcher.shutdown()
-        self.thread.join(10)
+        for server in self.servers:
+            server.close()  # type: ignore[no-untyped-call]
+            server.task_dispatcher.shutdown()
+        for thread in self.threads:
+            thread.join(10)
 
     def latencies(self, started: float, finished: float, page: int | None = None) -> UILatency:
         chosen = [
             sample
             for sample in self.samples
-            if started <= sample[1] <= finished and (page is None or sample[0] == page)
+            if started <= sample[2] <= finished and (page is None or sample[1] == page)
         ]
-        return UILatency([sample[2] * 1000 for sample in chosen], sum(1 for sample in chosen if not sample[3]))
+        return UILatency([sample[3] * 1000 for sample in chosen], sum(1 for sample in chosen if not sample[4]))
 
 
 @dataclass
@@ -824,12 +857,15 @@ class DatabaseResult:
 
     @property
     def memory_met(self) -> bool:
-        return self.purge.memory_mib <= MEMORY_TARGET_MB
+        return self.purge.memory_mb <= MEMORY_TARGET_MB
 
     @property
     def verdicts(self) -> list[bool | None]:
-        timed = self.purge.heap_mib is None and not self.purge.profile
-        return [self.ratio_met if timed else None, self.memory_met, self.ui["purge"].target_met]
+        """Ratio, memory, UI; none judged when the purge ran under tracemalloc or cProfile, which slow
+        it down (and the UI beside it) and, for tracemalloc, add their own memory."""
+        if self.purge.heap_mb is not None or self.purge.profile:
+            return [None, None, None]
+        return [self.ratio_met, self.memory_met, self.ui["purge"].target_met]
 
 
 def measure(kind: str, options: argparse.Namespace, say: Callable[[str], None]) -> DatabaseResult:
@@ -848,28 +884,30 @@ def measure(kind: str, options: argparse.Namespace, say: Callable[[str], None]) 
         finally:
             seed_app.extensions["liaison.engine"].dispose()
         say(f"{tag} seeded in {seeded.seconds:.1f} s; copying the database…")
-        if options.index_data_key:
-            add_data_key_index(seed_url)
         found.maintain("seed")
         names = ["purge", "batched", *(["single"] if options.single else [])]
         urls = found.clone("seed", names)
-        app = create_app(bench_config(data_dir, urls["purge"]))
-        purge_engine: Engine = app.extensions["liaison.engine"]
-        bare_engines = {name: db.make_engine(urls[name]) for name in names if name != "purge"}
+        apps = {name: create_app(bench_config(data_dir, url)) for name, url in urls.items()}
+        engines: dict[str, Engine] = {name: app.extensions["liaison.engine"] for name, app in apps.items()}
+        purge_engine = engines["purge"]
         try:
             before = counts(purge_engine, as_of)
             if before.due_dossiers != seeded.due:
                 raise BenchFailure(f"{tag} {before.due_dossiers} due dossiers seeded instead of {seeded.due}")
-            with WebUI(app, seeded.referent_id, options.ui_interval) as ui:
-                say(f"{tag} web UI on 127.0.0.1:{ui.port}; {IDLE_SECONDS:.0f} s idle…")
+            with WebUI(apps, seeded.referent_id, options.ui_interval) as ui:
+                say(
+                    f"{tag} web UI of each copy on 127.0.0.1:{','.join(map(str, ui.ports))}; {IDLE_SECONDS:.0f} s idle…"
+                )
+                ui.aim("purge")
                 idle_started = time.monotonic()
                 time.sleep(IDLE_SECONDS)
                 idle_finished = time.monotonic()
                 say(f"{tag} bare DELETE by batches of {options.batch}…")
+                ui.aim("batched")
                 batched, deleted = run_step(
                     "bare, batched",
-                    lambda: bare_delete_batched(bare_engines["batched"], as_of, options.batch),
-                    engine=bare_engines["batched"],
+                    lambda: bare_delete_batched(engines["batched"], as_of, options.batch),
+                    engine=engines["batched"],
                     statements=options.statements,
                 )
                 check_deleted(tag, "bare batched", deleted, seeded.due)
@@ -877,17 +915,19 @@ def measure(kind: str, options: argparse.Namespace, say: Callable[[str], None]) 
                 single = None
                 if options.single:
                     say(f"{tag} bare DELETE in one transaction…")
+                    ui.aim("single")
                     single, deleted = run_step(
                         "bare, one transaction",
-                        lambda: bare_delete_single(bare_engines["single"], as_of),
-                        engine=bare_engines["single"],
+                        lambda: bare_delete_single(engines["single"], as_of),
+                        engine=engines["single"],
                         statements=options.statements,
                     )
                     check_deleted(tag, "bare single", deleted, seeded.due)
                     say(f"{tag}   {single.seconds:.1f} s")
                 say(f"{tag} run_purge, batches of {options.batch}…")
                 progress = Progress(say, tag, seeded.due)
-                site = purge.PurgeSite.of(app)
+                site = purge.PurgeSite.of(apps["purge"])
+                ui.aim("purge")
                 purge_step, result = run_step(
                     "purge",
                     lambda: purge.run_purge(
@@ -912,7 +952,7 @@ def measure(kind: str, options: argparse.Namespace, say: Callable[[str], None]) 
                     f"{seeded.due_sheets} and {seeded.due_exports} expected"
                 )
             expected = Counts(seeded.live, 0, seeded.live_sheets, seeded.live_exports, seeded.live)
-            for name, engine in [("purge", purge_engine), *bare_engines.items()]:
+            for name, engine in engines.items():
                 left = counts(engine, as_of)
                 if left != expected:
                     raise BenchFailure(f"{tag} {name}: {left} left, {expected} expected")
@@ -925,8 +965,7 @@ def measure(kind: str, options: argparse.Namespace, say: Callable[[str], None]) 
                 "certificate_bytes": certificate_size(result),
             }
         finally:
-            purge_engine.dispose()
-            for engine in bare_engines.values():
+            for engine in engines.values():
                 engine.dispose()
     windows = {"idle": (idle_started, idle_finished), "batched": (batched.started, batched.finished)}
     if single is not None:
@@ -943,21 +982,6 @@ def measure(kind: str, options: argparse.Namespace, say: Callable[[str], None]) 
         {page.name: ui.latencies(*windows["purge"], index) for index, page in enumerate(ui.pages)},
         detail,
     )
-
-
-WHAT_IF_INDEX = "CREATE INDEX bench_ix_dossier_data_key_id ON dossier (data_key_id)"
-
-
-def add_data_key_index(url: str) -> None:
-    """What-if (``--index-data-key``): the index on ``dossier.data_key_id`` the schema lacks. Deleting a
-    data key makes the database look for dossiers that still refer to it (the foreign key): without
-    this index, a scan of the whole dossier table for every key deleted."""
-    engine = db.make_engine(url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(WHAT_IF_INDEX))
-    finally:
-        engine.dispose()
 
 
 def certificate_size(result: purge.PurgeResult) -> int | None:
@@ -998,6 +1022,10 @@ def milliseconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
+def latency_cell(latency: UILatency) -> str:
+    return f"{milliseconds(latency.p95)}/{milliseconds(latency.max)}/{latency.failures}"
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
     lines = []
@@ -1023,7 +1051,8 @@ def report(results: list[DatabaseResult], skipped: dict[str, str], options: argp
         "attestation, audit entry or certificate. 'bare 1-tx': the same four DELETEs set-wise in ONE transaction",
         "(the floor; for information, not judged).",
         "Memory: growth of this process's resident memory during the purge. UI: GET /fiches/recues (signed in) and",
-        f"/connexion in turn every {options.ui_interval:g} s from another process, waitress serving from this one.",
+        f"/connexion in turn every {options.ui_interval:g} s from another process, to the copy the step deletes from,",
+        "served by waitress in this process (the bare DELETEs face the same UI load as the purge).",
         f"Targets: purge <= {RATIO_TARGET:g} x bare (batched); memory <= {MEMORY_TARGET_MB:.0f} MB; during the purge "
         f"every UI request answered 200, p95 <= {UI_P95_TARGET_MS:.0f} ms, max <= {UI_MAX_TARGET_MS:.0f} ms.",
         "",
@@ -1031,7 +1060,7 @@ def report(results: list[DatabaseResult], skipped: dict[str, str], options: argp
     rows: list[tuple[str, ...]] = []
     for result in results:
         ui = result.ui["purge"]
-        ratio_verdict = verdict(result.verdicts[0]) if result.verdicts[0] is not None else "not judged"
+        judged = [verdict(met) if met is not None else "not judged" for met in result.verdicts]
         rows.append(
             (
                 result.backend,
@@ -1040,13 +1069,13 @@ def report(results: list[DatabaseResult], skipped: dict[str, str], options: argp
                 f"{result.purge.seconds:.1f}",
                 f"{result.batched.seconds:.1f}",
                 f"{result.ratio:.2f}",
-                ratio_verdict,
-                f"{result.purge.memory_mib:.0f}",
-                verdict(result.memory_met),
+                judged[0],
+                f"{result.purge.memory_mb:.0f}",
+                judged[1],
                 milliseconds(ui.p95),
                 milliseconds(ui.max),
                 f"{ui.requests}/{ui.failures}",
-                verdict(ui.target_met),
+                judged[2],
             )
         )
     header = (
@@ -1064,8 +1093,6 @@ def report(results: list[DatabaseResult], skipped: dict[str, str], options: argp
         "UI req/fail",
         "UI",
     )
-    if options.index_data_key:
-        lines += [f"WHAT-IF: the schema was changed for this run, on every copy: {WHAT_IF_INDEX}", ""]
     if rows:
         lines += table(header, rows)
     for backend, reason in skipped.items():
@@ -1081,11 +1108,12 @@ def report(results: list[DatabaseResult], skipped: dict[str, str], options: argp
                     f"{result.seeded.seconds:.1f}",
                     "-" if single is None else f"{single.seconds:.1f}",
                     "-" if result.ratio_single is None else f"{result.ratio_single:.2f}",
-                    f"{result.batched.memory_mib:.0f}",
-                    "-" if single is None else f"{single.memory_mib:.0f}",
+                    f"{result.batched.memory_mb:.0f}",
+                    "-" if single is None else f"{single.memory_mb:.0f}",
                     f"{result.seeded.due / result.purge.seconds:.0f}",
                     milliseconds(result.ui["idle"].p95),
-                    milliseconds(result.ui["batched"].p95) + "/" + milliseconds(result.ui["batched"].max),
+                    latency_cell(result.ui["batched"]),
+                    latency_cell(result.ui["single"]) if "single" in result.ui else "-",
                     *(
                         milliseconds(result.ui_pages[page].p95) + "/" + milliseconds(result.ui_pages[page].max)
                         for page in ("inbox", "login")
@@ -1102,7 +1130,8 @@ def report(results: list[DatabaseResult], skipped: dict[str, str], options: argp
                 "1-tx MB",
                 "dossiers/s",
                 "UI idle p95",
-                "UI bare p95/max",
+                "UI bare p95/max/fail",
+                "UI 1-tx p95/max/fail",
                 "purge: inbox p95/max",
                 "login p95/max",
             ),
@@ -1111,19 +1140,23 @@ def report(results: list[DatabaseResult], skipped: dict[str, str], options: argp
         lines.append("")
         for result in results:
             purge_step = result.purge
-            heap = "" if purge_step.heap_mib is None else f", tracemalloc peak {purge_step.heap_mib:.0f} MiB"
+            heap = "" if purge_step.heap_mb is None else f", tracemalloc peak {purge_step.heap_mb:.0f} MB"
             lines.append(
                 f"{result.backend}: memory by {purge_step.memory_method}{heap}; tombstones "
                 f"{result.purge_detail['tombstones']}, copy attestations {result.purge_detail['copy_attestations']}, "
                 f"certificate {result.purge_detail['certificate_bytes']} bytes; verdicts: ratio "
                 f"{verdict(result.verdicts[0])}, memory {verdict(result.verdicts[1])}, UI {verdict(result.verdicts[2])}"
             )
-            if purge_step.heap_mib is not None or purge_step.profile:
-                lines.append(f"{result.backend}: the purge ran under tracemalloc or cProfile: its time is not judged")
+            if purge_step.heap_mb is not None or purge_step.profile:
+                lines.append(f"{result.backend}: the purge ran under tracemalloc or cProfile: nothing is judged")
     for result in results:
         for step in (result.batched, result.single, result.purge):
             if step is not None and step.statements:
-                lines += ["", f"[{result.backend}] {step.name}: time in cursor.execute by statement (this thread)"]
+                lines += [
+                    "",
+                    f"[{result.backend}] {step.name}: time in cursor.execute by statement "
+                    "(this thread; commits not included)",
+                ]
                 lines += table(
                     ("statement", "total s", "share", "calls", "mean ms"),
                     [
@@ -1233,12 +1266,6 @@ def parser() -> argparse.ArgumentParser:
     )
     command.add_argument(
         "--ui-interval", type=seconds, default=0.1, help="seconds between two UI requests (default: 0.1)"
-    )
-    command.add_argument(
-        "--index-data-key",
-        action="store_true",
-        help="what-if: add an index on dossier.data_key_id (which the schema lacks) to the seeded database, "
-        "for the purge and the bare delete alike, before measuring",
     )
     command.add_argument(
         "--statements",

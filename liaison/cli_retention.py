@@ -74,6 +74,8 @@ def purge(dry_run: bool, as_of: dt.date | None, report: Path | None) -> None:
     click.echo(f"  {result.dossiers} dossier(s) {verb}, {result.sheets} fiche(s), {result.exports} export(s)")
     for rule, count in sorted(result.by_rule.items()):
         click.echo(f"  - {count} : {RULE_LABELS.get(rule, rule)}")
+    swept = "à vider" if dry_run else "vidé(s)"
+    click.echo(f"  Exports expirés encore pleins {swept} : {result.expired_exports_swept} (0 attendu)")
     if result.periods_destroyed:
         click.echo(f"  Clés de période détruites : {', '.join(result.periods_destroyed)}")
     if result.interrupted_runs_certified:

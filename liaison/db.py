@@ -17,32 +17,41 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, sqlite_busy_seconds: float = 30) -> Engine:
+    """An engine; on SQLite a writer waits up to ``sqlite_busy_seconds`` for another to finish."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": sqlite_busy_seconds})
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let the "begin" hook below open transactions
         cursor = dbapi_connection.cursor()
-        for pragma in ("foreign_keys=ON", "journal_mode=WAL", "secure_delete=ON", "busy_timeout=30000"):
+        busy_timeout = f"busy_timeout={int(sqlite_busy_seconds * 1000)}"
+        for pragma in ("foreign_keys=ON", "journal_mode=WAL", "secure_delete=ON", busy_timeout):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = connection.get_execution_options().get(_READS_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def is_busy(error: OperationalError) -> bool:
+    """SQLite gave up waiting for another writer (``database is locked``, after ``busy_timeout``)."""
+    return "database is locked" in str(error.orig)
 
 
 def upgrade_schema(engine: Engine) -> None:
@@ -154,6 +163,24 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+_READS_ONLY = "liaison_reads_only"
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session that only reads, for long reads (a certificate of a million dossiers): on SQLite a
+    plain ``BEGIN``, which in WAL mode reads a snapshot without taking the write lock, so writers
+    (the web pages) never wait for it. Anything written is rolled back."""
+    with engine.connect() as connection:
+        connection.execution_options(**{_READS_ONLY: True})
+        session = Session(bind=connection, expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
 
 
 @contextmanager

@@ -202,7 +202,8 @@ class Dossier(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     plie_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     lookup: Mapped[str] = mapped_column(String(64))  # keyed hash of the identifier, never the identifier
-    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"))
+    # indexed: destroying a data key checks that no dossier still points to it
+    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"), index=True)
     data_key: Mapped[DataKey] = relationship()
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     convention_id: Mapped[int | None] = mapped_column(ForeignKey("convention.id"), index=True)
@@ -364,9 +365,9 @@ class Tombstone(Base):
     destroyed. ``dossier_ref`` is the opaque identifier of the destruction certificate."""
 
     __tablename__ = "tombstone"
-    __table_args__ = (
-        Index("ix_tombstone_sender_sent", "sender_id", "sent_at"),
-        Index("ix_tombstone_recipient_sent", "recipient_id", "sent_at"),
+    __table_args__ = (  # the boxes list an organisation's latest destructions: no sort of them all
+        Index("ix_tombstone_sender_destroyed", "sender_id", "destroyed_at"),
+        Index("ix_tombstone_recipient_destroyed", "recipient_id", "destroyed_at"),
     )
 
     sheet_id: Mapped[str] = mapped_column(String(36), primary_key=True)

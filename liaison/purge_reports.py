@@ -90,6 +90,7 @@ def _pdf(certificate: Path, destination: Path) -> None:
         ("Dossiers", str(summary.get("dossiers", 0))),
         ("Fiches", str(summary.get("fiches", 0))),
         ("Exports supprimés", str(summary.get("exports_supprimes", 0))),
+        ("Exports expirés vidés (0 attendu)", str(summary.get("exports_expires_vides", 0))),
         ("Clés de période détruites", ", ".join(summary.get("cles_de_periode_detruites", [])) or "aucune"),
     ):
         pdf.cell(0, 6, f"{label} : {value}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)

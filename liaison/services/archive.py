@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from liaison.models import CopyAttestation, Dossier, Role, Sheet, Tombstone, User, utcnow
@@ -21,27 +22,22 @@ from schemas.api import ARCHIVE_OPENING_REASONS
 OPENING_REASONS: Mapping[str, str] = ARCHIVE_OPENING_REASONS
 
 
-def archived_sheets(session: Session, user: User, limit: int = 200) -> list[Sheet]:
-    """The archived sheets the DPO may open: those of their organisation's dossiers and exchanges."""
-    if user.role is not Role.DPO:
-        raise NotAllowed("Seul(e) le ou la DPO consulte les archives.")
+def _archived_sheets() -> Select[Sheet]:
+    """Sheets of dossiers past their active phase. The DPO is the installation's, as for the
+    schedule, holds, requests and purges: every archived sheet, each opening traced with its reason."""
     day = today()
-    query = (
+    return (
         select(Sheet)
         .join(Dossier, Dossier.id == Sheet.dossier_id)
-        .where(
-            Dossier.active_until.is_not(None),
-            Dossier.active_until <= day,
-            or_(
-                Dossier.plie_id == user.organisation_id,
-                Sheet.sender_id == user.organisation_id,
-                Sheet.recipient_id == user.organisation_id,
-            ),
-        )
-        .order_by(Sheet.created_at.desc())
-        .limit(limit)
+        .where(Dossier.active_until.is_not(None), Dossier.active_until <= day)
     )
-    return list(session.scalars(query))
+
+
+def archived_sheets(session: Session, user: User, limit: int = 200) -> list[Sheet]:
+    """The archived sheets, newest first."""
+    if user.role is not Role.DPO:
+        raise NotAllowed("Seul(e) le ou la DPO consulte les archives.")
+    return list(session.scalars(_archived_sheets().order_by(Sheet.created_at.desc()).limit(limit)))
 
 
 def open_archived(session: Session, vault: Vault, actor: Actor, sheet_id: str, reason: str) -> OpenedSheet:
@@ -51,11 +47,11 @@ def open_archived(session: Session, vault: Vault, actor: Actor, sheet_id: str, r
         raise NotFound
     if reason not in OPENING_REASONS:
         raise NotAllowed(f"Motif d'ouverture à choisir parmi : {', '.join(OPENING_REASONS)}.")
-    found = [sheet for sheet in archived_sheets(session, user, limit=10_000) if sheet.id == sheet_id]
-    if not found:
+    sheet = session.scalars(_archived_sheets().where(Sheet.id == sheet_id)).first()
+    if sheet is None:
         raise NotFound
     record(session, "archive.open", actor, sheet_id=sheet_id, detail=reason)
-    return OpenedSheet(found[0], open_sheet_content(vault, found[0]))
+    return OpenedSheet(sheet, open_sheet_content(vault, sheet))
 
 
 @dataclass(frozen=True)
@@ -64,15 +60,27 @@ class CopyToDelete:
     tombstone: Tombstone
 
 
-def copies_to_delete(session: Session, user: User) -> list[CopyToDelete]:
-    """Exports this user downloaded of sheets since destroyed, not yet attested deleted."""
+def _not_attested(user: User) -> Any:
+    return and_(CopyAttestation.user_id == user.id, CopyAttestation.attested_at.is_(None))
+
+
+def copies_to_delete(session: Session, user: User, limit: int = 200) -> list[CopyToDelete]:
+    """Exports this user downloaded of sheets since destroyed, not yet attested deleted (the
+    ``limit`` oldest destructions first)."""
     rows = session.execute(
         select(CopyAttestation, Tombstone)
         .join(Tombstone, Tombstone.sheet_id == CopyAttestation.sheet_id)
-        .where(CopyAttestation.user_id == user.id, CopyAttestation.attested_at.is_(None))
-        .order_by(Tombstone.destroyed_at)
+        .where(_not_attested(user))
+        .order_by(Tombstone.destroyed_at, Tombstone.sheet_id)
+        .limit(limit)
     )
     return [CopyToDelete(attestation, tombstone) for attestation, tombstone in rows]
+
+
+def count_copies_to_delete(session: Session, user: User) -> int:
+    """How many destroyed sheets this user must still attest deleting their copies of (the banner
+    on every page: a count, never the rows)."""
+    return int(session.scalar(select(func.count()).select_from(CopyAttestation).where(_not_attested(user))) or 0)
 
 
 def attest_deleted(session: Session, actor: Actor, sheet_id: str) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from liaison import archives, crypto
@@ -138,10 +139,20 @@ def download_export(session: Session, actor: Actor, token: str) -> tuple[str, by
     return export.filename, content
 
 
+def _expired(now: dt.datetime) -> Any:
+    return select(Export).where(Export.content.is_not(None), Export.expires_at <= now)
+
+
+def count_expired_exports(session: Session, now: dt.datetime | None = None) -> int:
+    """How many expired files still hold their content (what a sweep would empty)."""
+    return int(session.scalar(select(func.count()).select_from(_expired(now or utcnow()).subquery())) or 0)
+
+
 def sweep_expired_exports(session: Session, now: dt.datetime | None = None) -> int:
-    """Empty every expired file not downloaded; returns how many were found (0 when healthy)."""
+    """Empty every expired file not downloaded; returns how many were found. The scheduler sweeps
+    every few minutes, so the purge's own sweep finds 0 on a healthy system."""
     now = now or utcnow()
-    expired = list(session.scalars(select(Export).where(Export.content.is_not(None), Export.expires_at <= now)))
+    expired = list(session.scalars(_expired(now)))
     for export in expired:
         export.content = None
         export.swept_at = now

@@ -11,7 +11,7 @@ from liaison import crypto
 from liaison.models import Dossier, Hold, Organisation, Role
 from liaison.services.audit import Actor, record
 from liaison.services.conventions import NotDpo, convention_by_code
-from liaison.services.retention import reschedule, reschedule_convention, today
+from liaison.services.retention import for_change, reschedule, reschedule_convention, today
 from liaison.services.vault import Vault
 
 REASON_MAX = 200
@@ -46,7 +46,9 @@ def find_dossier(session: Session, vault: Vault, plie_code: str, identifiant: st
         return None
     compact = "".join(identifiant.split()).upper()  # as the sheet schema stores it
     lookup = crypto.keyed_index(vault.index_key(session), f"{plie.code}|{compact}")
-    return session.scalars(select(Dossier).where(Dossier.plie_id == plie.id, Dossier.lookup == lookup)).first()
+    return session.scalars(
+        for_change(select(Dossier).where(Dossier.plie_id == plie.id, Dossier.lookup == lookup))
+    ).first()
 
 
 def place_on_dossier(

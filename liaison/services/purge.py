@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from liaison import certificates, db
@@ -40,6 +41,7 @@ from liaison.models import (
     Tombstone,
     utcnow,
 )
+from liaison.services import exports
 from liaison.services.audit import Actor, record
 from liaison.services.retention import schedule_unscheduled
 from liaison.services.vault import Vault
@@ -47,6 +49,7 @@ from retention.rules import add_years
 
 log = logging.getLogger(__name__)
 BATCH = 500
+BUSY_RETRIES = 10  # a batch waits for the database up to this many busy timeouts before the run fails
 TRIGGERS = ("commande", "planificateur", "dpo")
 
 
@@ -88,6 +91,7 @@ class PurgeResult:
     dossiers: int = 0
     sheets: int = 0
     exports: int = 0
+    expired_exports_swept: int = 0  # derived copies past their expiry, emptied (dry run: found)
     by_rule: dict[str, int] = field(default_factory=dict)
     periods_destroyed: list[str] = field(default_factory=list)
     certificate: Path | None = None
@@ -139,6 +143,9 @@ def run_purge(
         approved = _approved_references(site) if site.needs_approval and not dry_run else None
         run_id = _start_run(site, as_of, dry_run, trigger)
         result = PurgeResult(run_id, as_of, dry_run, "running", interrupted_runs_certified=interrupted)
+        with db.session_scope(site.engine) as session:
+            sweep = exports.count_expired_exports if dry_run else exports.sweep_expired_exports
+            result.expired_exports_swept = sweep(session)
         if dry_run:
             _dry_run(site, result, index_key, batch_size, on_progress)
         else:
@@ -164,9 +171,10 @@ def _batches(session: Session, query: Any, batch_size: int, after: str) -> list[
 
 
 def _locked(query: Any) -> Any:
-    """PostgreSQL: the batch's dossier rows stay locked until it commits, so that no sheet joins a
-    dossier being destroyed (inserting one waits, then fails) and a dossier whose date moved
-    meanwhile is selected no more (the date is checked again once the lock is had). SQLite:
+    """PostgreSQL: the batch's dossier rows stay locked until it commits, so that nothing joins a
+    dossier being destroyed (a sheet for it waits, then finds it gone: ``retention.for_change``)
+    and a dossier whose date moved meanwhile is selected no more (the date is checked again once
+    the lock is had). SQLite:
     ``BEGIN IMMEDIATE`` already serialises the batch with every other writer."""
     return query.with_for_update(of=Dossier)
 
@@ -200,7 +208,7 @@ def _dry_run(
         .group_by(due.c.id, due.c.rule)
         .execution_options(yield_per=batch_size)
     )
-    with open(lines, "wb") as handle, db.session_scope(site.engine) as session:
+    with open(lines, "wb") as handle, db.read_scope(site.engine) as session:
         for dossier_id, rule, fdl1, fdl2 in session.execute(counted):
             kinds = {"FDL1": int(fdl1 or 0), "FDL2": int(fdl2 or 0)}
             handle.write(certificates.dossier_line(dossier_reference(index_key, dossier_id), rule, kinds))
@@ -224,24 +232,30 @@ def _destroy(
     batch_size: int,
     on_progress: Callable[[int], None] | None,
 ) -> None:
-    after, previous = "", None
+    after, waits = "", 0
     while True:
-        with db.session_scope(site.engine) as session:
-            if approved is None:  # every row selected is deleted: the next batch is simply the first
-                batch = list(session.execute(_locked(due_dossiers(result.as_of).limit(batch_size))))
-                if batch and batch[0].id == previous:
-                    raise RuntimeError("purge: a batch was not destroyed")  # never loop on it
-                previous = batch[0].id if batch else None
-            else:  # dossiers not approved stay: walk past them
+        counted = (result.dossiers, result.sheets, result.exports, dict(result.by_rule))
+        try:
+            with db.session_scope(site.engine) as session:
+                # Keyset on the id: each batch starts where the last ended (on PostgreSQL, taking "the
+                # first due rows" again would walk over every row deleted so far, not yet vacuumed).
                 batch = _batches(session, _locked(due_dossiers(result.as_of)), batch_size, after)
-            if not batch:
-                return
-            after = batch[-1].id
-            references = {row.id: dossier_reference(index_key, row.id) for row in batch}
-            if approved is not None:
-                batch = [row for row in batch if references[row.id] in approved]
-            if batch:
-                _destroy_batch(session, result, batch, references, actor)
+                if not batch:
+                    return
+                references = {row.id: dossier_reference(index_key, row.id) for row in batch}
+                last = batch[-1].id
+                if approved is not None:  # dossiers not approved stay
+                    batch = [row for row in batch if references[row.id] in approved]
+                if batch:
+                    _destroy_batch(session, result, batch, references, actor)
+        except OperationalError as error:  # SQLite: other writers kept the database past the busy timeout
+            if not db.is_busy(error) or waits >= BUSY_RETRIES:
+                raise
+            waits += 1
+            result.dossiers, result.sheets, result.exports, result.by_rule = counted  # the batch rolled back
+            log.warning("purge %s : base occupée, lot repris (%d/%d)", result.run_id[:8], waits, BUSY_RETRIES)
+            continue
+        after, waits = last, 0
         if on_progress:
             on_progress(result.dossiers)
 
@@ -256,7 +270,7 @@ def _destroy_batch(
     sheets = _sheets_of(session, ids)
     sheet_ids = select(Sheet.id).where(Sheet.dossier_id.in_(ids)).scalar_subquery()
     if sheets:
-        session.execute(
+        session.connection().execute(  # Core, not the ORM's bulk insert: no per-row bookkeeping
             insert(Tombstone),
             [
                 {
@@ -279,7 +293,7 @@ def _destroy_batch(
         .group_by(Export.user_id, Export.sheet_id)
     )
     session.execute(insert(CopyAttestation).from_select(["user_id", "sheet_id", "downloaded_at"], downloads))
-    exports = session.connection().execute(delete(Export).where(Export.sheet_id.in_(sheet_ids))).rowcount
+    deleted_exports = session.connection().execute(delete(Export).where(Export.sheet_id.in_(sheet_ids))).rowcount
     session.execute(delete(Hold).where(Hold.dossier_id.in_(ids)))
     session.execute(delete(Sheet).where(Sheet.dossier_id.in_(ids)))
     session.execute(delete(Dossier).where(Dossier.id.in_(ids)))
@@ -289,14 +303,14 @@ def _destroy_batch(
         kinds[sheet.dossier_id][sheet.kind.value] += 1
     for dossier_id in ids:
         _count(result, rules[dossier_id], kinds[dossier_id])
-    result.exports += exports or 0
+    result.exports += deleted_exports or 0
     session.execute(
         update(PurgeRun)
         .where(PurgeRun.id == result.run_id)
         .values(
             dossiers=PurgeRun.dossiers + len(ids),
             sheets=PurgeRun.sheets + len(sheets),
-            exports=PurgeRun.exports + (exports or 0),
+            exports=PurgeRun.exports + (deleted_exports or 0),
         )
     )
     record(session, "retention.purge", actor, detail=f"{result.run_id[:8]} dossiers:{len(ids)} fiches:{len(sheets)}")
@@ -348,7 +362,13 @@ def _write_certificate(site: PurgeSite, run: PurgeRun, result: PurgeResult, sess
         "parametres": _parameters(session),
     }
     temporary = path.with_suffix(".tmp")
-    summary: dict[str, Any] = {"dossiers": 0, "fiches": 0, "exports_supprimes": result.exports, "par_regle": {}}
+    summary: dict[str, Any] = {
+        "dossiers": 0,
+        "fiches": 0,
+        "exports_supprimes": result.exports,
+        "exports_expires_vides": result.expired_exports_swept,
+        "par_regle": {},
+    }
     with open(temporary, "wb") as handle:
         writer = certificates.CertificateWriter(handle, certificates.load_signing_key(site.signing_key_file), header)
         lines = site.certificate_path(run.id).with_suffix(".lines")
@@ -395,9 +415,10 @@ def _parameters(session: Session) -> dict[str, Any]:
 
 
 def _finish_run(site: PurgeSite, result: PurgeResult, actor: Actor) -> None:
+    with db.read_scope(site.engine) as session:  # the certificate: a long read, nobody waits for it
+        digest = _write_certificate(site, session.get_one(PurgeRun, result.run_id), result, session)
     with db.session_scope(site.engine) as session:
         run = session.get_one(PurgeRun, result.run_id)
-        digest = _write_certificate(site, run, result, session)
         run.status = result.status
         run.finished_at = utcnow()
         run.dossiers, run.sheets, run.exports = result.dossiers, result.sheets, result.exports
@@ -428,10 +449,13 @@ def _certify_interrupted_runs(site: PurgeSite) -> list[str]:
     with db.session_scope(site.engine) as session:
         stale = list(session.scalars(select(PurgeRun.id).where(PurgeRun.status == "running")))
     for run_id in stale:
-        with db.session_scope(site.engine) as session:
+        with db.read_scope(site.engine) as session:
             run = session.get_one(PurgeRun, run_id)
             result = PurgeResult(run.id, run.as_of, run.dry_run, "interrupted", exports=run.exports)
-            run.certificate = _write_certificate(site, run, result, session)
+            digest = _write_certificate(site, run, result, session)
+        with db.session_scope(site.engine) as session:
+            run = session.get_one(PurgeRun, run_id)
+            run.certificate = digest
             run.status, run.finished_at = "interrupted", utcnow()
             run.dossiers, run.sheets = result.dossiers, result.sheets
             run.keep_until = add_years(run.as_of, max([10, *_ceilings(session)]))

@@ -42,7 +42,7 @@ from liaison.models import (
 from liaison.services.audit import Actor, record
 from liaison.services.conventions import NotDpo
 from liaison.services.purge import dossier_reference
-from liaison.services.retention import PARIS, RULE_LABELS, reschedule
+from liaison.services.retention import PARIS, RULE_LABELS, for_change, reschedule
 from liaison.services.sheets import STATE_LABELS, open_sheet_content
 from liaison.services.vault import Vault
 from retention.deadlines import may_announce_extension, request_due
@@ -162,7 +162,9 @@ def find_dossiers(session: Session, vault: Vault, within: Sequence[Organisation]
     found = []
     for plie in within:
         lookup = crypto.keyed_index(index_key, f"{plie.code}|{identifiant}")
-        dossier = session.scalars(select(Dossier).where(Dossier.plie_id == plie.id, Dossier.lookup == lookup)).first()
+        dossier = session.scalars(
+            for_change(select(Dossier).where(Dossier.plie_id == plie.id, Dossier.lookup == lookup))
+        ).first()
         if dossier is not None:
             found.append(dossier)
     return found

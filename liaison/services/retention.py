@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from liaison.epoch_keys import epoch_of
@@ -137,6 +137,14 @@ def reschedule(session: Session, vault: Vault, dossiers: Sequence[Dossier], on: 
         vault.move_to_period(dossier.data_key, epoch_of(decision.destroy_on, day))
 
 
+def for_change(query: Select[Any]) -> Select[Any]:
+    """``query`` taking the dossier rows it selects until commit, before anything changes them or
+    points to them (a sheet, a hold, a request). A purge destroying one of them finishes first, and
+    the dossier is then found gone instead of failing half-way (PostgreSQL: ``FOR NO KEY UPDATE``,
+    which waits for the purge's ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already serialises)."""
+    return query.with_for_update(of=Dossier, key_share=True)
+
+
 def reschedule_where(session: Session, vault: Vault, *criteria: Any) -> int:
     """Reschedule every dossier matching ``criteria`` (a convention's, the unscheduled ones), by
     chunks; returns how many."""
@@ -144,11 +152,13 @@ def reschedule_where(session: Session, vault: Vault, *criteria: Any) -> int:
     while True:
         chunk = list(
             session.scalars(
-                select(Dossier)
-                .where(*criteria, Dossier.id > last)
-                .order_by(Dossier.id)
-                .limit(CHUNK)
-                .options(joinedload(Dossier.data_key))
+                for_change(
+                    select(Dossier)
+                    .where(*criteria, Dossier.id > last)
+                    .order_by(Dossier.id)
+                    .limit(CHUNK)
+                    .options(joinedload(Dossier.data_key))
+                )
             )
         )
         if not chunk:

@@ -26,6 +26,7 @@ _DOSSIER_BY_LOOKUP = (
     select(Dossier)
     .where(Dossier.plie_id == bindparam("plie"), Dossier.lookup == bindparam("lookup"))
     .options(joinedload(Dossier.data_key))
+    .with_for_update(of=Dossier, key_share=True)  # as retention.for_change: a purge finishes first
 )  # built once: building a statement costs more than running it
 _INSERT_SHEET = insert(Sheet)
 

@@ -114,7 +114,7 @@ def _banners() -> dict[str, Any]:
     if user is None or request.path.startswith("/api/"):
         return {"copies_to_delete": 0, "retention_summary": None}
     try:
-        count = len(archive.copies_to_delete(get_session(), user))
+        count = archive.count_copies_to_delete(get_session(), user)
         summary = _summary(get_session()) if user.role is Role.DPO and request.endpoint == DPO_LANDING else None
     except SQLAlchemyError:  # an error page after a failed transaction: no banner rather than no page
         return {"copies_to_delete": 0, "retention_summary": None}
@@ -703,8 +703,10 @@ def archived_sheet(sheet_id: str) -> tuple[str, int]:
 
 @blueprint.get("/copies-a-supprimer")
 def copies() -> str:
-    found = archive.copies_to_delete(get_session(), context.signed_in_user())
-    return render_template("attestations.html", copies=found, RULE_LABELS=RULE_LABELS)
+    user = context.signed_in_user()
+    found = archive.copies_to_delete(get_session(), user)
+    total = archive.count_copies_to_delete(get_session(), user) if found else 0
+    return render_template("attestations.html", copies=found, total=total, RULE_LABELS=RULE_LABELS)
 
 
 @blueprint.post("/copies-a-supprimer/<sheet_id>")

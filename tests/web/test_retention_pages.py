@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from liaison import db
 from liaison.models import AuditEntry, Convention, ConventionChange, Dossier, Hold, PurgeRun, Role
-from liaison.services import conventions, directory, retention
+from liaison.services import archive, conventions, directory, retention
 from liaison.services.audit import Actor
 from liaison.services.purge import PurgeResult, PurgeSite, run_purge
 from liaison.services.retention import dossier_of_sheet
@@ -500,6 +500,28 @@ class TestDestroyedSheets:
         assert "demo.referent" in seen.text and "Oui, le" in " ".join(seen.text_of("td"))
         with db.session_scope(app.extensions["liaison.engine"]) as session:
             assert session.scalars(select(AuditEntry.action).where(AuditEntry.action == "copy.attest")).all()
+
+    def test_the_page_lists_the_oldest_copies_and_the_banner_counts_them_all(
+        self, app: Flask, api: dict[str, ApiClient], signed_in: SignedIn
+    ) -> None:
+        for number in (1, 2, 3):
+            sheet = refused_fdl2()
+            sheet["demandeur"]["identifiant_pole_emploi"] = f"{number:07d}C"
+            sheet_id = send(api, sheet)
+            made = api["referent"].post(f"/api/v1/sheets/{sheet_id}/exports")
+            assert api["referent"].get(made.get_json()["download_url"]).status_code == 200
+        assert purge(app, seven_months_ahead()).dossiers == 3
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            user = directory.user_by_login(session, "demo.referent")
+            assert user is not None
+            assert archive.count_copies_to_delete(session, user) == 3
+            first_two = archive.copies_to_delete(session, user, limit=2)
+            assert len(first_two) == 2
+            assert first_two == archive.copies_to_delete(session, user)[:2]
+        assert (
+            "3 fiche(s) que vous avez téléchargée(s) ont été détruites"
+            in page(signed_in("demo.referent").get("/profil")).text
+        )
 
     def test_attesting_a_copy_one_does_not_hold_is_404(self, signed_in: SignedIn) -> None:
         response = post_form(
