@@ -8,7 +8,6 @@ import io
 import json
 import os
 import random
-import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,7 +20,9 @@ from liaison.archives import ReadLimits, axcrypt
 from liaison.models import AuditEntry, Sheet
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
+from tests.instruments import WAIT, holding
 from tests.test_exports import as_stored
+from tests.test_sealing import send_fdl1
 
 PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"
 # 5,000 nested arrays, with random blanks so that the archive's compression ratio stays ordinary.
@@ -215,11 +216,14 @@ class TestTheForm:
 
 
 class TestTheServerStaysResponsive:
-    def test_other_requests_are_answered_while_the_costliest_admissible_import_is_refused(
-        self, app: Any, api: dict[str, ApiClient]
+    def test_others_read_and_send_while_the_costliest_admissible_import_is_decrypted(
+        self, app: Any, api: dict[str, ApiClient], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """An AxCrypt file asking for the most key-derivation work the limits admit, with a wrong
-        passphrase: it is refused, and meanwhile other users are served without waiting for it."""
+        passphrase. It is decrypted after the request's transaction has ended: on SQLite, where
+        every transaction holds the writer lock, nobody could otherwise read or send meanwhile.
+        The import is held inside its decryption while other users read and send, then refused.
+        (How long others wait for the processor is measured in ``bench/``, not here.)"""
         limits = ReadLimits()
         costly = axcrypt.write_axcrypt(
             "fiche.json",
@@ -232,17 +236,11 @@ class TestTheServerStaysResponsive:
             ),
         )
         attacker = ApiClient(app.test_client(), api["accompagnateur"].token)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            started = time.perf_counter()
+        with holding(monkeypatch, archives, "read_archive") as held, ThreadPoolExecutor(max_workers=1) as pool:
             hostile = pool.submit(post_import, attacker, costly, "pas-la-bonne-phrase")
-            waits = []
-            while not hostile.done():
-                asked = time.perf_counter()
-                assert api["referent"].get("/api/v1/sheets?box=inbox").status_code == 200
-                waits.append(time.perf_counter() - asked)
-            refused = hostile.result()
-            busy = time.perf_counter() - started
+            held.wait_inside()
+            assert api["referent"].get("/api/v1/sheets?box=inbox").status_code == 200
+            assert send_fdl1(api)
+            held.go_on.set()
+            refused = hostile.result(timeout=WAIT)
         assert (refused.status_code, refused.json["error"]) == (422, "wrong_passphrase")
-        assert busy > 0.3, "the import did cost something: the test measured what it means to"
-        assert len(waits) >= 3
-        assert max(waits) < 0.5, f"a request waited {max(waits):.2f} s behind the import ({busy:.2f} s)"

@@ -15,7 +15,6 @@ import os
 import random
 import struct
 import subprocess
-import time
 import tracemalloc
 import zipfile
 import zlib
@@ -48,7 +47,6 @@ from liaison.archives.winzip import export_zip_archive, read_zip_archive
 PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"
 SHEET = json.dumps({"kind": "FDL2", "demandeur": {"nom": "Exemple", "prenom": "Camille"}}).encode()
 LIMITS = ReadLimits()
-ONE_SECOND = 1.0
 TIMEOUT_SECONDS = 30
 WINZIP_AES = 99
 DEFLATE = 8
@@ -56,12 +54,9 @@ ENCRYPTED = 0x1
 
 
 def refusal(call: Callable[[], object]) -> ArchiveRefused:
-    """The refusal ``call`` raises, within a second, with a French message that quotes no secret."""
-    started = time.perf_counter()
+    """The refusal ``call`` raises, with a French message that quotes no secret."""
     with pytest.raises(ArchiveRefused) as caught:
         call()
-    elapsed = time.perf_counter() - started
-    assert elapsed < ONE_SECOND, f"refused in {elapsed:.2f} s"
     refused = caught.value
     assert refused.message and PASSPHRASE not in refused.message
     assert "fiche.json" not in refused.message  # no stored name quoted
@@ -228,7 +223,7 @@ class TestRoundTrip:
 
 
 class TestRefusals:
-    """Anything but one safe, AES-encrypted file within the limits is refused, each within a second."""
+    """Anything but one safe, AES-encrypted file within the limits is refused."""
 
     def test_a_wrong_passphrase(self) -> None:
         archive = export_zip_archive({"fiche.json": SHEET}, PASSPHRASE)
@@ -399,7 +394,7 @@ class TestRefusals:
 
 
 class TestHostileBytes:
-    """Truncated, flipped or extended archives: only ever ArchiveRefused, quickly."""
+    """Truncated, flipped or extended archives: only ever ArchiveRefused."""
 
     def test_only_refusals_escape(self) -> None:
         archive = export_zip_archive({"fiche.json": SHEET}, PASSPHRASE)
@@ -411,17 +406,12 @@ class TestHostileBytes:
                 flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
             cases.append(bytes(flipped))
         cases += [archive[: rng.randrange(len(archive))] + rng.randbytes(rng.randrange(1, 300)) for _ in range(100)]
-        slowest = 0.0
         for case in cases:
-            started = time.perf_counter()
             try:
                 entry = read_zip_archive(case, PASSPHRASE, LIMITS)
             except ArchiveRefused:
                 continue
-            finally:
-                slowest = max(slowest, time.perf_counter() - started)
             assert entry.content == SHEET  # a flip in an unchecked field (a date) changes nothing read
-        assert slowest < ONE_SECOND
 
 
 @pytest.mark.sevenzip

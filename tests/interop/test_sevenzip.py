@@ -181,5 +181,6 @@ def test_an_archive_made_by_7zip_is_imported(
         content_type="multipart/form-data",
     )
     assert response.status_code == 201, response.json
-    received = api["referent"].get(f"/api/v1/sheets/{response.json['id']}").json
+    sheet_id = response.get_json()["id"]
+    received = api["referent"].get(f"/api/v1/sheets/{sheet_id}").json
     assert received["sheet"] == as_stored(fdl2())
