@@ -767,6 +767,17 @@ class WebUI:
         ]
         return UILatency([sample[3] * 1000 for sample in chosen], sum(1 for sample in chosen if not sample[4]))
 
+    def slowest(self, started: float, last_batch: float | None, finished: float, count: int = 3) -> list[str]:
+        """The ``count`` slowest requests of a step: when each began, and whether it was during the
+        batches or after the last one (certificate, checkpoint): where to look for the cause."""
+        chosen = sorted((s for s in self.samples if started <= s[2] <= finished), key=lambda s: -s[3])[:count]
+        return [
+            f"{sample[3] * 1000:.0f} ms at +{sample[2] - started:.1f} s "
+            + ("(during the batches)" if last_batch is None or sample[2] <= last_batch else "(after the last batch)")
+            + f", {self.pages[sample[1]].name}"
+            for sample in chosen
+        ]
+
 
 @dataclass
 class UILatency:
@@ -959,7 +970,7 @@ def measure(kind: str, options: argparse.Namespace, say: Callable[[str], None]) 
             with db.session_scope(purge_engine) as session:
                 tombstones = session.scalar(select(func.count()).select_from(Tombstone))
                 attestations = session.scalar(select(func.count()).select_from(CopyAttestation))
-            detail = {
+            detail: dict[str, Any] = {
                 "tombstones": tombstones,
                 "copy_attestations": attestations,
                 "certificate_bytes": certificate_size(result),
@@ -971,6 +982,7 @@ def measure(kind: str, options: argparse.Namespace, say: Callable[[str], None]) 
     if single is not None:
         windows["single"] = (single.started, single.finished)
     windows["purge"] = (purge_step.started, purge_step.finished)
+    detail["slowest_ui"] = ui.slowest(purge_step.started, progress.last_batch, purge_step.finished)
     return DatabaseResult(
         kind,
         seeded,
@@ -1000,8 +1012,10 @@ class Progress:
         self.say, self.tag, self.total = say, tag, total
         self.next = total // 10
         self.started = time.perf_counter()
+        self.last_batch: float | None = None  # monotonic, as the UI samples
 
     def __call__(self, done: int) -> None:
+        self.last_batch = time.monotonic()
         if self.total and done >= self.next:
             self.say(f"{self.tag}   purged {done}/{self.total} ({time.perf_counter() - self.started:.0f} s)")
             self.next += max(1, self.total // 10)
@@ -1147,6 +1161,8 @@ def report(results: list[DatabaseResult], skipped: dict[str, str], options: argp
                 f"certificate {result.purge_detail['certificate_bytes']} bytes; verdicts: ratio "
                 f"{verdict(result.verdicts[0])}, memory {verdict(result.verdicts[1])}, UI {verdict(result.verdicts[2])}"
             )
+            slowest = "; ".join(result.purge_detail["slowest_ui"])
+            lines.append(f"{result.backend}: slowest UI requests during the purge: {slowest}")
             if purge_step.heap_mb is not None or purge_step.profile:
                 lines.append(f"{result.backend}: the purge ran under tracemalloc or cProfile: nothing is judged")
     for result in results:
