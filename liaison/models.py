@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -197,7 +198,16 @@ class Dossier(Base):
     """One job seeker as known to one PLIE's convention; its sheets live and die together."""
 
     __tablename__ = "dossier"
-    __table_args__ = (UniqueConstraint("plie_id", "lookup", name="plie_lookup"),)
+    __table_args__ = (
+        UniqueConstraint("plie_id", "lookup", name="plie_lookup"),
+        # each purge first schedules the dossiers without a rule: usually none, found without a scan
+        Index(
+            "ix_dossier_unscheduled",
+            "id",
+            sqlite_where=text("rule IS NULL"),
+            postgresql_where=text("rule IS NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     plie_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
@@ -263,6 +273,14 @@ class Export(Base):
     """An encrypted file made for one user, downloadable once until it expires."""
 
     __tablename__ = "export"
+    __table_args__ = (  # the sweep looks for files still held past their expiry: usually none
+        Index(
+            "ix_export_held_expiry",
+            "expires_at",
+            sqlite_where=text("content IS NOT NULL"),
+            postgresql_where=text("content IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     sheet_id: Mapped[str] = mapped_column(ForeignKey("sheet.id"), index=True)
@@ -273,7 +291,7 @@ class Export(Base):
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     content: Mapped[bytes | None] = mapped_column(LargeBinary)  # ciphertext; emptied once downloaded or expired
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     downloaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     swept_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

@@ -139,20 +139,21 @@ def download_export(session: Session, actor: Actor, token: str) -> tuple[str, by
     return export.filename, content
 
 
-def _expired(now: dt.datetime) -> Any:
+def held_past_expiry(now: dt.datetime) -> Any:
+    """Files still held past their expiry (what a sweep empties); found by a partial index."""
     return select(Export).where(Export.content.is_not(None), Export.expires_at <= now)
 
 
 def count_expired_exports(session: Session, now: dt.datetime | None = None) -> int:
     """How many expired files still hold their content (what a sweep would empty)."""
-    return int(session.scalar(select(func.count()).select_from(_expired(now or utcnow()).subquery())) or 0)
+    return int(session.scalar(select(func.count()).select_from(held_past_expiry(now or utcnow()).subquery())) or 0)
 
 
 def sweep_expired_exports(session: Session, now: dt.datetime | None = None) -> int:
     """Empty every expired file not downloaded; returns how many were found. The scheduler sweeps
     every few minutes, so the purge's own sweep finds 0 on a healthy system."""
     now = now or utcnow()
-    expired = list(session.scalars(_expired(now)))
+    expired = list(session.scalars(held_past_expiry(now)))
     for export in expired:
         export.content = None
         export.swept_at = now
