@@ -94,6 +94,10 @@ class Organisation(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[OrganisationKind] = mapped_column(Enum(OrganisationKind, native_enum=False, length=16))
+    siret: Mapped[str | None] = mapped_column(String(14))  # the structure's, as ProConnect gives it
+    # The cap of simultaneously active accounts, its account managers not counted (the Opus
+    # conventions' annex 2); None: no cap.
+    max_active_accounts: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -180,7 +184,12 @@ class User(Base):
     profile_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(String(16))  # see liaison.services.accounts
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A staff member's work address: where notifications go and what ProConnect matches.
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    inactivity_warned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):
@@ -378,6 +387,22 @@ class PurgeRun(Base):
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class PurgeRunPlie(Base):
+    """One PLIE's part of a purge run: what it destroyed of that PLIE's dossiers, the digest of
+    the certificate signed for that PLIE alone, and (a dry run) its DPO's approval."""
+
+    __tablename__ = "purge_run_plie"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("purge_run.id"), primary_key=True)
+    plie_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True, index=True)
+    dossiers: Mapped[int] = mapped_column(Integer, default=0)
+    sheets: Mapped[int] = mapped_column(Integer, default=0)
+    certificate: Mapped[str | None] = mapped_column(Text)  # SHA-256 of the PLIE's signed certificate
+    approval: Mapped[str | None] = mapped_column(String(24))  # a dry run's list, as its DPO decided
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class Tombstone(Base):
     """What is left of a destroyed sheet: that it existed, between whom, and when and why it was
     destroyed. ``dossier_ref`` is the opaque identifier of the destruction certificate."""
@@ -494,7 +519,9 @@ class Breach(Base):
     window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     window_end: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))  # the one concerned, if known
-    organisation: Mapped[Organisation | None] = relationship()
+    organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])
+    # The PLIE whose register this is (its DPO recorded it): the data controller.
+    plie_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # the account concerned, if known
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     partner_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
