@@ -1,5 +1,5 @@
 """``liaison purge``, ``certificates``, ``conventions``, ``holds`` and ``scheduler``: retention
-from the command line (registered on :data:`liaison.cli.main`)."""
+from the command line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from liaison import certificates as certificate_files
-from liaison.cli import CLI_ACTOR, SUBCOMMAND, _app, _session, _vault, main
+from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session, vault_of
 from liaison.purge_reports import FORMATS, ReportFormatUnknown, write_report
 from liaison.services import conventions as convention_service
 from liaison.services import holds as hold_service
@@ -27,7 +27,7 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.
         raise click.BadParameter(f"« {value} » n'est pas une date AAAA-MM-JJ.") from None
 
 
-@main.command()
+@click.command()
 @click.option("--dry-run", is_flag=True, help="Montre ce qui serait détruit, sans rien détruire.")
 @click.option(
     "--as-of",
@@ -48,7 +48,7 @@ def purge(dry_run: bool, as_of: dt.date | None, report: Path | None) -> None:
     """
     if report is not None and report.suffix.lower() not in FORMATS:
         raise click.BadParameter("le rapport se termine par .csv, .json ou .pdf.", param_hint="--report")
-    app = _app()
+    app = command_app()
     config = app.extensions["liaison.config"]
     if as_of is not None and not dry_run and config.environment not in ("development", "test"):
         raise click.ClickException(
@@ -91,7 +91,7 @@ def purge(dry_run: bool, as_of: dt.date | None, report: Path | None) -> None:
         click.echo(f"Rapport : {report}")
 
 
-@main.group(subcommand_metavar=SUBCOMMAND)
+@click.group(subcommand_metavar=SUBCOMMAND)
 def certificates() -> None:
     """Vérifie les certificats de destruction."""
 
@@ -106,7 +106,7 @@ def certificates() -> None:
 def certificates_verify(file: Path, public_key: str | None) -> None:
     """Vérifie la signature d'un certificat : toute modification se voit."""
     if public_key is None:
-        app = _app()
+        app = command_app()
         signing_key = certificate_files.load_signing_key(app.extensions["liaison.config"].signing_key_file)
         public_key = certificate_files.public_key_text(signing_key.public_key())
     try:
@@ -125,12 +125,12 @@ def certificates_verify(file: Path, public_key: str | None) -> None:
 @certificates.command("public-key")
 def certificates_public_key() -> None:
     """Affiche la clé publique qui vérifie les certificats de cette installation."""
-    app = _app()
+    app = command_app()
     signing_key = certificate_files.load_signing_key(app.extensions["liaison.config"].signing_key_file)
     click.echo(certificate_files.public_key_text(signing_key.public_key()))
 
 
-@main.group(subcommand_metavar=SUBCOMMAND)
+@click.group(subcommand_metavar=SUBCOMMAND)
 def conventions() -> None:
     """Consulte et modifie les conventions (dates, FSE, paramètres de conservation)."""
 
@@ -138,8 +138,8 @@ def conventions() -> None:
 @conventions.command("list")
 def conventions_list() -> None:
     """Liste les conventions et leurs dates."""
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         for convention in convention_service.list_conventions(session):
             click.echo(
                 f"{convention.code}\tdébut {convention.starts_on or '—'}\tfin {convention.ends_on or '—'}\t"
@@ -166,11 +166,11 @@ def conventions_set(code: str, **options: str | None) -> None:
     raw = {name: value for name, value in options.items() if value is not None}
     if not raw:
         raise click.UsageError("Indiquez au moins un champ à modifier (voir --help).")
-    app = _app()
+    app = command_app()
     try:
-        with _session(app) as session:
+        with command_session(app) as session:
             changed = convention_service.update_convention(
-                session, _vault(app), CLI_ACTOR, code, convention_service.parse_changes(raw)
+                session, vault_of(app), CLI_ACTOR, code, convention_service.parse_changes(raw)
             )
     except convention_service.ConventionInvalid as error:
         raise click.ClickException(str(error)) from None
@@ -178,7 +178,7 @@ def conventions_set(code: str, **options: str | None) -> None:
     click.echo(f"Convention {code} : {labels}.")
 
 
-@main.group(subcommand_metavar=SUBCOMMAND)
+@click.group(subcommand_metavar=SUBCOMMAND)
 def holds() -> None:
     """Place, lève et liste les gels pour contentieux."""
 
@@ -192,14 +192,14 @@ def holds_place(convention: str | None, plie: str | None, identifiant: str | Non
     """Place un gel : rien de ce qu'il couvre n'est détruit tant qu'il n'est pas levé."""
     if bool(convention) == bool(plie and identifiant):
         raise click.UsageError("Indiquez soit --convention, soit --plie et --identifiant.")
-    app = _app()
+    app = command_app()
     try:
-        with _session(app) as session:
+        with command_session(app) as session:
             if convention:
-                hold = hold_service.place_on_convention(session, _vault(app), CLI_ACTOR, convention, reason)
+                hold = hold_service.place_on_convention(session, vault_of(app), CLI_ACTOR, convention, reason)
             else:
                 hold = hold_service.place_on_dossier(
-                    session, _vault(app), CLI_ACTOR, plie or "", identifiant or "", reason
+                    session, vault_of(app), CLI_ACTOR, plie or "", identifiant or "", reason
                 )
             number = hold.id
     except hold_service.HoldRefused as error:
@@ -212,10 +212,10 @@ def holds_place(convention: str | None, plie: str | None, identifiant: str | Non
 @click.option("--reason", required=True, metavar="MOTIF", help="Pourquoi le gel est levé.")
 def holds_release(number: int, reason: str) -> None:
     """Lève un gel : les dates de destruction reprennent leur cours."""
-    app = _app()
+    app = command_app()
     try:
-        with _session(app) as session:
-            hold_service.release(session, _vault(app), CLI_ACTOR, number, reason)
+        with command_session(app) as session:
+            hold_service.release(session, vault_of(app), CLI_ACTOR, number, reason)
     except hold_service.HoldRefused as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Gel {number} levé.")
@@ -224,17 +224,17 @@ def holds_release(number: int, reason: str) -> None:
 @holds.command("list")
 def holds_list() -> None:
     """Liste les gels, en cours et levés."""
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         for hold in hold_service.list_holds(session):
             target = f"convention {hold.convention_id}" if hold.convention_id else f"dossier {hold.dossier_id}"
             state = f"levé le {hold.released_on}" if hold.released_on else "en cours"
             click.echo(f"{hold.id}\t{target}\tplacé le {hold.placed_on}\t{state}\t{hold.reason}")
 
 
-@main.command()
+@click.command()
 def scheduler() -> None:
     """Lance seul le planificateur (purge quotidienne, avertissements, nettoyage des exports)."""
     from liaison.scheduler import run_scheduler_forever
 
-    run_scheduler_forever(_app())
+    run_scheduler_forever(command_app())

@@ -1,0 +1,109 @@
+"""``liaison init``, ``demo``, ``serve``, ``keys`` and ``audit``: install, run and secure the service."""
+
+from __future__ import annotations
+
+import click
+
+from liaison import db
+from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session, vault_of
+from liaison.config import ConfigError
+from liaison.services import audit
+from liaison.services.demo import install_demo
+
+
+@click.command()
+def init() -> None:
+    """Crée ou met à jour le schéma de la base (idempotent).
+
+    En développement et en test, crée aussi une clé maîtresse locale si aucune n'est configurée.
+    """
+    app = command_app()
+    db.upgrade_schema(app.extensions["liaison.engine"])
+    keyring = vault_of(app).keyring
+    where = f"fichier {keyring.file}" if keyring.file else "variable LIAISON_MASTER_KEY"
+    click.echo(f"Base de données à jour. Clé maîtresse {keyring.current_id} ({where}).")
+
+
+@click.command()
+def demo() -> None:
+    """Installe le jeu de démonstration (PLIE du Pays d'Aix, six agences, un compte par rôle).
+
+    Idempotent ; chaque exécution donne un nouveau mot de passe et un nouveau jeton à chaque compte.
+    """
+    app = command_app()
+    db.upgrade_schema(app.extensions["liaison.engine"])
+    with command_session(app) as session:
+        accounts = install_demo(session, vault_of(app), app.extensions["liaison.hasher"])
+    click.echo("Comptes de démonstration (mots de passe et jetons affichés une seule fois) :")
+    for account in accounts:
+        click.echo(f"\n  {account.login}  ({account.role}, {account.organisation})")
+        click.echo(f"    mot de passe : {account.password}")
+        click.echo(f"    jeton d'API  : {account.token}")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADRESSE", help="Adresse d'écoute.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), metavar="PORT", help="Port d'écoute."
+)
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(1, 64), metavar="NOMBRE", help="Fils de traitement."
+)
+@click.option("--no-scheduler", is_flag=True, help="Ne pas lancer les tâches planifiées dans ce processus.")
+def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
+    """Sert l'interface web et l'API avec un serveur WSGI de production (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from liaison.scheduler import start_scheduler
+
+    app = command_app()
+    db.upgrade_schema(app.extensions["liaison.engine"])
+    scheduler = None if no_scheduler else start_scheduler(app)
+    click.echo(f"liaison écoute sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="liaison")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@click.group(subcommand_metavar=SUBCOMMAND)
+def keys() -> None:
+    """Gère la clé maîtresse."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Nouvelle clé maîtresse : chaque clé de données est re-chiffrée, l'ancienne clé est retirée."""
+    from liaison.keyring import retire_previous_key, stage_next_key
+
+    app = command_app()
+    vault = vault_of(app)
+    try:
+        new_keyring = stage_next_key(vault.keyring)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    with command_session(app) as session:
+        count = vault.rewrap_all(session, new_keyring)
+        audit.record(session, "keys.rotate", CLI_ACTOR, detail=f"to:{new_keyring.current_id}")
+    retire_previous_key(new_keyring)
+    click.echo(
+        f"{count} clé(s) de données re-chiffrée(s) sous la nouvelle clé maîtresse "
+        f"{new_keyring.current_id} ; l'ancienne est retirée."
+    )
+
+
+@click.group("audit", subcommand_metavar=SUBCOMMAND)
+def audit_group() -> None:
+    """Contrôle la piste d'audit."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Vérifie le chaînage de la piste d'audit (une entrée supprimée ou modifiée se voit)."""
+    app = command_app()
+    with command_session(app) as session:
+        report = audit.verify_chain(session)
+    if not report.intact:
+        raise click.ClickException(f"Piste d'audit rompue à l'entrée {report.first_broken_id}.")
+    click.echo(f"Piste d'audit intacte : {report.entries} entrée(s).")
