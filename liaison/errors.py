@@ -13,6 +13,8 @@ import traceback
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from liaison.authnz import Hidden, Refused
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -63,6 +65,24 @@ def init_app(app: Flask) -> None:
         if status in PAGES:
             return render_template("error.html", status=status), status
         return error
+
+    @app.errorhandler(Refused)
+    def _refused(error: Refused) -> Response | tuple[str, int]:
+        """What the caller's role or structure may not do: 403, with the reason."""
+        if is_api_request():
+            return error_response(403, str(error) or None)
+        return render_template("error.html", status=403, message=str(error)), 403
+
+    @app.errorhandler(Hidden)
+    def _hidden(error: Hidden) -> Response | tuple[str, int]:
+        """Missing, or beyond the caller's reach: the same 404 either way. A sheet its caller's
+        organisation sent or received says when it is archived (403) or destroyed (410)."""
+        status, code = getattr(error, "status", 404), getattr(error, "code", None)
+        if is_api_request():
+            return error_response(status, str(error) or None, code=code)
+        if status == 404:
+            return render_template("error.html", status=404), 404
+        return render_template("retention_gone.html", title=getattr(error, "title", ""), message=str(error)), status
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response | tuple[str, int]:

@@ -70,26 +70,6 @@ def _invalid(error: SheetInvalid) -> Response:
     return validation_response(error.errors)
 
 
-@blueprint.errorhandler(sheets.NotAllowed)
-def _not_allowed(error: sheets.NotAllowed) -> Response:
-    return error_response(403, str(error))
-
-
-@blueprint.errorhandler(sheets.NotFound)
-def _not_found(error: sheets.NotFound) -> Response:
-    return error_response(404, str(error) or "Fiche introuvable.")
-
-
-@blueprint.errorhandler(sheets.Archived)
-def _archived(error: sheets.Archived) -> Response:
-    return error_response(403, str(error), code="archived")
-
-
-@blueprint.errorhandler(sheets.Destroyed)
-def _destroyed(error: sheets.Destroyed) -> Response:
-    return error_response(410, str(error), code="destroyed")
-
-
 @blueprint.post("/sheets")
 def create_sheet() -> tuple[Response, int, dict[str, str]]:
     envelope = _json_body()

@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from liaison import crypto
+from liaison import authnz, crypto
 from liaison.models import (
     ApiToken,
     Convention,
@@ -23,7 +23,6 @@ from liaison.models import (
     Organisation,
     OrganisationKind,
     Role,
-    SheetKind,
     User,
     utcnow,
 )
@@ -31,14 +30,6 @@ from liaison.services.audit import Actor, record
 from liaison.services.vault import Vault
 
 LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]")
-# Roles that handle sheets, and the kind each one sends.
-SENDS: Mapping[Role, SheetKind] = {Role.REFERENT: SheetKind.FDL1, Role.ACCOMPAGNATEUR: SheetKind.FDL2}
-ROLE_ORGANISATION: Mapping[Role, OrganisationKind | None] = {
-    Role.REFERENT: OrganisationKind.AGENCE,
-    Role.ACCOMPAGNATEUR: OrganisationKind.PLIE,
-    Role.DPO: None,
-    Role.RGC: None,
-}
 ROLE_LABELS: Mapping[Role, str] = {
     Role.ACCOMPAGNATEUR: "Accompagnateur(trice) PLIE",
     Role.REFERENT: "Référent(e) d'agence",
@@ -48,12 +39,6 @@ ROLE_LABELS: Mapping[Role, str] = {
 
 
 # Statements of the hot path, built once (building one costs more than running it).
-_CONVENTION_LINK = (
-    select(ConventionAgency.agency_id)
-    .join(Convention, Convention.id == ConventionAgency.convention_id)
-    .where(Convention.plie_id == bindparam("plie"), ConventionAgency.agency_id == bindparam("agency"))
-    .limit(1)
-)
 _USER_BY_TOKEN = (
     select(User)
     .join(ApiToken, ApiToken.user_id == User.id)
@@ -132,21 +117,6 @@ def partners(session: Session, organisation: Organisation) -> list[Organisation]
     return list(session.scalars(query.distinct().order_by(Organisation.code)))
 
 
-def may_send(session: Session, user: User, kind: SheetKind, recipient: Organisation) -> bool:
-    """An agency's référent sends FDL1 to its PLIE; a PLIE's accompagnateur sends FDL2 to an
-    agency of its convention; nobody else sends anything."""
-    if SENDS.get(user.role) is not kind:
-        return False
-    plie, agency = (recipient, user.organisation) if kind is SheetKind.FDL1 else (user.organisation, recipient)
-    return in_one_convention(session, plie, agency)
-
-
-def in_one_convention(session: Session, plie: Organisation, agency: Organisation) -> bool:
-    """Whether a convention binds this PLIE and this agency."""
-    found = session.connection().execute(_CONVENTION_LINK, {"plie": plie.id, "agency": agency.id}).first()
-    return found is not None
-
-
 # --- users ----------------------------------------------------------------------------------
 
 
@@ -172,7 +142,7 @@ def add_user(session: Session, actor: Actor, login: str, organisation_code: str,
     organisation = organisation_by_code(session, organisation_code)
     if organisation is None:
         raise DirectoryError(f"Aucune organisation n'a le code « {organisation_code} ».")
-    expected = ROLE_ORGANISATION[role]
+    expected = authnz.ROLE_ORGANISATION[role]
     if expected is not None and organisation.kind is not expected:
         where = "un PLIE" if expected is OrganisationKind.PLIE else "une agence"
         raise DirectoryError(f"Le rôle {role.value} s'exerce dans {where} ; {organisation.code} n'en est pas un(e).")

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from liaison import archives, crypto
 from liaison.archives import sevenzip
+from liaison.authnz import Hidden, Refused
 from liaison.models import Export, Sheet, utcnow
 from liaison.pdf import render_sheet_pdf
 from liaison.services import partnerships
 from liaison.services.audit import Actor, record
-from liaison.services.sheets import NotAllowed, NotFound, canonical_json_of, open_sheet_content, visible_sheet
+from liaison.services.sheets import canonical_json_of, open_sheet_content, visible_sheet
 from liaison.services.vault import Vault
 
 
@@ -62,15 +63,15 @@ def create_export(
     Commits the (read-only) transaction before the slow part; the caller commits the export."""
     user = actor.user
     if user is None:
-        raise NotAllowed("Authentification requise.")
+        raise Refused("Authentification requise.")
     if file_format not in archives.FORMATS:
-        raise NotAllowed(f"Format d'export non pris en charge : {file_format}.")
+        raise Refused(f"Format d'export non pris en charge : {file_format}.")
     sheet = visible_sheet(session, user, sheet_id)
     agreed = None
     if key != "single_use":
         agreed = partnerships.secret_between(session, vault, sheet.sender_id, sheet.recipient_id)
         if agreed is None and key == "partnership":
-            raise NotAllowed(
+            raise Refused(
                 "Aucune clé de partenariat n'est convenue avec cette structure : choisissez une phrase de "
                 "passe à usage unique, ou demandez à votre responsable des comptes d'en enregistrer une."
             )
@@ -130,7 +131,7 @@ def download_export(session: Session, actor: Actor, token: str) -> tuple[str, by
     user = actor.user
     export = session.scalars(select(Export).where(Export.token_digest == crypto.token_digest(token))).first()
     if user is None or export is None or export.user_id != user.id:
-        raise NotFound
+        raise Hidden
     if export.content is None or export.expires_at <= utcnow():
         raise ExportGone
     content, export.content = export.content, None

@@ -12,13 +12,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from liaison import archives
+from liaison import archives, authnz
 from liaison.archives import ArchiveRefused, ReadLimits
 from liaison.archives.refusals import DEFAULT_LIMITS, WRONG_PASSPHRASE
 from liaison.models import SheetKind
 from liaison.services import sheets
 from liaison.services.audit import Actor, record
-from liaison.services.directory import SENDS
 from liaison.services.vault import Vault
 from schemas import SheetInvalid, SheetRules
 
@@ -52,13 +51,13 @@ def import_archive(
     """Open ``data`` with ``passphrase`` and send the sheet it holds; return the new sheet's id.
 
     Raises :class:`ImportRefused` (the archive), :class:`SheetInvalid` (its content, with the
-    same paths as ``POST /api/v1/sheets``), :class:`sheets.NotAllowed` (the caller's role).
+    same paths as ``POST /api/v1/sheets``), :class:`~liaison.authnz.Refused` (the caller's role).
     Commits what the session holds before decrypting (see below); the caller commits the rest,
     and after :class:`ImportRefused` it may commit the trail's entry alone.
     """
     user = actor.user
-    if user is None or SENDS.get(user.role) is not kind:
-        raise sheets.NotAllowed(f"Votre rôle ne permet pas d'importer une fiche {kind.value}.")
+    if user is None or authnz.SENDS.get(user.role) is not kind:
+        raise authnz.Refused(f"Votre rôle ne permet pas d'importer une fiche {kind.value}.")
     # Decrypting may take a second (AxCrypt's key derivation): end the transaction the request
     # opened first. On SQLite every transaction is BEGIN IMMEDIATE, which holds the writer lock
     # and would make every other request wait for the whole decryption. Nothing is written yet.

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from liaison import crypto
-from liaison.models import DataKeyPurpose, Organisation, PartnershipKey, Role, User, new_uuid
+from liaison import authnz, crypto
+from liaison.authnz import Hidden, Permission, Refused
+from liaison.models import DataKeyPurpose, Organisation, PartnershipKey, User, new_uuid
 from liaison.services.audit import Actor, record
 from liaison.services.directory import organisation_by_code, partners
-from liaison.services.sheets import NotAllowed, NotFound
 from liaison.services.vault import Vault
 
-MANAGERS = frozenset({Role.RGC})
 NO_SUCH_PARTNER = "Aucune convention ne lie votre structure à une organisation de ce code."
 
 
@@ -55,15 +54,16 @@ def _key_of(session: Session, first: int, second: int) -> PartnershipKey | None:
 
 def _manager(actor: Actor) -> User:
     user = actor.user
-    if user is None or user.role not in MANAGERS:
-        raise NotAllowed("Seul un(e) responsable de gestion des comptes peut gérer les clés de partenariat.")
+    if user is None:
+        raise Refused("Authentification requise.")
+    authnz.require(user, Permission.MANAGE_PARTNERSHIPS)
     return user
 
 
 def _partner(session: Session, user: User, partner_code: str) -> Organisation:
     partner = organisation_by_code(session, partner_code)
     if partner is None or partner not in partners(session, user.organisation):
-        raise NotFound(NO_SUCH_PARTNER)
+        raise Hidden(NO_SUCH_PARTNER)
     return partner
 
 
@@ -106,7 +106,7 @@ def remove_key(session: Session, vault: Vault, actor: Actor, partner_code: str) 
     partner = _partner(session, user, partner_code)
     key = _key_of(session, user.organisation_id, partner.id)
     if key is None:
-        raise NotFound("Aucune clé de partenariat n'est enregistrée avec cette structure.")
+        raise Hidden("Aucune clé de partenariat n'est enregistrée avec cette structure.")
     data_key = key.data_key
     vault.forget_prepared_key(data_key.id)
     session.delete(key)

@@ -12,11 +12,12 @@ from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from liaison import crypto
+from liaison import authnz, crypto
+from liaison.authnz import SENDS, Hidden, Permission, Refused
 from liaison.models import DataKeyPurpose, Dossier, Organisation, Sheet, SheetKind, Tombstone, User, new_uuid, utcnow
 from liaison.services import retention
 from liaison.services.audit import Actor, record
-from liaison.services.directory import SENDS, may_send, organisation_by_code, partners
+from liaison.services.directory import organisation_by_code, partners
 from liaison.services.retention import PARIS, RULE_LABELS, today
 from liaison.services.vault import Vault
 from schemas import SheetInvalid, SheetRules, dump_sheet, load_sheet
@@ -31,21 +32,22 @@ _DOSSIER_BY_LOOKUP = (
 _INSERT_SHEET = insert(Sheet)
 
 
-class NotAllowed(Exception):
-    """The caller may see this, but not do that; the message says why, in French."""
+# The refusals of :mod:`liaison.authnz`, under the names this module's callers know.
+NotAllowed = Refused
+NotFound = Hidden
 
 
-class NotFound(Exception):
-    """No such sheet, or one the caller may not see: the two are never told apart."""
-
-
-class Archived(NotFound):
+class Archived(Hidden):
     """The caller's organisation sent or received it, but its dossier is archived (kept for FSE
     control or a hold): only the DPO opens it now, with a reason."""
 
+    status, code, title = 403, "archived", "Fiche archivée"
 
-class Destroyed(NotFound):
+
+class Destroyed(Hidden):
     """The caller's organisation sent or received it; it was destroyed, as its tombstone says."""
+
+    status, code, title = 410, "destroyed", "Fiche détruite"
 
     def __init__(self, tombstone: Tombstone) -> None:
         rule = RULE_LABELS.get(tombstone.rule, tombstone.rule)
@@ -80,11 +82,10 @@ def create_sheet(
     """Validate ``body`` as a sheet of ``kind``, seal it in its dossier, send it; return its id.
 
     Raises :class:`SheetInvalid` (every broken field, the recipient included),
-    :class:`NotAllowed` when the sender may not send this kind to this recipient.
+    :class:`~liaison.authnz.Refused` when the sender may not send this kind to this recipient.
     """
     user = _require_user(actor)
-    if user.role not in SENDS:
-        raise NotAllowed("Votre rôle ne permet pas d'envoyer de fiche de liaison.")
+    authnz.require(user, Permission.SEND_SHEETS)
     errors: dict[str, list[str]] = {}
     try:
         sheet = load_sheet(kind.value, body, rules)
@@ -95,8 +96,8 @@ def create_sheet(
         errors["recipient"] = [f"Aucune organisation n'a le code « {recipient_code} »."]
     if errors or recipient is None:
         raise SheetInvalid(errors)
-    if not may_send(session, user, kind, recipient):
-        raise NotAllowed(_why_not(user, kind, recipient))
+    if not authnz.may_send(session, user, kind, recipient):
+        raise Refused(_why_not(user, kind, recipient))
 
     plie = recipient if kind is SheetKind.FDL1 else user.organisation
     dossier = _dossier_for(session, vault, plie, sheet["demandeur"]["identifiant_pole_emploi"])
@@ -121,8 +122,8 @@ def create_sheet(
 
 
 def _why_not(user: User, kind: SheetKind, recipient: Organisation) -> str:
-    if SENDS[user.role] is not kind:
-        return f"Votre rôle envoie des fiches {SENDS[user.role].value}, pas {kind.value}."
+    if SENDS.get(user.role) is not kind:
+        return authnz.why_not_send(user, kind)
     if kind is SheetKind.FDL1:
         return f"{recipient.code} n'est pas le PLIE de la convention de votre agence."
     return f"{recipient.code} n'est pas une agence de la convention de votre PLIE."
@@ -147,18 +148,17 @@ def _dossier_for(session: Session, vault: Vault, plie: Organisation, identifiant
 
 def _require_user(actor: Actor) -> User:
     if actor.user is None:
-        raise NotAllowed("Authentification requise.")
+        raise Refused("Authentification requise.")
     return actor.user
 
 
 def _may_handle_sheets(user: User) -> bool:
-    return user.role in SENDS
+    return authnz.has(user, Permission.READ_BOXES)
 
 
 def list_box(session: Session, user: User, box: Box, limit: int = 100, offset: int = 0) -> list[Sheet]:
     """The sheets the user's organisation received (inbox) or sent (outbox), newest first."""
-    if not _may_handle_sheets(user):
-        raise NotAllowed("Votre rôle ne donne pas accès aux fiches de liaison.")
+    authnz.require(user, Permission.READ_BOXES)
     column = Sheet.recipient_id if box == "inbox" else Sheet.sender_id
     query = (
         select(Sheet)
@@ -172,9 +172,9 @@ def list_box(session: Session, user: User, box: Box, limit: int = 100, offset: i
 
 
 def visible_sheet(session: Session, user: User, sheet_id: str) -> Sheet:
-    """The sheet if the user's organisation sent or received it; otherwise :class:`NotFound`."""
+    """The sheet if the user's organisation sent or received it; otherwise :class:`~liaison.authnz.Hidden`."""
     if not _may_handle_sheets(user):
-        raise NotFound
+        raise Hidden
     sheet = session.scalars(
         select(Sheet).where(
             Sheet.id == sheet_id,
@@ -188,7 +188,7 @@ def visible_sheet(session: Session, user: User, sheet_id: str) -> Sheet:
                 or_(Tombstone.sender_id == user.organisation_id, Tombstone.recipient_id == user.organisation_id),
             )
         ).first()
-        raise NotFound if tombstone is None else Destroyed(tombstone)
+        raise Hidden if tombstone is None else Destroyed(tombstone)
     if not _is_active(sheet.dossier, today()):
         raise Archived("Fiche archivée : son dossier n'est plus en phase active ; seul(e) le ou la DPO peut l'ouvrir.")
     return sheet
@@ -234,7 +234,7 @@ def acknowledge(session: Session, actor: Actor, sheet_id: str) -> Sheet:
     user = _require_user(actor)
     sheet = visible_sheet(session, user, sheet_id)
     if sheet.recipient_id != user.organisation_id:
-        raise NotAllowed("Seul le destinataire accuse réception d'une fiche.")
+        raise Refused("Seul le destinataire accuse réception d'une fiche.")
     if sheet.acknowledged_at is None:
         sheet.acknowledged_at = utcnow()
         sheet.read_at = sheet.read_at or sheet.acknowledged_at

@@ -23,13 +23,14 @@ from flask import (
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response as BaseResponse
 
-from liaison import context, crypto
+from liaison import authnz, context, crypto
+from liaison.authnz import Hidden, Permission, Refused
 from liaison.db import get_session
-from liaison.models import Role, SheetKind, User
+from liaison.models import SheetKind, User
 from liaison.services import directory, exports, imports, partnerships, sheets
 from liaison.services.audit import Actor, record
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
-from liaison.web.retention import destroyed_rows, gone_or_404
+from liaison.web.retention import destroyed_rows
 from schemas import SHEET_SCHEMAS, SheetInvalid
 from schemas.api import EXPORT_FORMATS, EXPORT_KEYS, check_agreed_passphrase, check_import_passphrase
 from schemas.codes import KINDS
@@ -101,9 +102,9 @@ def logout() -> BaseResponse:
 @blueprint.get("/")
 def home() -> BaseResponse:
     user = _user()
-    if user.role in directory.SENDS:
+    if authnz.has(user, Permission.READ_BOXES):
         return redirect(url_for("web.box", box="recues"))
-    if user.role is Role.DPO:
+    if authnz.has(user, Permission.GOVERN_RETENTION):
         return redirect(url_for("retention.overview"))  # what is overdue or due soon comes first
     return redirect(url_for("web.profile"))
 
@@ -118,8 +119,7 @@ def box(box: str) -> str:
     if box not in BOXES:
         abort(404)
     user = _user()
-    if user.role not in directory.SENDS:
-        abort(403)
+    authnz.require(user, Permission.READ_BOXES)
     api_box, title = BOXES[box]
     found = sheets.list_box(get_session(), user, api_box)  # type: ignore[arg-type]
     destroyed = destroyed_rows(get_session(), user, api_box)  # type: ignore[arg-type]
@@ -152,7 +152,7 @@ def new_sheet() -> str | BaseResponse:
             )
         except SheetInvalid as invalid:
             errors = _form_errors(invalid.errors, recipient)
-        except sheets.NotAllowed as refused:
+        except Refused as refused:
             errors = {"destinataire": [str(refused)]}
         else:
             db.commit()
@@ -200,10 +200,7 @@ def _prefilled(user: User, kind: SheetKind) -> dict[str, Any]:
 @blueprint.get("/fiches/detail/<sheet_id>")
 def read_sheet(sheet_id: str) -> str | tuple[str, int]:
     db = get_session()
-    try:
-        opened = sheets.read_sheet(db, context.vault(), context.actor(), sheet_id)
-    except sheets.NotFound as missing:
-        return gone_or_404(missing)
+    opened = sheets.read_sheet(db, context.vault(), context.actor(), sheet_id)
     db.commit()
     items = form_items(SHEET_SCHEMAS[opened.sheet.kind.value], choices=context.sheet_rules().fonctions)
     is_recipient = opened.sheet.recipient_id == _user().organisation_id
@@ -225,9 +222,7 @@ def acknowledge(sheet_id: str) -> BaseResponse | tuple[str, int]:
     db = get_session()
     try:
         sheets.acknowledge(db, context.actor(), sheet_id)
-    except sheets.NotFound as missing:
-        return gone_or_404(missing)
-    except sheets.NotAllowed as refused:
+    except Refused as refused:
         flash(str(refused), "erreur")
         return redirect(url_for("web.read_sheet", sheet_id=sheet_id))
     db.commit()
@@ -251,9 +246,7 @@ def export(sheet_id: str) -> str | tuple[str, int]:
             context.sheet_rules().fonctions,
             key=request.form.get("cle") if request.form.get("cle") in EXPORT_KEYS else None,
         )
-    except sheets.NotFound as missing:
-        return gone_or_404(missing)
-    except sheets.NotAllowed as refused:
+    except Refused as refused:
         flash(str(refused), "erreur")
         return redirect(url_for("web.read_sheet", sheet_id=sheet_id))  # type: ignore[return-value]
     db.commit()
@@ -265,8 +258,6 @@ def download(token: str) -> BaseResponse | tuple[str, int]:
     db = get_session()
     try:
         filename, content = exports.download_export(db, context.actor(), token)
-    except sheets.NotFound:
-        abort(404)
     except exports.ExportGone:
         return render_template("error.html", status=410), 410
     db.commit()
@@ -317,7 +308,7 @@ def import_sheet() -> tuple[str, int] | BaseResponse:
                 errors = {"phrase_de_passe" if refused.field == "passphrase" else "fichier": [refused.message]}
             except SheetInvalid as invalid:
                 errors = _import_errors(invalid.errors, kind)
-            except sheets.NotAllowed as refused:
+            except Refused as refused:
                 errors = {"destinataire": [str(refused)]}
             else:
                 db.commit()
@@ -357,8 +348,7 @@ def partnership_keys() -> tuple[str, int] | BaseResponse:
     errors: dict[str, list[str]] = {}
     made: tuple[str, str] | None = None
     if request.method == "POST":
-        if user.role not in partnerships.MANAGERS:
-            abort(403)
+        authnz.require(user, Permission.MANAGE_PARTNERSHIPS)
         partner = request.form.get("partenaire", "")
         action = request.form.get("action", "")
         try:
@@ -381,13 +371,13 @@ def partnership_keys() -> tuple[str, int] | BaseResponse:
             made = (partner, passphrase)
         except PatternError as error:
             errors[f"phrase-{partner}"] = [str(error)]
-        except sheets.NotFound as missing:
+        except Hidden as missing:
             flash(str(missing), "erreur")
             return redirect(url_for("web.partnership_keys"))
     found = partnerships.statuses(db, user.organisation)
-    return render_template(
-        "partnerships.html", statuses=found, errors=errors, made=made, manager=user.role in partnerships.MANAGERS
-    ), (422 if errors else 200)
+    manager = authnz.has(user, Permission.MANAGE_PARTNERSHIPS)
+    page = render_template("partnerships.html", statuses=found, errors=errors, made=made, manager=manager)
+    return page, (422 if errors else 200)
 
 
 # --- the user's own profile ----------------------------------------------------------------

@@ -1,0 +1,192 @@
+"""Who may act on what: every access rule of the service, in one place.
+
+Services ask this module, views never re-check roles. Three kinds of question:
+
+- **May this person do X at all?** :func:`require` with a :class:`Permission` (one member per thing
+  a role does); a refusal is :class:`Refused`, answered 403 with its French message.
+- **Which data does X reach?** The tenant boundary. The data controller of a sheet is the PLIE of
+  its convention: a DPO acts only on the dossiers, conventions, holds, requests, breaches and purge
+  reports of their own PLIE (:func:`controlled_plie`, :func:`dossiers_of`, :func:`conventions_of`);
+  an account manager (RGC) only on the accounts of their own structure (:func:`may_manage`).
+  Whatever lies outside answers :class:`Hidden`, exactly like what does not exist (404).
+- **Who may send what to whom?** :func:`may_send`: an agency's référent sends FDL1 to the PLIE of a
+  convention of its agency; a PLIE's accompagnateur sends FDL2 to an agency of its PLIE's
+  conventions.
+
+The command line acts as the operator of the installation (an :class:`~liaison.services.audit.Actor`
+without user): installation-wide, every scope open. That is why each function takes an optional user.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import bindparam, select, true
+from sqlalchemy.orm import Session
+
+from liaison.models import (
+    Convention,
+    ConventionAgency,
+    Dossier,
+    Organisation,
+    OrganisationKind,
+    Role,
+    SheetKind,
+    User,
+)
+
+
+class Permission(enum.Enum):
+    """What a role may do, whatever the object (the object's scope is checked apart)."""
+
+    SEND_SHEETS = "send_sheets"  # send, import, export, acknowledge
+    READ_BOXES = "read_boxes"  # the organisation's inbox and outbox
+    MANAGE_ACCOUNTS = "manage_accounts"  # the personal accounts of the structure
+    MANAGE_PARTNERSHIPS = "manage_partnerships"  # the structure's partnership keys
+    GOVERN_RETENTION = "govern_retention"  # schedule, holds, conventions, purges, archives
+    ANSWER_REQUESTS = "answer_requests"  # data-subject requests
+    KEEP_BREACH_REGISTER = "keep_breach_register"
+
+
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
+    Role.ACCOMPAGNATEUR: frozenset({Permission.SEND_SHEETS, Permission.READ_BOXES}),
+    Role.REFERENT: frozenset({Permission.SEND_SHEETS, Permission.READ_BOXES}),
+    Role.DPO: frozenset({Permission.GOVERN_RETENTION, Permission.ANSWER_REQUESTS, Permission.KEEP_BREACH_REGISTER}),
+    Role.RGC: frozenset({Permission.MANAGE_ACCOUNTS, Permission.MANAGE_PARTNERSHIPS}),
+}
+# The kind of sheet each sending role sends.
+SENDS: Mapping[Role, SheetKind] = {Role.REFERENT: SheetKind.FDL1, Role.ACCOMPAGNATEUR: SheetKind.FDL2}
+# Where each role is exercised (None: any structure).
+ROLE_ORGANISATION: Mapping[Role, OrganisationKind | None] = {
+    Role.REFERENT: OrganisationKind.AGENCE,
+    Role.ACCOMPAGNATEUR: OrganisationKind.PLIE,
+    Role.DPO: OrganisationKind.PLIE,  # the PLIE is the data controller: its DPO is its own
+    Role.RGC: None,
+}
+REFUSALS: Mapping[Permission, str] = {
+    Permission.SEND_SHEETS: "Votre rôle ne permet pas d'envoyer de fiche de liaison.",
+    Permission.READ_BOXES: "Votre rôle ne donne pas accès aux fiches de liaison.",
+    Permission.MANAGE_ACCOUNTS: "Seul(e) le ou la responsable de gestion des comptes de la structure gère ses comptes.",
+    Permission.MANAGE_PARTNERSHIPS: "Seul(e) un(e) responsable de gestion des comptes gère les clés de partenariat.",
+    Permission.GOVERN_RETENTION: "Réservé au ou à la DPO du PLIE.",
+    Permission.ANSWER_REQUESTS: "Seul(e) le ou la DPO du PLIE traite les demandes des personnes.",
+    Permission.KEEP_BREACH_REGISTER: "Seul(e) le ou la DPO du PLIE tient le registre des violations.",
+}
+
+
+class Refused(Exception):
+    """The caller may not do this (403); the message says why, in French."""
+
+
+class Hidden(Exception):
+    """No such thing, or one beyond the caller's reach (404): the two are never told apart."""
+
+
+def has(user: User | None, permission: Permission) -> bool:
+    """Whether ``user`` may do ``permission`` (the operator, ``None``, may do everything)."""
+    return user is None or permission in ROLE_PERMISSIONS[user.role]
+
+
+def require(user: User | None, permission: Permission, message: str | None = None) -> None:
+    """Raise :class:`Refused` unless ``user`` may do ``permission``."""
+    if not has(user, permission):
+        raise Refused(message or REFUSALS[permission])
+
+
+def require_or_hide(user: User | None, permission: Permission) -> None:
+    """Raise :class:`Hidden` unless ``user`` may do ``permission``: for what must look absent
+    to anyone else (the DPO's pages and objects)."""
+    if not has(user, permission):
+        raise Hidden
+
+
+# --- the tenant boundary ------------------------------------------------------------------------
+
+
+def controlled_plie(user: User | None) -> int | None:
+    """The PLIE whose data ``user`` acts on as DPO; None for the operator (every PLIE)."""
+    if user is None:
+        return None
+    if user.role is not Role.DPO or user.organisation.kind is not OrganisationKind.PLIE:
+        raise Hidden
+    return user.organisation_id
+
+
+def plie_scope(user: User | None, column: Any) -> Any:
+    """A criterion keeping the rows whose PLIE ``column`` is the one ``user`` controls."""
+    plie = controlled_plie(user)
+    return true() if plie is None else column == plie
+
+
+def dossiers_of(user: User | None) -> Any:
+    """The dossiers ``user`` acts on as DPO."""
+    return plie_scope(user, Dossier.plie_id)
+
+
+def conventions_of(user: User | None) -> Any:
+    """The conventions ``user`` acts on as DPO."""
+    return plie_scope(user, Convention.plie_id)
+
+
+def covers(user: User | None, plie_id: int | None) -> bool:
+    """Whether ``user`` acts, as DPO, on what belongs to the PLIE ``plie_id``."""
+    plie = controlled_plie(user)
+    return plie is None or plie == plie_id
+
+
+def check_covers(user: User | None, plie_id: int | None) -> None:
+    """Raise :class:`Hidden` unless ``user`` covers the PLIE ``plie_id``."""
+    if not covers(user, plie_id):
+        raise Hidden
+
+
+# --- accounts -------------------------------------------------------------------------------------
+
+
+def may_manage(manager: User | None, account: User) -> bool:
+    """An RGC manages the accounts of their own structure (the operator, every account)."""
+    if manager is None:
+        return True
+    return has(manager, Permission.MANAGE_ACCOUNTS) and account.organisation_id == manager.organisation_id
+
+
+def managed_organisation(manager: User | None, organisation_id: int) -> None:
+    """Raise :class:`Hidden` unless ``manager`` manages the accounts of ``organisation_id``."""
+    require(manager, Permission.MANAGE_ACCOUNTS)
+    if manager is not None and manager.organisation_id != organisation_id:
+        raise Hidden
+
+
+# --- who sends what to whom --------------------------------------------------------------------
+
+_CONVENTION_LINK = (
+    select(ConventionAgency.agency_id)
+    .join(Convention, Convention.id == ConventionAgency.convention_id)
+    .where(Convention.plie_id == bindparam("plie"), ConventionAgency.agency_id == bindparam("agency"))
+    .limit(1)
+)  # built once: on the hot path, building a statement costs more than running it
+
+
+def in_one_convention(session: Session, plie: Organisation, agency: Organisation) -> bool:
+    """Whether a convention binds this PLIE and this agency."""
+    found = session.connection().execute(_CONVENTION_LINK, {"plie": plie.id, "agency": agency.id}).first()
+    return found is not None
+
+
+def may_send(session: Session, user: User, kind: SheetKind, recipient: Organisation) -> bool:
+    """An agency's référent sends FDL1 to its PLIE; a PLIE's accompagnateur sends FDL2 to an
+    agency of its convention; nobody else sends anything."""
+    if SENDS.get(user.role) is not kind:
+        return False
+    plie, agency = (recipient, user.organisation) if kind is SheetKind.FDL1 else (user.organisation, recipient)
+    return in_one_convention(session, plie, agency)
+
+
+def why_not_send(user: User, kind: SheetKind) -> str:
+    """Why ``user`` may not send ``kind``, when the kind itself is the matter."""
+    sent = SENDS.get(user.role)
+    if sent is None:
+        return REFUSALS[Permission.SEND_SHEETS]
+    return f"Votre rôle envoie des fiches {sent.value}, pas {kind.value}."
