@@ -11,7 +11,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from liaison import authnz, crypto
@@ -174,6 +174,14 @@ def disable_user(session: Session, actor: Actor, login: str) -> User:
         user.disabled_at = utcnow()
         record(session, "user.disable", actor, detail=f"user:{user.id}")
     return user
+
+
+def count_active_accounts(session: Session, organisation_id: int) -> int:
+    """The structure's active accounts that count against its cap: every role but its RGC's."""
+    query = select(func.count()).where(
+        User.organisation_id == organisation_id, User.active.is_(True), User.role != Role.RGC
+    )
+    return int(session.scalar(query) or 0)
 
 
 def list_users(session: Session, organisation_code: str | None = None) -> list[User]:
