@@ -167,7 +167,7 @@ class TestOverview:
                 retention_pages.AttentionItem("rien", 0),
             ]
 
-        monkeypatch.setattr(retention_pages, "ATTENTION_SOURCES", [requests_attention])
+        monkeypatch.setattr(retention_pages.overview, "ATTENTION_SOURCES", [requests_attention])
         html = assert_accessible(signed_in("demo.dpo").get("/conservation"))
         items = [
             " ".join(element.text.split())

@@ -1,0 +1,47 @@
+"""« Conflits »: conventions whose FSE control ends beyond the ceiling, and the DPO's decision."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from liaison import context
+from liaison.db import get_session
+from liaison.services import conventions, retention_views
+from liaison.web.retention._common import CEILING_CHOICE_LABELS, blueprint, convention_or_404, dates_of
+
+
+def _conflicts_page(errors: dict[str, list[str]]) -> tuple[str, int]:
+    found = [(dates_of(convention), count) for convention, count in retention_views.conflicts(get_session())]
+    index = {key: (f"Décision pour {key.removeprefix('decision-')}", key) for key in errors}
+    return render_template(
+        "retention_conflicts.html", conflicts=found, errors=errors, index=index, CHOICES=CEILING_CHOICE_LABELS
+    ), (422 if errors else 200)
+
+
+@blueprint.get("/conservation/conflits")
+def conflicts() -> tuple[str, int]:
+    return _conflicts_page({})
+
+
+@blueprint.post("/conservation/conflits/<code>")
+def decide(code: str) -> tuple[str, int] | BaseResponse:
+    session = get_session()
+    convention_or_404(session, code)
+    field = f"decision-{code}"
+    try:
+        changes = conventions.parse_changes({"ceiling_choice": request.form.get("decision", "")})
+        if changes.values.get("ceiling_choice") is None:
+            raise conventions.ConventionInvalid({"ceiling_choice": ["Choisissez le plafond ou la date FSE."]})
+        conventions.update_convention(session, context.vault(), context.actor(), code, changes)
+    except conventions.ConventionInvalid as invalid:
+        session.rollback()
+        return _conflicts_page({field: [message for messages in invalid.errors.values() for message in messages]})
+    session.commit()
+    choice = changes.values["ceiling_choice"]
+    flash(
+        f"Décision enregistrée pour {code} : {CEILING_CHOICE_LABELS[choice.value].lower()}. "
+        "Le calendrier de ses dossiers est recalculé.",
+        "succes",
+    )
+    return redirect(url_for("retention.conflicts"))

@@ -1,0 +1,96 @@
+"""« Conventions »: their dates, FSE programme and retention parameters, and their changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from liaison import context
+from liaison.db import get_session
+from liaison.models import Convention
+from liaison.services import conventions
+from liaison.web.retention._common import CEILING_CHOICE_LABELS, blueprint, convention_or_404, dates_of, iso_date
+from retention.rules import FSE_PROGRAMMES, CeilingChoice
+
+
+def _as_text(value: Any) -> str:
+    """A convention's value as its form input shows it (dates in ISO, as ``<input type=date>``)."""
+    if value is None:
+        return ""
+    if isinstance(value, CeilingChoice):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _form_values(convention: Convention) -> dict[str, str]:
+    return {name: _as_text(getattr(convention, name)) for name in conventions.FIELD_LABELS}
+
+
+def shown_change(field: str, value: str) -> str:
+    """A recorded old or new value, as the DPO reads it."""
+    if not value:
+        return "(vide)"
+    if field in conventions.DATE_FIELDS:
+        try:
+            return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
+        except ValueError:
+            return value
+    if field == "fse_programme":
+        return FSE_PROGRAMMES.get(value, value)
+    if field == "ceiling_choice":
+        return CEILING_CHOICE_LABELS.get(value, value)
+    return value
+
+
+@blueprint.get("/conservation/conventions")
+def conventions_page() -> str:
+    found = [dates_of(convention) for convention in conventions.list_conventions(get_session())]
+    return render_template("retention_conventions.html", conventions=found, CHOICES=CEILING_CHOICE_LABELS)
+
+
+@blueprint.route("/conservation/conventions/<code>", methods=["GET", "POST"])
+def convention(code: str) -> tuple[str, int] | BaseResponse:
+    session = get_session()
+    found = convention_or_404(session, code)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        raw = {name: request.form.get(name, "") for name in conventions.FIELD_LABELS}
+        raw.update({name: iso_date(raw[name]) for name in conventions.DATE_FIELDS})
+        try:
+            changed = conventions.update_convention(
+                session, context.vault(), context.actor(), code, conventions.parse_changes(raw)
+            )
+        except conventions.ConventionInvalid as invalid:
+            session.rollback()
+            errors = invalid.errors
+            values = raw
+        else:
+            session.commit()
+            if changed:
+                labels = ", ".join(conventions.FIELD_LABELS[name].lower() for name in changed)
+                flash(f"Convention {code} modifiée ({labels}) : le calendrier de ses dossiers est recalculé.", "succes")
+            else:
+                flash("Aucune valeur n'a changé : rien n'est enregistré.", "info")
+            return redirect(url_for("retention.convention", code=code))
+    else:
+        values = _form_values(found)
+    index = {name: (label, f"champ-{name}") for name, label in conventions.FIELD_LABELS.items()}
+    return render_template(
+        "retention_convention.html",
+        convention=dates_of(found),
+        values=values,
+        errors=errors,
+        errors_by_id={f"champ-{name}": messages for name, messages in errors.items()},
+        index=index,
+        LABELS=conventions.FIELD_LABELS,
+        BOUNDS=conventions.BOUNDS,
+        programme_options={"": "Sans FSE", **FSE_PROGRAMMES},
+        choice_options={"": "Aucune décision", **CEILING_CHOICE_LABELS},
+        changes=conventions.changes_of(session, found.id),
+        shown_change=shown_change,
+    ), (422 if errors else 200)

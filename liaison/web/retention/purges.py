@@ -1,0 +1,103 @@
+"""« Purges et certificats »: the runs, their signed certificates and reports, the approval of a
+dry run's list, and the attestations that copies of destroyed sheets were deleted."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Response, abort, current_app, flash, redirect, render_template, send_file, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from liaison import certificates, context
+from liaison.db import get_session
+from liaison.models import PurgeRun
+from liaison.purge_reports import write_report
+from liaison.services import archive, retention_views
+from liaison.services.purge import NotApprovable, PurgeSite, approve_run
+from liaison.services.retention import RULE_LABELS
+from liaison.web.retention._common import STATUS_LABELS, blueprint
+
+TRIGGER_LABELS: Mapping[str, str] = {
+    "commande": "Commande « liaison purge »",
+    "planificateur": "Planificateur",
+    "dpo": "DPO (page Conservation)",
+}
+REPORT_TYPES: Mapping[str, str] = {"csv": "text/csv", "json": "application/json", "pdf": "application/pdf"}
+
+
+def _public_key() -> str | None:
+    """The key an auditor verifies certificates with, once this installation has signed one."""
+    path = context.config().signing_key_file
+    if not path.exists():
+        return None
+    return certificates.public_key_text(certificates.load_signing_key(path).public_key())
+
+
+@blueprint.get("/conservation/purges")
+def runs() -> str:
+    return render_template(
+        "retention_runs.html",
+        runs=retention_views.runs(get_session()),
+        public_key=_public_key(),
+        needs_approval=context.config().purge_needs_approval,
+        TRIGGER_LABELS=TRIGGER_LABELS,
+        STATUS_LABELS=STATUS_LABELS,
+    )
+
+
+def _certificate_of(run_id: str) -> Path:
+    run = get_session().get(PurgeRun, run_id)
+    path = PurgeSite.of(current_app).certificate_path(run_id)
+    if run is None or not run.certificate or not path.exists():
+        abort(404)
+    return path
+
+
+@blueprint.get("/conservation/purges/<run_id>/certificat.jsonl")
+def run_certificate(run_id: str) -> Response:
+    return send_file(
+        _certificate_of(run_id),
+        mimetype="application/x-ndjson",
+        as_attachment=True,
+        download_name=f"certificat-{run_id}.jsonl",
+    )
+
+
+@blueprint.get("/conservation/purges/<run_id>/rapport.<kind>")
+def run_report(run_id: str, kind: str) -> Response:
+    """The run's report, written from its signed certificate (opaque references and counts only)."""
+    if kind not in REPORT_TYPES:
+        abort(404)
+    certificate = _certificate_of(run_id)
+    with tempfile.TemporaryDirectory(prefix="liaison-rapport-") as folder:
+        destination = Path(folder) / f"rapport.{kind}"
+        write_report(certificate, destination)
+        content = destination.read_bytes()
+    response = Response(content, mimetype=REPORT_TYPES[kind])
+    response.headers["Content-Disposition"] = f'attachment; filename="rapport-de-purge-{run_id}.{kind}"'
+    return response
+
+
+@blueprint.post("/conservation/purges/<run_id>/approbation")
+def approve(run_id: str) -> BaseResponse:
+    session = get_session()
+    try:
+        approve_run(session, context.actor(), run_id)
+    except NotApprovable as refused:
+        flash(str(refused), "erreur")
+        return redirect(url_for("retention.runs"))
+    session.commit()
+    flash(
+        "Liste approuvée : la prochaine purge détruira ces dossiers (ceux qui sont encore à échéance), aucun autre.",
+        "succes",
+    )
+    return redirect(url_for("retention.runs"))
+
+
+@blueprint.get("/conservation/purges/attestations")
+def copy_attestations() -> str:
+    rows = archive.attestations(get_session())
+    missing = sum(1 for attestation, _, _ in rows if attestation.attested_at is None)
+    return render_template("retention_attestations.html", rows=rows, missing=missing, RULE_LABELS=RULE_LABELS)
