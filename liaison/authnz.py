@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any
-
-from sqlalchemy import bindparam, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, bindparam, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from liaison.models import (
     Convention,
@@ -114,18 +112,18 @@ def controlled_plie(user: User | None) -> int | None:
     return user.organisation_id
 
 
-def plie_scope(user: User | None, column: Any) -> Any:
+def plie_scope(user: User | None, column: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
     """A criterion keeping the rows whose PLIE ``column`` is the one ``user`` controls."""
     plie = controlled_plie(user)
     return true() if plie is None else column == plie
 
 
-def dossiers_of(user: User | None) -> Any:
+def dossiers_of(user: User | None) -> ColumnElement[bool]:
     """The dossiers ``user`` acts on as DPO."""
     return plie_scope(user, Dossier.plie_id)
 
 
-def conventions_of(user: User | None) -> Any:
+def conventions_of(user: User | None) -> ColumnElement[bool]:
     """The conventions ``user`` acts on as DPO."""
     return plie_scope(user, Convention.plie_id)
 

@@ -8,31 +8,27 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request, send_file, url_for
 
-from liaison import context
+from liaison import authnz, context
 from liaison.api.views import _json_body, _load, blueprint
+from liaison.authnz import Permission
 from liaison.db import get_session
 from liaison.errors import error_response
-from liaison.models import PurgeRun, Role
+from liaison.models import PurgeRun
 from liaison.services import archive, retention_views
 from liaison.services.purge import NotApprovable, PurgeSite, approve_run
-from liaison.services.retention import RULE_LABELS, today
+from liaison.services.retention import today
 from schemas import SheetInvalid
 from schemas.api import ArchiveOpeningRequestSchema, PurgeRunSchema, RetentionScheduleSchema, SheetDetailSchema
 
-DPO_ONLY = "Réservé au ou à la DPO."
 
-
-def _dpo_or_403() -> Response | None:
-    if context.signed_in_user().role is not Role.DPO:
-        return error_response(403, DPO_ONLY)
-    return None
+def _dpo_only() -> None:
+    """403 for any other role (the API says why); which PLIE's data a DPO reaches is the services'."""
+    authnz.require(context.signed_in_user(), Permission.GOVERN_RETENTION)
 
 
 @blueprint.get("/retention/schedule")
 def retention_schedule() -> Response:
-    refused = _dpo_or_403()
-    if refused:
-        return refused
+    _dpo_only()
     until_text = request.args.get("until")
     until = None
     if until_text:
@@ -44,11 +40,11 @@ def retention_schedule() -> Response:
         {
             "destroy_on": row.destroy_on,
             "rule": row.rule,
-            "rule_label": RULE_LABELS.get(row.rule, row.rule),
+            "rule_label": row.rule_label,
             "convention": row.convention,
             "dossiers": row.dossiers,
         }
-        for row in retention_views.schedule(get_session(), until)
+        for row in retention_views.schedule(get_session(), context.signed_in_user(), until)
     ]
     return jsonify(RetentionScheduleSchema().dump({"as_of": today(), "rows": rows}))
 
@@ -61,18 +57,14 @@ def _run_document(run: PurgeRun) -> dict[str, Any]:
 
 @blueprint.get("/retention/reports")
 def retention_reports() -> Response:
-    refused = _dpo_or_403()
-    if refused:
-        return refused
+    _dpo_only()
     runs = retention_views.runs(get_session())
     return jsonify({"runs": [_run_document(run) for run in runs]})
 
 
 @blueprint.get("/retention/reports/<run_id>/certificate")
 def retention_certificate(run_id: str) -> Response:
-    refused = _dpo_or_403()
-    if refused:
-        return refused
+    _dpo_only()
     run = get_session().get(PurgeRun, run_id)
     path = PurgeSite.of(current_app).certificate_path(run_id)  # type: ignore[arg-type]
     if run is None or not run.certificate or not path.exists():
@@ -84,9 +76,7 @@ def retention_certificate(run_id: str) -> Response:
 
 @blueprint.post("/retention/reports/<run_id>/approval")
 def retention_approval(run_id: str) -> Response:
-    refused = _dpo_or_403()
-    if refused:
-        return refused
+    _dpo_only()
     session = get_session()
     try:
         run = approve_run(session, context.actor(), run_id)
@@ -98,9 +88,7 @@ def retention_approval(run_id: str) -> Response:
 
 @blueprint.post("/archives/<sheet_id>/openings")
 def open_archived_sheet(sheet_id: str) -> Response:
-    refused = _dpo_or_403()
-    if refused:
-        return refused
+    _dpo_only()
     body = _load(ArchiveOpeningRequestSchema(), _json_body())
     session = get_session()
     opened = archive.open_archived(session, context.vault(), context.actor(), sheet_id, body["reason"])

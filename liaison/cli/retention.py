@@ -140,7 +140,7 @@ def conventions_list() -> None:
     """Liste les conventions et leurs dates."""
     app = command_app()
     with command_session(app) as session:
-        for convention in convention_service.list_conventions(session):
+        for convention in convention_service.list_conventions(session, None):
             click.echo(
                 f"{convention.code}\tdébut {convention.starts_on or '—'}\tfin {convention.ends_on or '—'}\t"
                 f"FSE {convention.fse_programme or 'non'}\tcontrôle FSE {convention.fse_control_end or '—'}\t"
@@ -226,7 +226,7 @@ def holds_list() -> None:
     """Liste les gels, en cours et levés."""
     app = command_app()
     with command_session(app) as session:
-        for hold in hold_service.list_holds(session):
+        for hold in hold_service.list_holds(session, None):
             target = f"convention {hold.convention_id}" if hold.convention_id else f"dossier {hold.dossier_id}"
             state = f"levé le {hold.released_on}" if hold.released_on else "en cours"
             click.echo(f"{hold.id}\t{target}\tplacé le {hold.placed_on}\t{state}\t{hold.reason}")

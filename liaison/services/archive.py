@@ -9,47 +9,54 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from liaison.models import CopyAttestation, Dossier, Role, Sheet, Tombstone, User, utcnow
+from liaison import authnz
+from liaison.authnz import Hidden, Permission, Refused
+from liaison.models import CopyAttestation, Dossier, Sheet, Tombstone, User, utcnow
 from liaison.services.audit import Actor, record
 from liaison.services.retention import today
-from liaison.services.sheets import NotAllowed, NotFound, OpenedSheet, open_sheet_content
+from liaison.services.sheets import OpenedSheet, open_sheet_content
 from liaison.services.vault import Vault
 from schemas.api import ARCHIVE_OPENING_REASONS
 
 OPENING_REASONS: Mapping[str, str] = ARCHIVE_OPENING_REASONS
 
 
-def _archived_sheets() -> Select[Sheet]:
-    """Sheets of dossiers past their active phase. The DPO is the installation's, as for the
-    schedule, holds, requests and purges: every archived sheet, each opening traced with its reason."""
+def _archived_sheets(user: User) -> Select[Sheet]:
+    """Sheets of the dossiers of the DPO's PLIE past their active phase (another PLIE's archives
+    are beyond reach, exactly like sheets that do not exist)."""
+    authnz.require_or_hide(user, Permission.GOVERN_RETENTION)
     day = today()
     return (
         select(Sheet)
         .join(Dossier, Dossier.id == Sheet.dossier_id)
-        .where(Dossier.active_until.is_not(None), Dossier.active_until <= day)
+        .where(Dossier.active_until.is_not(None), Dossier.active_until <= day, authnz.dossiers_of(user))
     )
 
 
 def archived_sheets(session: Session, user: User, limit: int = 200) -> list[Sheet]:
-    """The archived sheets, newest first."""
-    if user.role is not Role.DPO:
-        raise NotAllowed("Seul(e) le ou la DPO consulte les archives.")
-    return list(session.scalars(_archived_sheets().order_by(Sheet.created_at.desc()).limit(limit)))
+    """The archived sheets of the DPO's PLIE, newest first."""
+    return list(session.scalars(_archived_sheets(user).order_by(Sheet.created_at.desc()).limit(limit)))
+
+
+def archived_sheet(session: Session, user: User, sheet_id: str) -> Sheet:
+    """One archived sheet of the DPO's PLIE (not opened), or :class:`~liaison.authnz.Hidden`."""
+    sheet = session.scalars(_archived_sheets(user).where(Sheet.id == sheet_id)).first()
+    if sheet is None:
+        raise Hidden
+    return sheet
 
 
 def open_archived(session: Session, vault: Vault, actor: Actor, sheet_id: str, reason: str) -> OpenedSheet:
     """Open an archived sheet for the DPO, for ``reason`` (a code of :data:`OPENING_REASONS`)."""
     user = actor.user
-    if user is None or user.role is not Role.DPO:
-        raise NotFound
+    if user is None:
+        raise Hidden
+    sheet = archived_sheet(session, user, sheet_id)
     if reason not in OPENING_REASONS:
-        raise NotAllowed(f"Motif d'ouverture à choisir parmi : {', '.join(OPENING_REASONS)}.")
-    sheet = session.scalars(_archived_sheets().where(Sheet.id == sheet_id)).first()
-    if sheet is None:
-        raise NotFound
+        raise Refused(f"Motif d'ouverture à choisir parmi : {', '.join(OPENING_REASONS)}.")
     record(session, "archive.open", actor, sheet_id=sheet_id, detail=reason)
     return OpenedSheet(sheet, open_sheet_content(vault, sheet))
 
@@ -86,23 +93,29 @@ def count_copies_to_delete(session: Session, user: User) -> int:
 def attest_deleted(session: Session, actor: Actor, sheet_id: str) -> None:
     """The user attests they deleted every copy they downloaded of this destroyed sheet."""
     if actor.user is None:
-        raise NotAllowed("Authentification requise.")
+        raise Refused("Authentification requise.")
     attestation = session.scalars(
         select(CopyAttestation).where(CopyAttestation.user_id == actor.user.id, CopyAttestation.sheet_id == sheet_id)
     ).first()
     if attestation is None:
-        raise NotFound
+        raise Hidden
     if attestation.attested_at is None:
         attestation.attested_at = utcnow()
         record(session, "copy.attest", actor, sheet_id=sheet_id)
 
 
-def attestations(session: Session, limit: int = 500) -> list[tuple[CopyAttestation, User, Tombstone]]:
-    """For the DPO: who downloaded a copy of a destroyed sheet, and who attested deleting it."""
+def attestations(
+    session: Session, dpo: User | None, limit: int = 500
+) -> list[tuple[CopyAttestation, User, Tombstone]]:
+    """For the DPO: who downloaded a copy of a destroyed sheet of their PLIE (its sender or its
+    recipient), and who attested deleting it."""
+    authnz.require_or_hide(dpo, Permission.GOVERN_RETENTION)
+    plie = authnz.controlled_plie(dpo)
     rows = session.execute(
         select(CopyAttestation, User, Tombstone)
         .join(User, User.id == CopyAttestation.user_id)
         .join(Tombstone, Tombstone.sheet_id == CopyAttestation.sheet_id)
+        .where(true() if plie is None else or_(Tombstone.sender_id == plie, Tombstone.recipient_id == plie))
         .order_by(CopyAttestation.attested_at.is_not(None), Tombstone.destroyed_at.desc())
         .limit(limit)
     )

@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from liaison.models import Convention, ConventionChange, Role
+from liaison import authnz
+from liaison.authnz import Permission
+from liaison.models import Convention, ConventionChange, User
 from liaison.services.audit import Actor, record
 from liaison.services.retention import reschedule_convention
 from liaison.services.vault import Vault
@@ -45,10 +47,6 @@ class ConventionInvalid(Exception):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("; ".join(f"{field} : {' '.join(messages)}" for field, messages in errors.items()))
         self.errors = errors
-
-
-class NotDpo(Exception):
-    """Only the DPO changes retention."""
 
 
 @dataclass(frozen=True)
@@ -109,20 +107,23 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def convention_by_code(session: Session, code: str) -> Convention | None:
-    return session.scalars(select(Convention).where(Convention.code == code)).first()
+def convention_by_code(session: Session, code: str, user: User | None = None) -> Convention | None:
+    """The convention ``code``, if ``user`` (a DPO; None: the operator) covers its PLIE."""
+    query = select(Convention).where(Convention.code == code, authnz.conventions_of(user))
+    return session.scalars(query).first()
 
 
-def list_conventions(session: Session) -> list[Convention]:
-    return list(session.scalars(select(Convention).order_by(Convention.code)))
+def list_conventions(session: Session, user: User | None) -> list[Convention]:
+    """The conventions of the DPO's PLIE (the operator: all of them)."""
+    authnz.require_or_hide(user, Permission.GOVERN_RETENTION)
+    return list(session.scalars(select(Convention).where(authnz.conventions_of(user)).order_by(Convention.code)))
 
 
 def update_convention(session: Session, vault: Vault, actor: Actor, code: str, changes: ChangeSet) -> list[str]:
     """Apply ``changes`` to the convention ``code``; returns the fields that changed. Each change
     is recorded (field, old and new value, author) and the convention's dossiers rescheduled."""
-    if actor.user is not None and actor.user.role is not Role.DPO:
-        raise NotDpo("Seul le ou la DPO modifie les conventions.")
-    convention = convention_by_code(session, code)
+    authnz.require(actor.user, Permission.GOVERN_RETENTION, "Seul(e) le ou la DPO du PLIE modifie ses conventions.")
+    convention = convention_by_code(session, code, actor.user)
     if convention is None:
         raise ConventionInvalid({"code": [f"Aucune convention n'a le code « {code} »."]})
     merged = {name: changes.values.get(name, getattr(convention, name)) for name in ("starts_on", "ends_on")}

@@ -1,16 +1,19 @@
 """Litigation holds: placed and released by the DPO, with a reason, on one dossier (found by the
 job seeker's France Travail identifier within a PLIE) or on a whole convention. While a hold lasts
-nothing it covers is destroyed; its dossiers are rescheduled at once, both ways."""
+nothing it covers is destroyed; its dossiers are rescheduled at once, both ways. A DPO holds only
+their own PLIE's dossiers and conventions (:mod:`liaison.authnz`): another PLIE's answer exactly as
+what does not exist."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from liaison import crypto
-from liaison.models import Dossier, Hold, Organisation, Role
+from liaison import authnz, crypto
+from liaison.authnz import Permission
+from liaison.models import Convention, Dossier, Hold, Organisation, User
 from liaison.services.audit import Actor, record
-from liaison.services.conventions import NotDpo, convention_by_code
+from liaison.services.conventions import convention_by_code
 from liaison.services.retention import for_change, reschedule, reschedule_convention, today
 from liaison.services.vault import Vault
 
@@ -27,8 +30,7 @@ class HoldRefused(Exception):
 
 
 def _require_dpo(actor: Actor) -> None:
-    if actor.user is not None and actor.user.role is not Role.DPO:
-        raise NotDpo("Seul le ou la DPO place ou lève un gel.")
+    authnz.require(actor.user, Permission.GOVERN_RETENTION, "Seul(e) le ou la DPO du PLIE place ou lève un gel.")
 
 
 def _reason(text: str, field: str = "reason") -> str:
@@ -40,9 +42,12 @@ def _reason(text: str, field: str = "reason") -> str:
     return text
 
 
-def find_dossier(session: Session, vault: Vault, plie_code: str, identifiant: str) -> Dossier | None:
+def find_dossier(
+    session: Session, vault: Vault, plie_code: str, identifiant: str, user: User | None = None
+) -> Dossier | None:
+    """The dossier of this identifier in this PLIE, if ``user`` covers that PLIE."""
     plie = session.scalars(select(Organisation).where(Organisation.code == plie_code)).first()
-    if plie is None:
+    if plie is None or not authnz.covers(user, plie.id):
         return None
     compact = "".join(identifiant.split()).upper()  # as the sheet schema stores it
     lookup = crypto.keyed_index(vault.index_key(session), f"{plie.code}|{compact}")
@@ -56,7 +61,7 @@ def place_on_dossier(
 ) -> Hold:
     _require_dpo(actor)
     text = _reason(reason)
-    dossier = find_dossier(session, vault, plie_code, identifiant)
+    dossier = find_dossier(session, vault, plie_code, identifiant, actor.user)
     if dossier is None:
         raise HoldRefused("identifiant", "Aucun dossier de ce PLIE ne porte cet identifiant (ou il est déjà détruit).")
     hold = Hold(
@@ -72,7 +77,7 @@ def place_on_dossier(
 def place_on_convention(session: Session, vault: Vault, actor: Actor, code: str, reason: str) -> Hold:
     _require_dpo(actor)
     text = _reason(reason)
-    convention = convention_by_code(session, code)
+    convention = convention_by_code(session, code, actor.user)
     if convention is None:
         raise HoldRefused("convention", f"Aucune convention n'a le code « {code} ».")
     hold = Hold(
@@ -88,7 +93,7 @@ def place_on_convention(session: Session, vault: Vault, actor: Actor, code: str,
 def release(session: Session, vault: Vault, actor: Actor, hold_id: int, reason: str) -> Hold:
     _require_dpo(actor)
     text = _reason(reason, "release_reason")
-    hold = session.get(Hold, hold_id)
+    hold = session.scalars(_holds_of(actor.user).where(Hold.id == hold_id)).first()
     if hold is None:
         raise HoldRefused("hold", f"Aucun gel n'a le numéro {hold_id}.")
     if hold.released_on is not None:
@@ -106,8 +111,19 @@ def release(session: Session, vault: Vault, actor: Actor, hold_id: int, reason: 
     return hold
 
 
-def list_holds(session: Session, active_only: bool = False) -> list[Hold]:
-    query = select(Hold).order_by(Hold.placed_at.desc(), Hold.id.desc())
+def _holds_of(user: User | None) -> Select[Hold]:
+    """The holds on the dossiers and conventions ``user`` covers."""
+    return (
+        select(Hold)
+        .outerjoin(Dossier, Dossier.id == Hold.dossier_id)
+        .outerjoin(Convention, Convention.id == Hold.convention_id)
+        .where(or_(authnz.dossiers_of(user), authnz.conventions_of(user)))
+    )
+
+
+def list_holds(session: Session, user: User | None, active_only: bool = False) -> list[Hold]:
+    authnz.require_or_hide(user, Permission.GOVERN_RETENTION)
+    query = _holds_of(user).order_by(Hold.placed_at.desc(), Hold.id.desc())
     if active_only:
         query = query.where(or_(Hold.released_on.is_(None)))
     return list(session.scalars(query))

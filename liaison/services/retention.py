@@ -10,8 +10,8 @@ date alone. A dossier's key moves to the retention period of its new date in the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, or_, select
@@ -20,24 +20,43 @@ from sqlalchemy.orm import Session, joinedload
 from liaison.epoch_keys import epoch_of
 from liaison.models import Convention, ConventionAgency, Dossier, Hold, Sheet
 from liaison.services.vault import Vault
-from retention.rules import Decision, Events, Parameters, decide, fse_control_end
+from retention.rules import Decision, Events, Parameters, Rule, decide, fse_control_end
 from retention.rules import Hold as HoldPeriod
 from retention.sheet_events import DossierDates, after_sheet
 
 PARIS = ZoneInfo("Europe/Paris")
 CHUNK = 500
 
+# What each rule is, in French. The figures (months, years) are each convention's parameters,
+# never written here: :func:`rule_label` puts in those of the dossier's convention when it is known.
 RULE_LABELS: Mapping[str, str] = {
-    "orientation": "Orientation : 6 mois après la dernière fiche, personne non intégrée",
-    "accompagnement": "Accompagnement : sortie du parcours + 3 mois de suivi",
-    "controle_fse": "Contrôle FSE : fin du contrôle du Fonds social européen",
-    "convention": "Convention : fin de la convention + 2 mois",
-    "plafond": "Plafond : fin de la convention + 10 ans",
-    "decision_dpo": "Décision du DPO : conservation jusqu'à la date FSE au-delà du plafond",
-    "gel": "Gel pour contentieux : aucune destruction tant qu'il dure",
-    "arbitrage_dpo": "Arbitrage du DPO attendu : date FSE au-delà du plafond",
-    "effacement": "Effacement demandé par la personne",
+    Rule.ORIENTATION.value: "Orientation : délai après la dernière fiche, personne non intégrée",
+    Rule.ACCOMPAGNEMENT.value: "Accompagnement : sortie du parcours et suivi",
+    Rule.FSE_CONTROL.value: "Contrôle FSE : fin du contrôle du Fonds social européen",
+    Rule.CONVENTION.value: "Convention : délai après la fin de la convention",
+    Rule.CEILING.value: "Plafond : durée maximale après la fin de la convention",
+    Rule.DPO_DECISION.value: "Décision du DPO : conservation jusqu'à la date FSE au-delà du plafond",
+    Rule.HOLD.value: "Gel pour contentieux : aucune destruction tant qu'il dure",
+    Rule.AWAITING_DPO.value: "Arbitrage du DPO attendu : date FSE au-delà du plafond",
+    Rule.ERASURE.value: "Effacement demandé par la personne",
 }
+_WITH_FIGURES: Mapping[str, Callable[[Parameters], str]] = {
+    Rule.ORIENTATION.value: lambda p: (
+        f"Orientation : {p.non_integration_months} mois après la dernière fiche, personne non intégrée"
+    ),
+    Rule.ACCOMPAGNEMENT.value: lambda p: f"Accompagnement : sortie du parcours + {p.follow_up_months} mois de suivi",
+    Rule.CONVENTION.value: lambda p: f"Convention : fin de la convention + {p.post_convention_months} mois",
+    Rule.CEILING.value: lambda p: f"Plafond : fin de la convention + {p.ceiling_years} ans",
+}
+
+
+def rule_label(rule: str | None, convention: Convention | None = None) -> str:
+    """The rule in French, with the figures of ``convention`` when it is known."""
+    if not rule:
+        return ""
+    if convention is not None and rule in _WITH_FIGURES:
+        return _WITH_FIGURES[rule](parameters_of(convention))
+    return RULE_LABELS.get(rule, rule)
 
 
 def today() -> dt.date:
@@ -78,15 +97,38 @@ def decision_for(dossier: Dossier, convention: Convention | None, holds: Iterabl
     return decide(events_of(dossier, convention, holds), parameters_of(convention), on)
 
 
-def convention_for(session: Session, plie_id: int, agency_id: int) -> Convention | None:
-    """The convention that links this PLIE and this agency (the most recent one if several)."""
-    return session.scalars(
-        select(Convention)
+class ConventionTerm(NamedTuple):
+    """A convention's dates, as :func:`convention_in_force` weighs them (None: an open end)."""
+
+    id: int
+    starts_on: dt.date | None
+    ends_on: dt.date | None
+
+
+def convention_in_force(terms: Iterable[ConventionTerm], day: dt.date) -> int | None:
+    """Which of these conventions a sheet of ``day`` belongs to: the one in force that day
+    (``starts_on`` <= day <= ``ends_on``, an open end matching every day on its side); else the
+    most recent one. Between several, the most recent: the latest start, then the latest made."""
+    candidates = list(terms)
+    in_force = [
+        term
+        for term in candidates
+        if (term.starts_on is None or term.starts_on <= day) and (term.ends_on is None or day <= term.ends_on)
+    ]
+    chosen = max(in_force or candidates, key=lambda term: (term.starts_on or dt.date.min, term.id), default=None)
+    return chosen.id if chosen is not None else None
+
+
+def convention_for(session: Session, plie_id: int, agency_id: int, day: dt.date) -> Convention | None:
+    """The convention binding this PLIE and this agency that a sheet of ``day`` belongs to
+    (:func:`convention_in_force`)."""
+    rows = session.execute(
+        select(Convention.id, Convention.starts_on, Convention.ends_on)
         .join(ConventionAgency, ConventionAgency.convention_id == Convention.id)
         .where(Convention.plie_id == plie_id, ConventionAgency.agency_id == agency_id)
-        .order_by(Convention.id.desc())
-        .limit(1)
-    ).first()
+    )
+    chosen = convention_in_force((ConventionTerm(*row) for row in rows), day)
+    return session.get(Convention, chosen) if chosen is not None else None
 
 
 def record_sheet(
@@ -95,7 +137,7 @@ def record_sheet(
     """A sheet of the dossier was received: its dates move, and so does its schedule."""
     day = today()
     if dossier.convention_id is None:
-        convention = convention_for(session, dossier.plie_id, agency_id)
+        convention = convention_for(session, dossier.plie_id, agency_id, day)
         dossier.convention_id = convention.id if convention else None
     dates = after_sheet(
         DossierDates(dossier.received_on, dossier.integrated_on, dossier.exit_on), sheet_kind, content, day

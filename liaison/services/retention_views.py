@@ -1,15 +1,19 @@
 """What the DPO reads about retention: the schedule by date and rule, what is overdue, conflicts,
-purge runs. Counts and dates only, never a person."""
+purge runs. Counts and dates only, never a person; a DPO reads only their own PLIE's
+(:mod:`liaison.authnz`), the operator (``user`` None) the installation's."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from liaison.models import Convention, Dossier, Hold, PurgeRun
+from liaison import authnz
+from liaison.authnz import Permission
+from liaison.models import Convention, Dossier, Hold, PurgeRun, User
+from liaison.services.retention import rule_label
 
 
 @dataclass(frozen=True)
@@ -18,29 +22,40 @@ class ScheduleRow:
     rule: str
     convention: str
     dossiers: int
+    rule_label: str = ""  # with the figures of the convention
 
 
-def schedule(session: Session, until: dt.date | None = None, limit: int = 500) -> list[ScheduleRow]:
+def _scope(user: User | None) -> ColumnElement[bool]:
+    authnz.require_or_hide(user, Permission.GOVERN_RETENTION)
+    return authnz.dossiers_of(user)
+
+
+def schedule(session: Session, user: User | None, until: dt.date | None = None, limit: int = 500) -> list[ScheduleRow]:
     """Dossiers to be destroyed, by date, rule and convention (no date: kept by a hold or a
     decision to come), soonest first."""
     query = (
-        select(Dossier.destroy_on, Dossier.rule, Convention.code, func.count())
+        select(Dossier.destroy_on, Dossier.rule, Convention, func.count())
         .outerjoin(Convention, Convention.id == Dossier.convention_id)
-        .group_by(Dossier.destroy_on, Dossier.rule, Convention.code)
+        .where(_scope(user))
+        .group_by(Dossier.destroy_on, Dossier.rule, Convention.id)
         .order_by(Dossier.destroy_on.is_(None), Dossier.destroy_on, Dossier.rule)
         .limit(limit)
     )
     if until is not None:
         query = query.where(Dossier.destroy_on <= until)
-    return [ScheduleRow(day, rule or "", code or "", count) for day, rule, code, count in session.execute(query)]
+    return [
+        ScheduleRow(day, rule or "", convention.code if convention else "", count, rule_label(rule, convention))
+        for day, rule, convention, count in session.execute(query)
+    ]
 
 
-def upcoming(session: Session, day: dt.date, days: int) -> list[ScheduleRow]:
-    return [row for row in schedule(session, day + dt.timedelta(days=days)) if row.destroy_on is not None]
+def upcoming(session: Session, user: User | None, day: dt.date, days: int) -> list[ScheduleRow]:
+    return [row for row in schedule(session, user, day + dt.timedelta(days=days)) if row.destroy_on is not None]
 
 
 def upcoming_summary(session: Session, day: dt.date, days: int) -> str:
-    rows = upcoming(session, day, days)
+    """The installation's summary, for the daily log."""
+    rows = upcoming(session, None, day, days)
     total = sum(row.dossiers for row in rows)
     if not total:
         return f"aucun dossier à détruire d'ici {days} jour(s)"
@@ -60,21 +75,30 @@ class Attention:
     runs_awaiting_approval: int
 
 
-def attention(session: Session, day: dt.date, warning_days: int) -> Attention:
-    overdue = session.scalar(select(func.count()).where(Dossier.destroy_on < day)) or 0
-    awaiting = session.scalar(select(func.count()).where(Dossier.rule == "arbitrage_dpo")) or 0
-    without_end = list(session.scalars(select(Convention.code).where(Convention.ends_on.is_(None))))
-    holds = session.scalar(select(func.count()).select_from(Hold).where(Hold.released_on.is_(None))) or 0
+def attention(session: Session, user: User | None, day: dt.date, warning_days: int) -> Attention:
+    dossiers = _scope(user)
+    overdue = session.scalar(select(func.count()).where(Dossier.destroy_on < day, dossiers)) or 0
+    awaiting = session.scalar(select(func.count()).where(Dossier.rule == "arbitrage_dpo", dossiers)) or 0
+    conventions = authnz.conventions_of(user)
+    without_end = list(session.scalars(select(Convention.code).where(Convention.ends_on.is_(None), conventions)))
+    holds = session.scalar(
+        select(func.count())
+        .select_from(Hold)
+        .outerjoin(Dossier, Dossier.id == Hold.dossier_id)
+        .outerjoin(Convention, Convention.id == Hold.convention_id)
+        .where(Hold.released_on.is_(None), or_(dossiers, conventions))
+    )
     approvals = session.scalar(select(func.count()).where(PurgeRun.status == "awaiting_approval")) or 0
-    return Attention(overdue, awaiting, without_end, holds, upcoming(session, day, warning_days), approvals)
+    upcoming_rows = upcoming(session, user, day, warning_days)
+    return Attention(overdue, awaiting, without_end, holds or 0, upcoming_rows, approvals)
 
 
-def conflicts(session: Session) -> list[tuple[Convention, int]]:
+def conflicts(session: Session, user: User | None) -> list[tuple[Convention, int]]:
     """Conventions whose FSE date falls beyond the ceiling, with how many dossiers wait."""
     rows = session.execute(
         select(Convention, func.count(Dossier.id))
         .join(Dossier, Dossier.convention_id == Convention.id)
-        .where(Dossier.conflict.is_(True))
+        .where(Dossier.conflict.is_(True), _scope(user))
         .group_by(Convention.id)
         .order_by(Convention.code)
     )

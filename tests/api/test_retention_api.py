@@ -75,14 +75,14 @@ class TestScheduleAndReports:
                 {
                     "destroy_on": later(6).isoformat(),
                     "rule": "orientation",
-                    "rule_label": RULE_LABELS["orientation"],
+                    "rule_label": "Orientation : 6 mois après la dernière fiche, personne non intégrée",
                     "convention": CONVENTION,
                     "dossiers": 2,
                 },
                 {
                     "destroy_on": CEILING.isoformat(),
                     "rule": "plafond",
-                    "rule_label": RULE_LABELS["plafond"],
+                    "rule_label": "Plafond : fin de la convention + 10 ans",
                     "convention": CONVENTION,
                     "dossiers": 1,
                 },
@@ -99,7 +99,7 @@ class TestScheduleAndReports:
                 body = {"json": {"reason": "controle_fse"}} if method == "post" else {}
                 response = getattr(api[role], method)(path, **body)
                 assert (response.status_code, response.json["error"]) == (403, "forbidden"), (role, path)
-                assert response.json["message"] == "Réservé au ou à la DPO."
+                assert response.json["message"] == "Réservé au ou à la DPO du PLIE."
 
     def test_the_reports_list_each_run_and_give_its_signed_certificate(
         self, app: Flask, engine: Engine, config: Config, api: dict[str, ApiClient]

@@ -146,7 +146,7 @@ class TestOverview:
         html = assert_accessible(dpo.get("/conservation"))
         assert "À détruire dans les 70 jours" in html.text and "LIAISON_WARNING_DAYS" in html.text
         assert due.strftime("%d/%m/%Y") in html.text_of("td")
-        assert "Orientation : 6 mois après la dernière fiche" in html.text
+        assert "Orientation : 2 mois après la dernière fiche" in html.text  # the convention's figure, not a copy
 
     def test_other_modules_add_their_items_and_late_ones_come_first(
         self, monkeypatch: pytest.MonkeyPatch, app: Flask, signed_in: SignedIn
@@ -471,7 +471,7 @@ class TestDestroyedSheets:
         outbox = assert_accessible(sender.get("/fiches/envoyees"))
         assert "Fiches détruites" in outbox.text_of("h2")
         row = [cell for cell in outbox.text_of("td") if cell.startswith("Détruite le")]
-        assert len(row) == 1 and "Orientation : 6 mois après la dernière fiche" in row[0]
+        assert len(row) == 1 and "Orientation : délai après la dernière fiche" in row[0]
         assert "France Travail Aix Galice" in outbox.text_of("td")
         gone = sender.get(f"/fiches/detail/{sheet_id}")
         assert gone.status_code == 410
@@ -490,7 +490,7 @@ class TestDestroyedSheets:
 
         copies = assert_accessible(referent.get("/copies-a-supprimer"))
         assert "J'atteste avoir supprimé toutes mes copies de cette fiche" in copies.text_of("button")
-        assert "Orientation : 6 mois après la dernière fiche" in copies.text
+        assert "Orientation : délai après la dernière fiche" in copies.text
         attested = post_form(referent, f"/copies-a-supprimer/{sheet_id}", {}, form_page="/copies-a-supprimer")
         assert attested.status_code == 302
         after = assert_accessible(referent.get(attested.headers["Location"]))

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, request
+from flask import request
 from sqlalchemy.exc import SQLAlchemyError
 
-from liaison import context
+from liaison import authnz, context
+from liaison.authnz import Permission
 from liaison.db import get_session
-from liaison.models import Role
 from liaison.services import archive
 from liaison.web.retention import (  # noqa: F401 - importing a page module adds its routes to the blueprint
     archives,
@@ -51,7 +51,7 @@ from liaison.web.retention import (  # noqa: F401 - importing a page module adds
     schedule,
 )
 from liaison.web.retention._common import blueprint
-from liaison.web.retention.destroyed import DestroyedRow, destroyed_rows, gone_or_404
+from liaison.web.retention.destroyed import DestroyedRow, destroyed_rows
 from liaison.web.retention.overview import ATTENTION_SOURCES, AttentionItem, AttentionSource, landing_summary
 
 __all__ = [
@@ -61,7 +61,6 @@ __all__ = [
     "DestroyedRow",
     "blueprint",
     "destroyed_rows",
-    "gone_or_404",
 ]
 
 EVERY_USER_ENDPOINTS = frozenset({"retention.copies", "retention.attest"})
@@ -71,8 +70,8 @@ DPO_LANDING = "web.profile"  # where ``web.home`` sends the DPO: the summary of 
 @blueprint.before_request
 def _dpo_only() -> None:
     """Every page here is the DPO's, except the copies to delete: others get a plain 404."""
-    if request.endpoint not in EVERY_USER_ENDPOINTS and context.signed_in_user().role is not Role.DPO:
-        abort(404)
+    if request.endpoint not in EVERY_USER_ENDPOINTS:
+        authnz.require_or_hide(context.signed_in_user(), Permission.GOVERN_RETENTION)
 
 
 @blueprint.app_context_processor
@@ -84,7 +83,8 @@ def _banners() -> dict[str, Any]:
         return {"copies_to_delete": 0, "retention_summary": None}
     try:
         count = archive.count_copies_to_delete(get_session(), user)
-        summary = landing_summary(get_session()) if user.role is Role.DPO and request.endpoint == DPO_LANDING else None
+        dpo_landing = request.endpoint == DPO_LANDING and authnz.has(user, Permission.GOVERN_RETENTION)
+        summary = landing_summary(get_session(), user) if dpo_landing else None
     except SQLAlchemyError:  # an error page after a failed transaction: no banner rather than no page
         return {"copies_to_delete": 0, "retention_summary": None}
     return {"copies_to_delete": count, "retention_summary": summary}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort
 from sqlalchemy.orm import Session
 
+from liaison import context
 from liaison.models import Convention
 from liaison.services import conventions
 from retention.rules import FSE_PROGRAMMES, CeilingChoice, add_years, fse_control_end
@@ -70,7 +71,8 @@ def dates_of(convention: Convention) -> ConventionDates:
 
 
 def convention_or_404(session: Session, code: str) -> Convention:
-    convention = conventions.convention_by_code(session, code)
+    """The DPO's convention ``code``; another PLIE's is the same 404 as a missing one."""
+    convention = conventions.convention_by_code(session, code, context.signed_in_user())
     if convention is None:
         abort(404)
     return convention

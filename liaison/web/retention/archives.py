@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
-from sqlalchemy.orm import Session
+from flask import render_template, request
 
 from liaison import context
 from liaison.db import get_session
-from liaison.models import Sheet
-from liaison.services import archive, sheets
+from liaison.services import archive
 from liaison.web.forms import flat_values, form_items
 from liaison.web.retention._common import blueprint
 from schemas import SHEET_SCHEMAS
 
 OPENING_REASON_REQUIRED = "Choisissez le motif de l'ouverture : elle est tracée avec lui."
-
-
-def _archived_or_404(session: Session, sheet_id: str) -> Sheet:
-    user = context.signed_in_user()
-    found = [sheet for sheet in archive.archived_sheets(session, user, limit=10_000) if sheet.id == sheet_id]
-    if not found:
-        abort(404)
-    return found[0]
 
 
 @blueprint.get("/conservation/archives")
@@ -34,17 +24,14 @@ def archives() -> str:
 def archived_sheet(sheet_id: str) -> tuple[str, int]:
     """Choose the reason, then read the sheet: each opening is traced with its reason."""
     session = get_session()
-    sheet = _archived_or_404(session, sheet_id)
+    sheet = archive.archived_sheet(session, context.signed_in_user(), sheet_id)
     errors: dict[str, list[str]] = {}
     reason = request.form.get("motif", "")
     if request.method == "POST":
         if reason not in archive.OPENING_REASONS:
             errors["champ-motif"] = [OPENING_REASON_REQUIRED]
         else:
-            try:
-                opened = archive.open_archived(session, context.vault(), context.actor(), sheet_id, reason)
-            except sheets.NotFound:
-                abort(404)
+            opened = archive.open_archived(session, context.vault(), context.actor(), sheet_id, reason)
             session.commit()
             items = form_items(SHEET_SCHEMAS[opened.sheet.kind.value], choices=context.sheet_rules().fonctions)
             return render_template(

@@ -12,7 +12,8 @@ from liaison.web.retention._common import CEILING_CHOICE_LABELS, blueprint, conv
 
 
 def _conflicts_page(errors: dict[str, list[str]]) -> tuple[str, int]:
-    found = [(dates_of(convention), count) for convention, count in retention_views.conflicts(get_session())]
+    rows = retention_views.conflicts(get_session(), context.signed_in_user())
+    found = [(dates_of(convention), count) for convention, count in rows]
     index = {key: (f"Décision pour {key.removeprefix('decision-')}", key) for key in errors}
     return render_template(
         "retention_conflicts.html", conflicts=found, errors=errors, index=index, CHOICES=CEILING_CHOICE_LABELS

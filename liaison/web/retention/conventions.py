@@ -49,7 +49,8 @@ def shown_change(field: str, value: str) -> str:
 
 @blueprint.get("/conservation/conventions")
 def conventions_page() -> str:
-    found = [dates_of(convention) for convention in conventions.list_conventions(get_session())]
+    rows = conventions.list_conventions(get_session(), context.signed_in_user())
+    found = [dates_of(convention) for convention in rows]
     return render_template("retention_conventions.html", conventions=found, CHOICES=CEILING_CHOICE_LABELS)
 
 

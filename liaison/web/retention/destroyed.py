@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from flask import abort, render_template
 from sqlalchemy.orm import Session
 
 from liaison.models import Organisation, User
@@ -41,13 +40,3 @@ def destroyed_rows(session: Session, user: User, box: Literal["inbox", "outbox"]
             )
         )
     return rows
-
-
-def gone_or_404(error: sheets.NotFound) -> tuple[str, int]:
-    """A destroyed sheet (410) or an archived one (403) says so to its sender and recipient;
-    anything else is the same 404 as a sheet that never existed."""
-    if isinstance(error, sheets.Destroyed):
-        return render_template("retention_gone.html", title="Fiche détruite", message=str(error)), 410
-    if isinstance(error, sheets.Archived):
-        return render_template("retention_gone.html", title="Fiche archivée", message=str(error)), 403
-    abort(404)

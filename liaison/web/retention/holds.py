@@ -39,7 +39,7 @@ def _login(session: Session, user_id: int | None) -> str:
 
 def _hold_rows(session: Session) -> list[HoldRow]:
     rows = []
-    for hold in holds.list_holds(session):
+    for hold in holds.list_holds(session, context.signed_in_user()):
         if hold.convention_id is not None:
             convention = session.get(Convention, hold.convention_id)
             target = f"Convention {convention.code}" if convention else "Convention"
@@ -55,7 +55,7 @@ def _hold_rows(session: Session) -> list[HoldRow]:
 def _holds_page(errors: dict[str, list[str]], values: Mapping[str, str]) -> tuple[str, int]:
     session = get_session()
     rows = _hold_rows(session)
-    found = conventions.list_conventions(session)
+    found = conventions.list_conventions(session, context.signed_in_user())
     plies = {convention.plie.code: convention.plie.name for convention in found}
     by_code = {convention.code: f"{convention.code} ({convention.plie.name})" for convention in found}
     index = {

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from liaison import context
 from liaison.db import get_session
-from liaison.models import utcnow
+from liaison.models import User, utcnow
 from liaison.services import retention_views
 from liaison.services.retention import RULE_LABELS, today
 from liaison.web.retention._common import blueprint
@@ -84,9 +84,9 @@ class Summary:
     upcoming_dossiers: int
 
 
-def landing_summary(session: Session) -> Summary:
+def landing_summary(session: Session, user: User) -> Summary:
     days = context.config().warning_days
-    attention = retention_views.attention(session, today(), days)
+    attention = retention_views.attention(session, user, today(), days)
     return Summary(attention_items(session, attention), days, sum(row.dossiers for row in attention.upcoming))
 
 
@@ -95,7 +95,7 @@ def overview() -> str:
     session = get_session()
     days = context.config().warning_days
     day = today()
-    attention = retention_views.attention(session, day, days)
+    attention = retention_views.attention(session, context.signed_in_user(), day, days)
     return render_template(
         "retention_overview.html",
         items=attention_items(session, attention),

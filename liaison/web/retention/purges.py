@@ -98,6 +98,6 @@ def approve(run_id: str) -> BaseResponse:
 
 @blueprint.get("/conservation/purges/attestations")
 def copy_attestations() -> str:
-    rows = archive.attestations(get_session())
+    rows = archive.attestations(get_session(), context.signed_in_user())
     missing = sum(1 for attestation, _, _ in rows if attestation.attested_at is None)
     return render_template("retention_attestations.html", rows=rows, missing=missing, RULE_LABELS=RULE_LABELS)

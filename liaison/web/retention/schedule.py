@@ -34,7 +34,7 @@ def _schedule_page(
     until, until_errors = _parse_day(until_text, required=False)
     if until_errors:
         errors = {"champ-jusqu-au": until_errors, **errors}
-    rows = retention_views.schedule(get_session(), until)
+    rows = retention_views.schedule(get_session(), context.signed_in_user(), until)
     index = {
         "champ-jusqu-au": ("Filtre › Jusqu'au", "champ-jusqu-au"),
         "champ-date-simulation": ("Simuler une purge › Date d'application", "champ-date-simulation"),
