@@ -6,6 +6,12 @@ audit trail shows it may have touched.
 downloaded or opened in the window of the suspected accesses (by the account or organisation
 concerned, when known), and the organisations that sent or received them. Sheets since destroyed
 are found by their tombstones. The register holds codes, dates and ids, never a person's data.
+
+Each PLIE keeps its own register (:mod:`liaison.authnz`): a breach its DPO records is its PLIE's;
+the organisation and the account concerned are the PLIE itself or an agency of one of its
+conventions, and their accounts; the sheets affected are only its dossiers' (and tombstones').
+Another PLIE's breach, organisation or account answers exactly like one that does not exist.
+The operator, on the command line, keeps the installation's whole register.
 """
 
 from __future__ import annotations
@@ -15,13 +21,27 @@ import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from liaison.models import AuditEntry, Breach, BreachNature, Organisation, Role, Sheet, SheetKind, Tombstone, User
+from liaison import authnz
+from liaison.authnz import Hidden, Permission
+from liaison.models import (
+    AuditEntry,
+    Breach,
+    BreachNature,
+    Convention,
+    ConventionAgency,
+    Dossier,
+    Organisation,
+    Sheet,
+    SheetKind,
+    Tombstone,
+    User,
+)
 from liaison.services.audit import Actor, record
-from liaison.services.conventions import NotDpo
 from liaison.services.retention import PARIS
 from retention.deadlines import State, breach_deadlines, state
 
@@ -39,13 +59,6 @@ AFFECTING_ACTIONS = (
     "request.export",
 )
 
-NATURE_LABELS: Mapping[BreachNature, str] = {
-    BreachNature.LOST_DEVICE: "Perte ou vol d'un appareil",
-    BreachNature.WRONG_RECIPIENT: "Envoi à un mauvais destinataire",
-    BreachNature.UNAUTHORISED_ACCESS: "Accès non autorisé",
-    BreachNature.MALWARE: "Logiciel malveillant",
-    BreachNature.OTHER: "Autre",
-}
 STATE_LABELS: Mapping[State, str] = {
     State.PENDING: "À faire",
     State.OVERDUE: "En retard",
@@ -71,10 +84,6 @@ NOTIFIED: Mapping[str, str] = {
 }
 
 
-class BreachNotFound(Exception):
-    """No breach has this number."""
-
-
 class BreachInvalid(Exception):
     """``errors`` maps each form field (keys of :data:`FIELD_LABELS`) to its French messages."""
 
@@ -85,12 +94,6 @@ class BreachInvalid(Exception):
     @classmethod
     def on(cls, field: str, message: str) -> BreachInvalid:
         return cls({field: [message]})
-
-
-def _require_dpo(actor: Actor) -> User | None:
-    if actor.user is not None and actor.user.role is not Role.DPO:
-        raise NotDpo("Seul le ou la DPO tient le registre des violations.")
-    return actor.user
 
 
 def parse_moment(text: str, now: dt.datetime) -> dt.datetime:
@@ -161,16 +164,46 @@ def parse_breach(raw: Mapping[str, str], now: dt.datetime) -> NewBreach:
     )
 
 
+def _organisations_of(user: User | None) -> Any:
+    """A criterion on :class:`Organisation`: the PLIE ``user`` keeps the register of, and the agencies
+    of its conventions (the operator: every organisation)."""
+    plie = authnz.controlled_plie(user)
+    if plie is None:
+        return true()
+    agencies = (
+        select(ConventionAgency.agency_id)
+        .join(Convention, Convention.id == ConventionAgency.convention_id)
+        .where(Convention.plie_id == plie)
+    )
+    return or_(Organisation.id == plie, Organisation.id.in_(agencies))
+
+
+def concernable_organisations(session: Session, user: User | None) -> list[Organisation]:
+    """The organisations a breach of ``user``'s register may concern, by kind, then code."""
+    authnz.require_or_hide(user, Permission.KEEP_BREACH_REGISTER)
+    query = select(Organisation).where(_organisations_of(user)).order_by(Organisation.kind, Organisation.code)
+    return list(session.scalars(query))
+
+
 def record_breach(session: Session, actor: Actor, new: NewBreach) -> Breach:
-    user = _require_dpo(actor)
+    """Record a breach in the register of the DPO's PLIE. The organisation and the account concerned
+    must be of that PLIE's: any other is named as unknown, like a code that does not exist."""
+    user = actor.user
+    authnz.require(user, Permission.KEEP_BREACH_REGISTER)
     errors: dict[str, list[str]] = {}
     organisation = concerned = None
     if new.organisation_code is not None:
-        organisation = session.scalars(select(Organisation).where(Organisation.code == new.organisation_code)).first()
+        organisation = session.scalars(
+            select(Organisation).where(Organisation.code == new.organisation_code, _organisations_of(user))
+        ).first()
         if organisation is None:
             errors["organisation"] = [f"Aucune organisation n'a le code « {new.organisation_code[:32]} »."]
     if new.user_login is not None:
-        concerned = session.scalars(select(User).where(User.login == new.user_login)).first()
+        concerned = session.scalars(
+            select(User)
+            .join(Organisation, Organisation.id == User.organisation_id)
+            .where(User.login == new.user_login, _organisations_of(user))
+        ).first()
         if concerned is None:
             errors["utilisateur"] = [f"Aucun compte n'a l'identifiant « {new.user_login[:64]} »."]
     if errors:
@@ -183,6 +216,7 @@ def record_breach(session: Session, actor: Actor, new: NewBreach) -> Breach:
         window_end=new.window_end,
         organisation_id=organisation.id if organisation else None,
         user_id=concerned.id if concerned else None,
+        plie_id=authnz.controlled_plie(user),
         recorded_by_id=user.id if user else None,
     )
     session.add(breach)
@@ -191,17 +225,26 @@ def record_breach(session: Session, actor: Actor, new: NewBreach) -> Breach:
     return breach
 
 
-def get_breach(session: Session, breach_id: int) -> Breach:
-    breach = session.get(Breach, breach_id)
+def _breaches_of(user: User | None) -> Select[Breach]:
+    """The breaches of the register ``user`` keeps (the operator: every breach)."""
+    authnz.require_or_hide(user, Permission.KEEP_BREACH_REGISTER)
+    # nullable column (None: the operator's, every PLIE's); plie_scope is typed for the non-null ones
+    return select(Breach).where(authnz.plie_scope(user, Breach.plie_id))  # type: ignore[arg-type]
+
+
+def get_breach(session: Session, user: User | None, breach_id: int) -> Breach:
+    """The breach numbered ``breach_id``; :class:`~liaison.authnz.Hidden` when there is none, or
+    when it is another PLIE's: the two are answered alike."""
+    breach = session.scalars(_breaches_of(user).where(Breach.id == breach_id)).first()
     if breach is None:
-        raise BreachNotFound
+        raise Hidden
     return breach
 
 
-def list_breaches(session: Session, limit: int = 500) -> list[Breach]:
-    """Open breaches first, then closed ones; latest discovered first."""
+def list_breaches(session: Session, user: User | None, limit: int = 500) -> list[Breach]:
+    """The PLIE's breaches: open ones first, then closed ones; latest discovered first."""
     query = (
-        select(Breach)
+        _breaches_of(user)
         .order_by(Breach.closed_at.is_not(None), Breach.discovered_at.desc(), Breach.id.desc())
         .limit(limit)
     )
@@ -248,11 +291,11 @@ def deadlines_of(breach: Breach, now: dt.datetime) -> list[Deadline]:
 
 def notify(session: Session, actor: Actor, breach_id: int, whom: str, at: dt.datetime) -> Breach:
     """Record that the partner (``whom`` = partenaire) or the CNIL (cnil) was notified at ``at``."""
-    _require_dpo(actor)
+    authnz.require(actor.user, Permission.KEEP_BREACH_REGISTER)
+    breach = get_breach(session, actor.user, breach_id)
     if whom not in RECIPIENTS:
         raise BreachInvalid.on("cloture", "Destinataire de la notification inconnu.")
     field = f"{whom}_le"
-    breach = get_breach(session, breach_id)
     if breach.closed_at is not None:
         raise BreachInvalid.on(field, "Cette violation est close.")
     attribute = "partner_notified_at" if whom == "partenaire" else "cnil_notified_at"
@@ -271,8 +314,8 @@ def notify(session: Session, actor: Actor, breach_id: int, whom: str, at: dt.dat
 
 
 def close_breach(session: Session, actor: Actor, breach_id: int, now: dt.datetime) -> Breach:
-    _require_dpo(actor)
-    breach = get_breach(session, breach_id)
+    authnz.require(actor.user, Permission.KEEP_BREACH_REGISTER)
+    breach = get_breach(session, actor.user, breach_id)
     if breach.closed_at is not None:
         raise BreachInvalid.on("cloture", f"Cette violation est déjà close depuis le {_heure(breach.closed_at)}.")
     breach.closed_at = now
@@ -317,7 +360,8 @@ def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
 
 def affected(session: Session, breach: Breach) -> Affected:
     """The sheets the trail shows touched in the breach's window (by its account or organisation,
-    when recorded), with their sender and recipient."""
+    when recorded), with their sender and recipient: those of its PLIE's dossiers, and the tombstones
+    its PLIE sent or received (a sheet found nowhere is listed on the operator's breaches only)."""
     query = (
         select(AuditEntry.sheet_id, func.count(), func.min(AuditEntry.at), func.max(AuditEntry.at))
         .where(
@@ -337,15 +381,20 @@ def affected(session: Session, breach: Breach) -> Affected:
         (sheet_id, count, first, last) for sheet_id, count, first, last in session.execute(query) if sheet_id
     ]
     ids = [row[0] for row in accesses]
+    plie = breach.plie_id
+    own_sheets = true() if plie is None else Dossier.plie_id == plie
+    own_tombstones = true() if plie is None else or_(Tombstone.sender_id == plie, Tombstone.recipient_id == plie)
     known: dict[str, tuple[SheetKind, int, int, bool]] = {}
     for chunk in _chunks(ids):
         for sheet_id, kind, sender, recipient in session.execute(
-            select(Sheet.id, Sheet.kind, Sheet.sender_id, Sheet.recipient_id).where(Sheet.id.in_(chunk))
+            select(Sheet.id, Sheet.kind, Sheet.sender_id, Sheet.recipient_id)
+            .join(Dossier, Dossier.id == Sheet.dossier_id)
+            .where(Sheet.id.in_(chunk), own_sheets)
         ):
             known[sheet_id] = (kind, sender, recipient, False)
         for sheet_id, kind, sender, recipient in session.execute(
             select(Tombstone.sheet_id, Tombstone.kind, Tombstone.sender_id, Tombstone.recipient_id).where(
-                Tombstone.sheet_id.in_(chunk)
+                Tombstone.sheet_id.in_(chunk), own_tombstones
             )
         ):
             known.setdefault(sheet_id, (kind, sender, recipient, True))
@@ -367,7 +416,7 @@ def affected(session: Session, breach: Breach) -> Affected:
                     sheet_id, kind, organisations[sender], organisations[recipient], destroyed, count, first, last
                 )
             )
-        else:
+        elif plie is None:
             sheets.append(AffectedSheet(sheet_id, None, None, None, True, count, first, last))
     listed = [
         AffectedOrganisation(organisations[org_id], count)
@@ -396,8 +445,8 @@ def _cell(value: str) -> str:
 def affected_csv(session: Session, actor: Actor, breach_id: int) -> tuple[str, bytes]:
     """The affected sheets as a CSV file (semicolons, UTF-8 with BOM, as spreadsheets in France
     open it): its name and bytes. The download is traced."""
-    _require_dpo(actor)
-    breach = get_breach(session, breach_id)
+    authnz.require(actor.user, Permission.KEEP_BREACH_REGISTER)
+    breach = get_breach(session, actor.user, breach_id)
     found = affected(session, breach)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")

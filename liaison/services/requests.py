@@ -1,9 +1,9 @@
 """Data-subject requests (GDPR art. 15 to 18), handled by the DPO within their deadline.
 
 A request is recorded with its kind and day of receipt; the France Travail identifier the person
-gave finds their dossiers (by keyed hash, in one PLIE or in all) and is not kept: the request
-holds the ids of the dossiers found, nothing else of the person. It is answered within one month,
-three when the DPO announced the extension within the first (:mod:`retention.deadlines`):
+gave finds their dossiers (by keyed hash) and is not kept: the request holds the ids of the
+dossiers found, nothing else of the person. It is answered within one month, three when the DPO
+announced the extension within the first (:mod:`retention.deadlines`):
 
 - access: an export of everything held (each sheet opened, its metadata, the dossier's schedule,
   what is left of destroyed sheets), every sheet opened traced;
@@ -11,6 +11,11 @@ three when the DPO announced the extension within the first (:mod:`retention.dea
 - erasure: the dossier is marked and rescheduled (:func:`retention.rules.decide`): destroyed at the
   next purge, or, when FSE control or a hold keeps it, archived and restricted, with the reason to
   give the person.
+
+The PLIE is the data controller of its sheets: its DPO records requests for their own PLIE only,
+searches only its dossiers, and sees, answers and exports only its requests; another PLIE's request
+answers :class:`~liaison.authnz.Hidden`, exactly like a number that does not exist
+(:mod:`liaison.authnz`). The operator, on the command line, names a PLIE or searches them all.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 
-from liaison import crypto
+from liaison import authnz, crypto
+from liaison.authnz import Hidden, Permission
 from liaison.models import (
     Dossier,
     Organisation,
@@ -32,7 +38,6 @@ from liaison.models import (
     RequestKind,
     RequestOutcome,
     RequestStatus,
-    Role,
     Sheet,
     SubjectRequest,
     SubjectRequestDossier,
@@ -40,7 +45,6 @@ from liaison.models import (
     User,
 )
 from liaison.services.audit import Actor, record
-from liaison.services.conventions import NotDpo
 from liaison.services.purge import dossier_reference
 from liaison.services.retention import PARIS, RULE_LABELS, for_change, reschedule
 from liaison.services.sheets import STATE_LABELS, open_sheet_content
@@ -52,36 +56,19 @@ from schemas.patterns import PatternError, normalise_identifier
 
 REQUESTS_PATH = "/rgpd/demandes"
 
-KIND_LABELS: Mapping[RequestKind, str] = {
-    RequestKind.ACCESS: "Accès",
-    RequestKind.RECTIFICATION: "Rectification",
-    RequestKind.ERASURE: "Effacement",
-}
 KIND_TITLES: Mapping[RequestKind, str] = {
     RequestKind.ACCESS: "Demande d'accès",
     RequestKind.RECTIFICATION: "Demande de rectification",
     RequestKind.ERASURE: "Demande d'effacement",
 }
-OUTCOME_LABELS: Mapping[RequestOutcome, str] = {
-    RequestOutcome.ACCESS_SENT: "Export des données envoyé à la personne",
-    RequestOutcome.RECTIFIED_BY_SENDER: "Fiche rectifiée par son expéditeur",
-    RequestOutcome.ERASED: "Données effacées",
-    RequestOutcome.RESTRICTED_FSE: "Données archivées et limitées pour le contrôle FSE",
-    RequestOutcome.RESTRICTED_HOLD: "Données archivées et limitées pendant un contentieux",
-    RequestOutcome.NOTHING_HELD: "Aucune donnée détenue sur la personne",
-}
 FIELD_LABELS: Mapping[str, str] = {
     "type": "Type de demande",
     "recue_le": "Date de réception",
-    "plie": "PLIE concerné",
+    "plie": "PLIE concerné",  # the operator's only: a DPO records for their own PLIE
     "identifiant": "Identifiant France Travail",
     "annonce": "Information de la personne",
     "issue": "Réponse donnée",
 }
-
-
-class RequestNotFound(Exception):
-    """No request has this number."""
 
 
 class RequestInvalid(Exception):
@@ -97,18 +84,13 @@ class RequestInvalid(Exception):
         return cls({field: [message]})
 
 
-def _require_dpo(actor: Actor) -> User | None:
-    if actor.user is not None and actor.user.role is not Role.DPO:
-        raise NotDpo("Seul le ou la DPO traite les demandes des personnes.")
-    return actor.user
-
-
 # --- recording -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class NewRequest:
-    """A request as the DPO entered it, checked. ``plie_code`` None: search every PLIE."""
+    """A request as entered, checked. ``plie_code`` is the operator's choice (None: every PLIE);
+    a DPO's request is their own PLIE's, and the form does not ask them."""
 
     kind: RequestKind
     received_on: dt.date
@@ -152,12 +134,27 @@ def parse_request(raw: Mapping[str, str], today: dt.date, rules: SheetRules | No
     return NewRequest(kind, received_on, raw.get("plie", "").strip() or None, identifiant)
 
 
-def plies(session: Session) -> list[Organisation]:
+def _plies(session: Session) -> list[Organisation]:
     return list(session.scalars(select(Organisation).where(Organisation.kind == OrganisationKind.PLIE)))
 
 
+def _plie_concerned(session: Session, user: User | None, plie_code: str | None) -> Organisation | None:
+    """The PLIE a request is recorded for: a DPO's own; the operator's choice, or None (every PLIE).
+    A code that is not a PLIE ``user`` covers is answered like a code that does not exist."""
+    controlled = authnz.controlled_plie(user)
+    if plie_code is None:
+        return None if controlled is None else session.get_one(Organisation, controlled)
+    plie = session.scalars(
+        select(Organisation).where(Organisation.code == plie_code, Organisation.kind == OrganisationKind.PLIE)
+    ).first()
+    if plie is None or not authnz.covers(user, plie.id):
+        raise RequestInvalid.on("plie", f"Aucun PLIE n'a le code « {plie_code[:32]} ».")
+    return plie
+
+
 def find_dossiers(session: Session, vault: Vault, within: Sequence[Organisation], identifiant: str) -> list[Dossier]:
-    """The dossiers of this identifier in each of these PLIEs (a keyed hash per PLIE)."""
+    """The dossiers of this identifier in each of these PLIEs (a keyed hash per PLIE, looked up in
+    that PLIE only)."""
     index_key = vault.index_key(session)
     found = []
     for plie in within:
@@ -171,16 +168,12 @@ def find_dossiers(session: Session, vault: Vault, within: Sequence[Organisation]
 
 
 def record_request(session: Session, vault: Vault, actor: Actor, new: NewRequest) -> SubjectRequest:
-    """Record the request and the dossiers its identifier finds; its deadline is receipt + 1 month."""
-    user = _require_dpo(actor)
-    plie = None
-    if new.plie_code is not None:
-        plie = session.scalars(
-            select(Organisation).where(Organisation.code == new.plie_code, Organisation.kind == OrganisationKind.PLIE)
-        ).first()
-        if plie is None:
-            raise RequestInvalid.on("plie", f"Aucun PLIE n'a le code « {new.plie_code[:32]} ».")
-    dossiers = find_dossiers(session, vault, [plie] if plie else plies(session), new.identifiant)
+    """Record the request and the dossiers its identifier finds in the PLIE concerned (a DPO's own);
+    its deadline is receipt + 1 month."""
+    user = actor.user
+    authnz.require(user, Permission.ANSWER_REQUESTS)
+    plie = _plie_concerned(session, user, new.plie_code)
+    dossiers = find_dossiers(session, vault, [plie] if plie else _plies(session), new.identifiant)
     request = SubjectRequest(
         kind=new.kind,
         received_on=new.received_on,
@@ -197,23 +190,32 @@ def record_request(session: Session, vault: Vault, actor: Actor, new: NewRequest
     return request
 
 
-def get_request(session: Session, request_id: int) -> SubjectRequest:
-    request = session.get(SubjectRequest, request_id)
+def _requests_of(user: User | None) -> Select[SubjectRequest]:
+    """The requests of the PLIE ``user`` answers for (the operator: every request)."""
+    authnz.require_or_hide(user, Permission.ANSWER_REQUESTS)
+    # nullable column (None: the operator's, every PLIE's); plie_scope is typed for the non-null ones
+    return select(SubjectRequest).where(authnz.plie_scope(user, SubjectRequest.plie_id))  # type: ignore[arg-type]
+
+
+def get_request(session: Session, user: User | None, request_id: int) -> SubjectRequest:
+    """The request numbered ``request_id``; :class:`~liaison.authnz.Hidden` when there is none, or
+    when it is another PLIE's: the two are answered alike."""
+    request = session.scalars(_requests_of(user).where(SubjectRequest.id == request_id)).first()
     if request is None:
-        raise RequestNotFound
+        raise Hidden
     return request
 
 
-def list_requests(session: Session, limit: int = 500) -> list[SubjectRequest]:
-    """Open requests first, soonest due first; then answered ones, latest first."""
+def list_requests(session: Session, user: User | None, limit: int = 500) -> list[SubjectRequest]:
+    """The PLIE's requests: open ones first, soonest due first; then answered ones, latest first."""
     open_ = session.scalars(
-        select(SubjectRequest)
+        _requests_of(user)
         .where(SubjectRequest.status == RequestStatus.OPEN)
         .order_by(SubjectRequest.due_on, SubjectRequest.id)
         .limit(limit)
     )
     answered = session.scalars(
-        select(SubjectRequest)
+        _requests_of(user)
         .where(SubjectRequest.status == RequestStatus.ANSWERED)
         .order_by(SubjectRequest.answered_at.desc(), SubjectRequest.id.desc())
         .limit(limit)
@@ -247,8 +249,8 @@ def extend(
 ) -> SubjectRequest:
     """Two more months, for a complex request, once the person has been told (``announced``)
     within the first month; ``today`` is the French calendar day, ``now`` the moment recorded."""
-    _require_dpo(actor)
-    request = get_request(session, request_id)
+    authnz.require(actor.user, Permission.ANSWER_REQUESTS)
+    request = get_request(session, actor.user, request_id)
     _require_open(request, "annonce")
     if request.extended:
         raise RequestInvalid.on("annonce", f"Le délai est déjà prolongé jusqu'au {request.due_on:%d/%m/%Y}.")
@@ -285,16 +287,17 @@ def closing_outcomes(kind: RequestKind, holds_data: bool) -> tuple[RequestOutcom
 
 def close(session: Session, actor: Actor, request_id: int, outcome_code: str, now: dt.datetime) -> SubjectRequest:
     """The request is answered, with ``outcome_code`` (a :class:`RequestOutcome` value)."""
-    user = _require_dpo(actor)
-    request = get_request(session, request_id)
+    user = actor.user
+    authnz.require(user, Permission.ANSWER_REQUESTS)
+    request = get_request(session, user, request_id)
     _require_open(request, "issue")
-    allowed = closing_outcomes(request.kind, bool(request.dossiers))
+    allowed = closing_outcomes(request.kind, bool(dossier_ids(session, request)))
     outcome = next((outcome for outcome in allowed if outcome.value == outcome_code), None)
     if outcome is None:
         if not allowed:
             message = "Une demande d'effacement se clôt en appliquant l'effacement."
         else:
-            message = "Réponse possible pour cette demande : " + ", ".join(OUTCOME_LABELS[o] for o in allowed) + "."
+            message = "Réponse possible pour cette demande : " + ", ".join(o.label for o in allowed) + "."
         raise RequestInvalid.on("issue", message)
     _answer(request, outcome, user, now)
     record(session, "request.close", actor, detail=f"demande:{request.id} {outcome.value}")
@@ -311,18 +314,35 @@ def _answer(request: SubjectRequest, outcome: RequestOutcome, user: User | None,
 # --- the dossiers of a request ---------------------------------------------------------------
 
 
-def live_dossiers(session: Session, request: SubjectRequest) -> list[Dossier]:
-    """The request's dossiers still held (the others are destroyed)."""
+def dossier_ids(session: Session, request: SubjectRequest) -> list[str]:
+    """The ids of the request's dossiers, held or destroyed since. A request recorded over every
+    PLIE before they were told apart (migration 0006 gave it the PLIE of its DPO) may list another
+    PLIE's dossiers still held: they are not its PLIE's to give, and are left out."""
     ids = [link.dossier_id for link in request.dossiers]
+    if not ids or request.plie_id is None:
+        return ids
+    others = set(session.scalars(select(Dossier.id).where(Dossier.id.in_(ids), Dossier.plie_id != request.plie_id)))
+    return [dossier_id for dossier_id in ids if dossier_id not in others]
+
+
+def live_dossiers(session: Session, request: SubjectRequest) -> list[Dossier]:
+    """The request's dossiers still held (the others are destroyed), in its PLIE only."""
+    ids = dossier_ids(session, request)
     if not ids:
         return []
     query = (
         select(Dossier)
-        .where(Dossier.id.in_(ids))
+        .where(Dossier.id.in_(ids), _of_plie(Dossier.plie_id, request.plie_id))
         .options(joinedload(Dossier.data_key), joinedload(Dossier.convention))
         .order_by(Dossier.created_at, Dossier.id)
     )
     return list(session.scalars(query))
+
+
+def _of_plie(column: Any, plie_id: int | None) -> Any:
+    """Rows of the PLIE ``plie_id`` (None: a request of the operator's, over every PLIE). A destroyed
+    dossier's tombstones are its PLIE's when that PLIE sent or received them."""
+    return true() if plie_id is None else column == plie_id
 
 
 @dataclass(frozen=True)
@@ -356,7 +376,7 @@ def summaries(session: Session, request: SubjectRequest, today: dt.date) -> tupl
                 archived=dossier.active_until is not None and dossier.active_until <= today,
             )
         )
-    return found, len(request.dossiers) - len(dossiers)
+    return found, len(dossier_ids(session, request)) - len(dossiers)
 
 
 # --- erasure ---------------------------------------------------------------------------------
@@ -460,7 +480,7 @@ class ErasureResult:
 def erasure_result(session: Session, request: SubjectRequest) -> ErasureResult:
     """What the erasure did, read from the dossiers as they are now."""
     live = {dossier.id: dossier for dossier in live_dossiers(session, request)}
-    erasures = [erasure_of(live.get(link.dossier_id)) for link in request.dossiers]
+    erasures = [erasure_of(live.get(dossier_id)) for dossier_id in dossier_ids(session, request)]
     return ErasureResult(outcome_of(erasures), erasures)
 
 
@@ -469,12 +489,13 @@ def erase(
 ) -> ErasureResult:
     """Mark the request's dossiers for erasure on the day it was received, reschedule them, and
     answer the request with what the rules decided (erased, or restricted)."""
-    user = _require_dpo(actor)
-    request = get_request(session, request_id)
+    user = actor.user
+    authnz.require(user, Permission.ANSWER_REQUESTS)
+    request = get_request(session, user, request_id)
     _require_open(request, "issue")
     if request.kind is not RequestKind.ERASURE:
         raise RequestInvalid.on("issue", "Seule une demande d'effacement efface des données.")
-    if not request.dossiers:
+    if not dossier_ids(session, request):
         raise RequestInvalid.on("issue", "Aucun dossier n'est détenu sur la personne : répondez « aucune donnée ».")
     dossiers = live_dossiers(session, request)
     for dossier in dossiers:
@@ -518,9 +539,10 @@ def _organisations(session: Session, ids: set[int]) -> dict[int, Organisation]:
 
 def access_export(session: Session, vault: Vault, actor: Actor, request_id: int, now: dt.datetime) -> tuple[str, bytes]:
     """The file to give the person who asked for access: a JSON document (its name, its bytes).
-    Every sheet opened is traced. Built in memory, never written to disk."""
-    _require_dpo(actor)
-    request = get_request(session, request_id)
+    Every sheet opened is traced. Built in memory, never written to disk. Only the request's PLIE's
+    dossiers, sheets and tombstones are in it."""
+    authnz.require(actor.user, Permission.ANSWER_REQUESTS)
+    request = get_request(session, actor.user, request_id)
     if request.kind is not RequestKind.ACCESS:
         raise RequestInvalid.on("issue", "L'export des données répond à une demande d'accès.")
     dossiers = live_dossiers(session, request)
@@ -531,13 +553,16 @@ def access_export(session: Session, vault: Vault, actor: Actor, request_id: int,
             .order_by(Sheet.created_at, Sheet.id)
         )
     )
-    destroyed_ids = {link.dossier_id for link in request.dossiers} - {dossier.id for dossier in dossiers}
+    destroyed_ids = set(dossier_ids(session, request)) - {dossier.id for dossier in dossiers}
     tombstones: list[Tombstone] = []
     if destroyed_ids:
         index_key = vault.index_key(session)
         references = [dossier_reference(index_key, dossier_id) for dossier_id in sorted(destroyed_ids)]
+        own = or_(_of_plie(Tombstone.sender_id, request.plie_id), _of_plie(Tombstone.recipient_id, request.plie_id))
         tombstones = list(
-            session.scalars(select(Tombstone).where(Tombstone.dossier_ref.in_(references)).order_by(Tombstone.sent_at))
+            session.scalars(
+                select(Tombstone).where(Tombstone.dossier_ref.in_(references), own).order_by(Tombstone.sent_at)
+            )
         )
     ids = {dossier.plie_id for dossier in dossiers}
     ids |= {sheet.sender_id for sheet in sheets} | {sheet.recipient_id for sheet in sheets}

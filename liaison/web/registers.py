@@ -1,7 +1,9 @@
 """The DPO's two registers, in French: data-subject requests and personal data breaches.
 
 Thin views over :mod:`liaison.services.requests` and :mod:`liaison.services.breaches`. Every page
-here is the DPO's alone: anyone else is answered 404, as for any page they may not see.
+here is the DPO's alone: anyone else is answered 404, as for any page they may not see; and a DPO
+sees only their own PLIE's requests and breaches, another PLIE's answering the same 404 as a number
+that does not exist (the services raise :class:`~liaison.authnz.Hidden`, answered app-wide).
 """
 
 from __future__ import annotations
@@ -10,22 +12,22 @@ import datetime as dt
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from liaison import context
+from liaison import authnz, context
+from liaison.authnz import Permission
 from liaison.db import get_session
-from liaison.models import Organisation, RequestKind, RequestOutcome, RequestStatus, Role, utcnow
+from liaison.models import BreachNature, RequestKind, RequestOutcome, RequestStatus, utcnow
 from liaison.services import breaches, requests
-from liaison.services.breaches import BREACHES_PATH, BreachInvalid, BreachNotFound
+from liaison.services.breaches import BREACHES_PATH, BreachInvalid
 from liaison.services.registers import attention_items
-from liaison.services.requests import REQUESTS_PATH, RequestInvalid, RequestNotFound
+from liaison.services.requests import REQUESTS_PATH, RequestInvalid
 from liaison.web.retention import ATTENTION_SOURCES, AttentionItem
 from retention.deadlines import overdue
 
 blueprint = Blueprint("registers", __name__)
-REQUEST_FIELDS = ("type", "recue_le", "plie", "identifiant")
+REQUEST_FIELDS = ("type", "recue_le", "identifiant")  # the PLIE is the DPO's own
 BREACH_FIELDS = ("decouverte_le", "nature", "reference", "debut", "fin", "organisation", "utilisateur")
 ERASURE_OUTCOMES = (RequestOutcome.ERASED, RequestOutcome.RESTRICTED_FSE, RequestOutcome.RESTRICTED_HOLD)
 Page = tuple[str, int]
@@ -33,9 +35,9 @@ Page = tuple[str, int]
 
 @blueprint.before_request
 def _dpo_only() -> None:
-    user = context.current_user()
-    if user is None or user.role is not Role.DPO:
-        abort(404)
+    """The requests are the DPO's to answer, the breaches theirs to register: others get a 404."""
+    needed = Permission.KEEP_BREACH_REGISTER if request.path.startswith(BREACHES_PATH) else Permission.ANSWER_REQUESTS
+    authnz.require_or_hide(context.signed_in_user(), needed)
 
 
 def _index(labels: Mapping[str, str]) -> dict[str, tuple[str, str]]:
@@ -69,27 +71,22 @@ def requests_page() -> Page | BaseResponse:
             )
             return redirect(url_for("registers.request_page", request_id=made.id))
     today = context.today()
-    found = requests.list_requests(db)
+    found = requests.list_requests(db, context.signed_in_user())
     late = {item.id for item in found if item.status is RequestStatus.OPEN and overdue(item.due_on, None, today)}
     return render_template(
         "dpo_requests.html",
         requests=found,
         late=late,
-        plies=requests.plies(db),
+        kinds=list(RequestKind),
         errors=errors,
         values=values,
         index=_index(requests.FIELD_LABELS),
-        KIND_LABELS=requests.KIND_LABELS,
-        OUTCOME_LABELS=requests.OUTCOME_LABELS,
     ), (422 if errors else 200)
 
 
 def _request_page(request_id: int, errors: dict[str, list[str]] | None = None) -> Page:
     db = get_session()
-    try:
-        found = requests.get_request(db, request_id)
-    except RequestNotFound:
-        abort(404)
+    found = requests.get_request(db, context.signed_in_user(), request_id)
     today = context.today()
     dossiers, destroyed = requests.summaries(db, found, today)
     erasure = None
@@ -109,7 +106,6 @@ def _request_page(request_id: int, errors: dict[str, list[str]] | None = None) -
         erasure=erasure,
         errors=errors,
         index=_index(requests.FIELD_LABELS),
-        OUTCOME_LABELS=requests.OUTCOME_LABELS,
     ), (422 if errors else 200)
 
 
@@ -133,8 +129,6 @@ def _request_action(request_id: int, action: str) -> Page | BaseResponse:
         else:
             result = requests.erase(db, context.vault(), context.actor(), request_id, context.today(), now)
             message = "Effacement appliqué : " + " ".join(result.summaries)
-    except RequestNotFound:
-        abort(404)
     except RequestInvalid as invalid:
         db.rollback()
         return _request_page(request_id, invalid.errors)
@@ -164,8 +158,6 @@ def access_export(request_id: int) -> Page | BaseResponse:
     db = get_session()
     try:
         filename, content = requests.access_export(db, context.vault(), context.actor(), request_id, utcnow())
-    except RequestNotFound:
-        abort(404)
     except RequestInvalid as invalid:
         db.rollback()
         return _request_page(request_id, invalid.errors)
@@ -176,10 +168,6 @@ def access_export(request_id: int) -> Page | BaseResponse:
 
 
 # --- breaches --------------------------------------------------------------------------------
-
-
-def _organisations() -> list[Organisation]:
-    return list(get_session().scalars(select(Organisation).order_by(Organisation.kind, Organisation.code)))
 
 
 @blueprint.route(BREACHES_PATH, methods=["GET", "POST"])
@@ -199,25 +187,23 @@ def breaches_page() -> Page | BaseResponse:
             db.commit()
             flash(f"Violation n° {made.id} enregistrée. Prévenez le partenaire et la CNIL dans les délais.", "succes")
             return redirect(url_for("registers.breach_page", breach_id=made.id))
-    found = breaches.list_breaches(db)
+    user = context.signed_in_user()
+    found = breaches.list_breaches(db, user)
     return render_template(
         "dpo_breaches.html",
         breaches=found,
         deadlines={breach.id: breaches.deadlines_of(breach, now) for breach in found},
-        organisations=_organisations(),
+        organisations=breaches.concernable_organisations(db, user),
+        natures=list(BreachNature),
         errors=errors,
         values=values,
         index=_index(breaches.FIELD_LABELS),
-        NATURE_LABELS=breaches.NATURE_LABELS,
     ), (422 if errors else 200)
 
 
 def _breach_page(breach_id: int, errors: dict[str, list[str]] | None = None) -> Page:
     db = get_session()
-    try:
-        found = breaches.get_breach(db, breach_id)
-    except BreachNotFound:
-        abort(404)
+    found = breaches.get_breach(db, context.signed_in_user(), breach_id)
     now = utcnow()
     errors = errors or {}
     return render_template(
@@ -229,7 +215,6 @@ def _breach_page(breach_id: int, errors: dict[str, list[str]] | None = None) -> 
         values={name: request.form.get(name, "") for name in ("partenaire_le", "cnil_le")} if errors else {},
         errors=errors,
         index=_index(breaches.FIELD_LABELS),
-        NATURE_LABELS=breaches.NATURE_LABELS,
         shown=200,
     ), (422 if errors else 200)
 
@@ -251,8 +236,6 @@ def notify_breach(breach_id: int, whom: str) -> Page | BaseResponse:
         return _breach_page(breach_id, {field: [str(error)]})
     try:
         breaches.notify(db, context.actor(), breach_id, whom, at)
-    except BreachNotFound:
-        abort(404)
     except BreachInvalid as invalid:
         db.rollback()
         return _breach_page(breach_id, invalid.errors)
@@ -266,8 +249,6 @@ def close_breach(breach_id: int) -> Page | BaseResponse:
     db = get_session()
     try:
         breaches.close_breach(db, context.actor(), breach_id, utcnow())
-    except BreachNotFound:
-        abort(404)
     except BreachInvalid as invalid:
         db.rollback()
         return _breach_page(breach_id, invalid.errors)
@@ -279,10 +260,7 @@ def close_breach(breach_id: int) -> Page | BaseResponse:
 @blueprint.get(f"{BREACHES_PATH}/<int:breach_id>/fiches.csv")
 def affected_csv(breach_id: int) -> BaseResponse:
     db = get_session()
-    try:
-        filename, content = breaches.affected_csv(db, context.actor(), breach_id)
-    except BreachNotFound:
-        abort(404)
+    filename, content = breaches.affected_csv(db, context.actor(), breach_id)
     db.commit()
     response = Response(content, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -290,8 +268,16 @@ def affected_csv(breach_id: int) -> BaseResponse:
 
 
 def _registers_attention(session: Session, now: dt.datetime) -> list[AttentionItem]:
-    """Requests and breaches on the DPO's first screen (« Conservation », « À traiter »)."""
-    return [AttentionItem(item.label, 1, item.url, late=item.overdue) for item in attention_items(session, now)]
+    """Requests and breaches on the DPO's first screen (« Conservation », « À traiter »): their own
+    PLIE's only (``attention_items`` reads the whole installation, so its items are kept by page)."""
+    user = context.signed_in_user()
+    pages = {f"{REQUESTS_PATH}/{item.id}" for item in requests.list_requests(session, user)}
+    pages |= {f"{BREACHES_PATH}/{item.id}" for item in breaches.list_breaches(session, user)}
+    return [
+        AttentionItem(item.label, 1, item.url, late=item.overdue)
+        for item in attention_items(session, now)
+        if item.url in pages
+    ]
 
 
 ATTENTION_SOURCES.append(_registers_attention)

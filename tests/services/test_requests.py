@@ -1,6 +1,8 @@
 """Data-subject requests: recorded with their one-month deadline without keeping the identifier,
 extended only within the first month, answered by an export of everything held (access) or by
-erasure, which becomes restriction when FSE control keeps the dossier."""
+erasure, which becomes restriction when FSE control keeps the dossier. Each PLIE answers for its
+own: its DPO finds, sees and exports only its dossiers, and another PLIE's request is answered
+like a number that does not exist."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from flask import Flask
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from liaison.authnz import Hidden, Refused
 from liaison.models import (
     AuditEntry,
     Dossier,
@@ -25,15 +28,17 @@ from liaison.models import (
 )
 from liaison.services import directory, requests
 from liaison.services.audit import Actor
-from liaison.services.conventions import ChangeSet, NotDpo, update_convention
-from liaison.services.demo import CONVENTION
+from liaison.services.conventions import ChangeSet, update_convention
+from liaison.services.demo import CONVENTION, DemoAccount
 from liaison.services.holds import place_on_dossier
 from liaison.services.purge import PurgeSite, run_purge
 from liaison.services.requests import NewRequest, RequestInvalid
 from liaison.services.retention import today
 from liaison.services.vault import Vault
+from tests import two_plies as plies
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
+from tests.two_plies import PLIE_A, PLIE_B, api_clients, fdl1_to, fdl2_to
 
 SHEETS = "/api/v1/sheets"
 IDENTIFIANT = "1234567A"  # the examples' job seeker
@@ -115,11 +120,19 @@ class TestRecordingARequest:
                 rows = connection.execute(text(f"SELECT * FROM {table}")).all()  # noqa: S608 - fixed names
                 assert IDENTIFIANT not in repr(rows)
 
-    def test_without_a_plie_every_plie_is_searched(
+    def test_a_dpo_records_it_for_their_own_plie(
         self, api: dict[str, ApiClient], session: Session, vault: Vault
     ) -> None:
         send(api)
         made = recorded(session, vault, new(plie=None))
+        assert made.plie_id == directory.require_user(session, "demo.dpo").organisation_id
+        assert len(made.dossiers) == 1
+
+    def test_the_operator_without_a_plie_searches_every_plie(
+        self, api: dict[str, ApiClient], session: Session, vault: Vault
+    ) -> None:
+        send(api)
+        made = requests.record_request(session, vault, Actor(None, "test"), new(plie=None))
         assert made.plie_id is None and len(made.dossiers) == 1
 
     def test_an_unknown_identifier_finds_nothing_and_can_only_be_answered_nothing_held(
@@ -143,7 +156,7 @@ class TestRecordingARequest:
         assert refused.value.errors == {"plie": ["Aucun PLIE n'a le code « PLIE-INCONNU »."]}
 
     def test_only_the_dpo_records_a_request(self, session: Session, vault: Vault) -> None:
-        with pytest.raises(NotDpo):
+        with pytest.raises(Refused, match=r"Seul\(e\) le ou la DPO du PLIE traite les demandes des personnes"):
             requests.record_request(session, vault, actor(session, "demo.referent"), new())
 
 
@@ -362,3 +375,130 @@ class TestRectification:
         session.commit()
         assert made.outcome is RequestOutcome.RECTIFIED_BY_SENDER and made.closed_by_id is not None
         assert actions(session)[-1] == ("request.close", None, f"demande:{made.id} rectified_by_sender")
+
+
+# --- two PLIE on one installation --------------------------------------------------------------
+
+
+@pytest.fixture
+def two_plies(app: Flask, api: dict[str, ApiClient], demo: dict[str, DemoAccount]) -> dict[str, ApiClient]:
+    """PLIE-A and PLIE-B sharing the agency 13013 (:mod:`tests.two_plies`); an API client per login."""
+    return api_clients(app, api, demo)
+
+
+def recorded_by(session: Session, vault: Vault, login: str, request: NewRequest) -> SubjectRequest:
+    made = requests.record_request(session, vault, actor(session, login), request)
+    session.commit()
+    return made
+
+
+def plie_id(session: Session, code: str) -> int:
+    found = directory.organisation_by_code(session, code)
+    assert found is not None
+    return found.id
+
+
+ABSENT = 1_000_000  # a request number nobody has
+OPERATOR = Actor(None, "test")
+
+
+class TestEachPlieAnswersForItsOwn:
+    """PLIE-A and PLIE-B share the agency 13013, and the same person (1234567A) has a dossier in each:
+    a DPO finds, reads, answers and exports only their own PLIE's."""
+
+    @pytest.fixture
+    def sheets(self, two_plies: dict[str, ApiClient]) -> dict[str, set[str]]:
+        """The person's sheets, by PLIE: 13013's FDL1 to each, and PLIE-B's FDL2 to 13013."""
+        referent = two_plies["demo.referent"]
+        return {
+            PLIE_A.plie: {plies.send(referent, fdl1_to(PLIE_A.plie))},
+            PLIE_B.plie: {
+                plies.send(referent, fdl1_to(PLIE_B.plie)),
+                plies.send(two_plies[PLIE_B.accompagnateur], fdl2_to()),
+            },
+        }
+
+    def test_an_access_request_finds_only_the_dossier_of_the_dpos_plie(
+        self, session: Session, vault: Vault, sheets: dict[str, set[str]]
+    ) -> None:
+        assert len(session.scalars(select(Dossier)).all()) == 2  # one per PLIE, the same person
+        made = recorded_by(session, vault, PLIE_B.dpo, new(plie=None))
+        assert made.plie_id == plie_id(session, PLIE_B.plie)
+        [link] = made.dossiers
+        assert session.get_one(Dossier, link.dossier_id).plie_id == plie_id(session, PLIE_B.plie)
+
+    def test_its_export_holds_only_that_plies_sheets(
+        self, session: Session, vault: Vault, sheets: dict[str, set[str]]
+    ) -> None:
+        made = recorded_by(session, vault, PLIE_B.dpo, new(plie=None))
+        _, body = requests.access_export(session, vault, actor(session, PLIE_B.dpo), made.id, utcnow())
+        [dossier] = json.loads(body)["dossiers"]
+        assert dossier["plie"]["code"] == PLIE_B.plie
+        assert {sheet["fiche"] for sheet in dossier["fiches"]} == sheets[PLIE_B.plie]
+
+    @pytest.mark.parametrize("code", [PLIE_A.plie, "PLIE-INCONNU"])
+    def test_another_plie_is_named_like_one_that_does_not_exist(
+        self, session: Session, vault: Vault, two_plies: dict[str, ApiClient], code: str
+    ) -> None:
+        with pytest.raises(RequestInvalid) as refused:
+            requests.record_request(session, vault, actor(session, PLIE_B.dpo), new(plie=code))
+        assert refused.value.errors == {"plie": [f"Aucun PLIE n'a le code « {code} »."]}
+
+    def test_each_dpo_lists_their_plies_requests_and_the_operator_all(
+        self, session: Session, vault: Vault, sheets: dict[str, set[str]]
+    ) -> None:
+        theirs = recorded_by(session, vault, PLIE_A.dpo, new(plie=None))
+        mine = recorded_by(session, vault, PLIE_B.dpo, new(RequestKind.ERASURE, plie=None))
+        dpo_a, dpo_b = (directory.require_user(session, login) for login in (PLIE_A.dpo, PLIE_B.dpo))
+        assert [found.id for found in requests.list_requests(session, dpo_b)] == [mine.id]
+        assert [found.id for found in requests.list_requests(session, dpo_a)] == [theirs.id]
+        assert {found.id for found in requests.list_requests(session, None)} == {theirs.id, mine.id}
+
+    OPERATIONS: dict[str, tuple[RequestKind, Any]] = {
+        "read": (RequestKind.ACCESS, lambda s, v, a, n: requests.get_request(s, a.user, n)),
+        "extend": (RequestKind.ACCESS, lambda s, v, a, n: requests.extend(s, a, n, True, today(), utcnow())),
+        "close": (RequestKind.ACCESS, lambda s, v, a, n: requests.close(s, a, n, "access_sent", utcnow())),
+        "erase": (RequestKind.ERASURE, lambda s, v, a, n: requests.erase(s, v, a, n, today(), utcnow())),
+        "export": (RequestKind.ACCESS, lambda s, v, a, n: requests.access_export(s, v, a, n, utcnow())),
+    }
+
+    @pytest.mark.parametrize("operation", OPERATIONS)
+    def test_another_plies_request_answers_like_a_number_that_does_not_exist(
+        self, session: Session, vault: Vault, sheets: dict[str, set[str]], operation: str
+    ) -> None:
+        kind, act = self.OPERATIONS[operation]
+        theirs = recorded_by(session, vault, PLIE_A.dpo, new(kind, plie=None))
+        trail = actions(session)
+        with pytest.raises(Hidden) as other_plie:
+            act(session, vault, actor(session, PLIE_B.dpo), theirs.id)
+        session.rollback()
+        with pytest.raises(Hidden) as absent:
+            act(session, vault, actor(session, PLIE_B.dpo), ABSENT)
+        session.rollback()
+        assert repr(other_plie.value) == repr(absent.value) == "Hidden()"
+        session.expire_all()
+        untouched = requests.get_request(session, directory.require_user(session, PLIE_A.dpo), theirs.id)
+        assert (untouched.status, untouched.extended, untouched.outcome) == (RequestStatus.OPEN, False, None)
+        assert actions(session) == trail  # nothing opened, nothing traced
+
+    def test_a_request_from_before_the_plie_were_told_apart_gives_only_its_plies_sheets_and_tombstones(
+        self, app: Flask, session: Session, vault: Vault, sheets: dict[str, set[str]]
+    ) -> None:
+        """Recorded over every PLIE, then given the PLIE of its DPO by migration 0006."""
+        legacy = requests.record_request(session, vault, OPERATOR, new(plie=None))
+        assert len(legacy.dossiers) == 2
+        legacy.plie_id = plie_id(session, PLIE_B.plie)
+        session.commit()
+        dpo_b = actor(session, PLIE_B.dpo)
+        [dossier] = json.loads(requests.access_export(session, vault, dpo_b, legacy.id, utcnow())[1])["dossiers"]
+        assert {sheet["fiche"] for sheet in dossier["fiches"]} == sheets[PLIE_B.plie]
+        assert requests.summaries(session, legacy, today())[1] == 0  # PLIE-A's dossier is not "destroyed"
+
+        erasure = requests.record_request(session, vault, OPERATOR, new(RequestKind.ERASURE, plie=None))
+        requests.erase(session, vault, OPERATOR, erasure.id, today(), utcnow())
+        session.commit()
+        run_purge(PurgeSite.of(app), today(), dry_run=False, trigger="commande", actor=OPERATOR)
+        session.expire_all()
+        document = json.loads(requests.access_export(session, vault, dpo_b, legacy.id, utcnow())[1])
+        assert document["dossiers"] == []
+        assert {stone["fiche"] for stone in document["fiches_detruites"]} == sheets[PLIE_B.plie]

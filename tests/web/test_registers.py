@@ -1,5 +1,6 @@
 """The DPO's registers in the browser: « Demandes des personnes » and « Registre des violations »,
-in French, accessible, without JavaScript, and invisible to everyone but the DPO."""
+in French, accessible, without JavaScript, and invisible to everyone but the DPO; each DPO sees only
+their own PLIE's, another PLIE's answering exactly the page of a number that does not exist."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from werkzeug.test import TestResponse
 
 from liaison import db
 from liaison.models import utcnow
+from liaison.services.demo import DemoAccount
 from liaison.services.registers import attention_items
 from liaison.services.retention import PARIS
+from tests import two_plies as plies
+from tests.conftest import ApiClient
 from tests.web import page, post_form
 from tests.web.conftest import TODAY, SignedIn
 from tests.web.test_pages import assert_accessible, send_fdl2
@@ -33,7 +37,7 @@ def record_request(
     browser: FlaskClient, kind: str = "access", received: dt.date = TODAY, identifiant: str = IDENTIFIANT
 ) -> str:
     """Record a request through the form; returns its page."""
-    form = {"type": kind, "recue_le": received.isoformat(), "plie": "PLIE-PAYS-AIX", "identifiant": identifiant}
+    form = {"type": kind, "recue_le": received.isoformat(), "identifiant": identifiant}
     response = post_form(browser, REQUESTS, form)
     assert response.status_code == 302, page(response).text[:1500]
     assert REQUEST_PATH.match(response.headers["Location"])
@@ -290,3 +294,134 @@ def test_every_item_of_the_first_screen_opens_its_page(app: Flask, signed_in: Si
     assert len(items) >= 3
     for item in items:
         assert dpo.get(item.url).status_code == 200, item
+
+
+# --- two PLIE on one installation --------------------------------------------------------------
+
+ABSENT = 1_000_000  # a number nobody has
+CSRF = re.compile(r'name="csrf_token" value="[^"]*"')
+
+
+@pytest.fixture
+def two_plies(app: Flask, client: FlaskClient, demo: dict[str, DemoAccount]) -> ApiClient:
+    """PLIE-A and PLIE-B sharing the agency 13013 (:mod:`tests.two_plies`), whose DPO and accompagnateurs
+    may sign in; the API client of 13013's référent, who sends sheets to both."""
+    plies.install(app, demo)
+    return ApiClient(client, demo["demo.referent"].token)
+
+
+def body(response: TestResponse) -> str:
+    """The page as sent, but for its CSRF token (signed with the time, so new every second)."""
+    return CSRF.sub('name="csrf_token" value=""', response.get_data(as_text=True))
+
+
+class TestEachPlieSeesOnlyItsOwn:
+    """PLIE-A and PLIE-B share the agency 13013, each with its DPO."""
+
+    REQUEST_ACTIONS = [
+        ("GET", "", {}),
+        ("POST", "/prolongation", {"annonce": "oui"}),
+        ("POST", "/cloture", {"issue": "access_sent"}),
+        ("POST", "/effacement", {}),
+        ("POST", "/export", {}),
+    ]
+
+    @pytest.mark.parametrize(("method", "suffix", "form"), REQUEST_ACTIONS)
+    def test_another_plies_request_is_the_page_of_a_number_that_does_not_exist(
+        self, signed_in: SignedIn, two_plies: ApiClient, method: str, suffix: str, form: dict[str, str]
+    ) -> None:
+        dpo_a = signed_in(plies.PLIE_A.dpo)
+        theirs = record_request(dpo_a, kind="erasure" if suffix == "/effacement" else "access")
+        dpo_b = signed_in(plies.PLIE_B.dpo)
+        absent = f"{REQUESTS}/{ABSENT}"
+        if method == "GET":
+            other_plie, missing = dpo_b.get(theirs), dpo_b.get(absent)
+        else:
+            other_plie = post_form(dpo_b, theirs + suffix, form, form_page=REQUESTS)
+            missing = post_form(dpo_b, absent + suffix, form, form_page=REQUESTS)
+        assert other_plie.status_code == missing.status_code == 404
+        assert body(other_plie) == body(missing)
+        assert "Page introuvable" in page(other_plie).text
+        untouched = page(dpo_a.get(theirs)).text
+        assert "Ouverte" in untouched and "délai prolongé" not in untouched
+
+    BREACH_ACTIONS = [
+        ("GET", "", {}),
+        ("GET", "/fiches.csv", {}),
+        ("POST", "/notification/partenaire", {"partenaire_le": "2026-11-24T10:00"}),
+        ("POST", "/cloture", {}),
+    ]
+
+    @pytest.mark.parametrize(("method", "suffix", "form"), BREACH_ACTIONS)
+    def test_another_plies_breach_is_the_page_of_a_number_that_does_not_exist(
+        self, signed_in: SignedIn, two_plies: ApiClient, method: str, suffix: str, form: dict[str, str]
+    ) -> None:
+        dpo_a = signed_in(plies.PLIE_A.dpo)
+        theirs = record_breach(dpo_a)
+        dpo_b = signed_in(plies.PLIE_B.dpo)
+        absent = f"{BREACHES}/{ABSENT}"
+        if method == "GET":
+            other_plie, missing = dpo_b.get(theirs + suffix), dpo_b.get(absent + suffix)
+        else:
+            other_plie = post_form(dpo_b, theirs + suffix, form, form_page=BREACHES)
+            missing = post_form(dpo_b, absent + suffix, form, form_page=BREACHES)
+        assert other_plie.status_code == missing.status_code == 404
+        assert body(other_plie) == body(missing)
+        assert "Page introuvable" in page(other_plie).text
+        untouched = page(dpo_a.get(theirs)).text
+        assert "Ouverte" in untouched and "Notification au partenaire" not in untouched
+
+    def test_the_lists_and_forms_hold_only_the_plies_own(self, signed_in: SignedIn, two_plies: ApiClient) -> None:
+        dpo_a = signed_in(plies.PLIE_A.dpo)
+        theirs = (record_request(dpo_a), record_breach(dpo_a))
+        dpo_b = signed_in(plies.PLIE_B.dpo)
+        requests_page = assert_accessible(dpo_b.get(REQUESTS))
+        assert "Aucune demande enregistrée" in requests_page.text
+        assert not requests_page.has_id("champ-plie")  # the PLIE is the DPO's own
+        breaches_page = assert_accessible(dpo_b.get(BREACHES))
+        assert "Aucune violation enregistrée" in breaches_page.text
+        options = {option.attrs.get("value") for option in breaches_page.all("option") if option.attrs.get("value")}
+        concernable = {plies.PLIE_B.plie, plies.SHARED_AGENCY, plies.PLIE_B.own_agency}
+        assert concernable <= options and not options & {plies.PLIE_A.plie, plies.PLIE_A.own_agency}
+        for path in theirs:
+            assert path not in body(dpo_b.get(REQUESTS)) + body(dpo_b.get(BREACHES))
+            assert path in body(dpo_a.get(REQUESTS)) + body(dpo_a.get(BREACHES))
+
+    @pytest.mark.parametrize("code", [plies.PLIE_A.plie, plies.PLIE_A.own_agency, "99999"])
+    def test_an_organisation_of_another_plie_is_named_like_an_unknown_code(
+        self, signed_in: SignedIn, two_plies: ApiClient, code: str
+    ) -> None:
+        now = utcnow()
+        form = {
+            "decouverte_le": local(now),
+            "nature": "lost_device",
+            "debut": local(now - dt.timedelta(hours=1)),
+            "fin": local(now),
+            "organisation": code,
+        }
+        response = post_form(signed_in(plies.PLIE_B.dpo), BREACHES, form)
+        assert_field_errors(response, {"organisation": f"Aucune organisation n'a le code « {code} »."})
+
+    def test_an_access_request_finds_and_exports_only_the_plies_dossier(
+        self, signed_in: SignedIn, two_plies: ApiClient
+    ) -> None:
+        plies.send(two_plies, plies.fdl1_to(plies.PLIE_A.plie))
+        mine = plies.send(two_plies, plies.fdl1_to(plies.PLIE_B.plie))
+        dpo_b = signed_in(plies.PLIE_B.dpo)
+        request_page = record_request(dpo_b)
+        assert "1 dossier(s) trouvé(s)" in page(dpo_b.get(request_page)).text
+        response = post_form(dpo_b, f"{request_page}/export", form_page=request_page)
+        [dossier] = json.loads(response.get_data())["dossiers"]
+        assert dossier["plie"]["code"] == plies.PLIE_B.plie
+        assert [sheet["fiche"] for sheet in dossier["fiches"]] == [mine]
+
+    def test_the_first_screen_lists_only_the_plies_requests_and_breaches(
+        self, signed_in: SignedIn, two_plies: ApiClient
+    ) -> None:
+        dpo_a = signed_in(plies.PLIE_A.dpo)
+        theirs = (record_request(dpo_a, received=TODAY - dt.timedelta(days=40)), record_breach(dpo_a))
+        dpo_b = signed_in(plies.PLIE_B.dpo)
+        mine = record_request(dpo_b, received=TODAY - dt.timedelta(days=40))
+        links = {a.attrs.get("href") for a in page(dpo_b.get("/conservation")).all("a")}
+        assert mine in links and not links & set(theirs)
+        assert set(theirs) <= {a.attrs.get("href") for a in page(dpo_a.get("/conservation")).all("a")}
