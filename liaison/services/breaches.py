@@ -229,7 +229,7 @@ def _breaches_of(user: User | None) -> Select[Breach]:
     """The breaches of the register ``user`` keeps (the operator: every breach)."""
     authnz.require_or_hide(user, Permission.KEEP_BREACH_REGISTER)
     # nullable column (None: the operator's, every PLIE's); plie_scope is typed for the non-null ones
-    return select(Breach).where(authnz.plie_scope(user, Breach.plie_id))  # type: ignore[arg-type]
+    return select(Breach).where(authnz.plie_scope(user, Breach.plie_id))
 
 
 def get_breach(session: Session, user: User | None, breach_id: int) -> Breach:

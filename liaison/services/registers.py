@@ -1,7 +1,8 @@
 """What the DPO's first screen must show of the two registers: the data-subject requests and the
 breach notifications that are overdue or soon due, each with a French label and the page to open.
 
-Self-contained: ``attention_items(session, now)`` reads the database and returns plain values."""
+Self-contained: ``attention_items(session, user, now)`` reads the database and returns plain values,
+of the DPO's own PLIE only (``user`` None: the installation's)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from liaison.models import Breach, RequestStatus, SubjectRequest
+from liaison import authnz
+from liaison.models import Breach, RequestStatus, SubjectRequest, User
 from liaison.services.breaches import BREACHES_PATH, deadlines_of
 from liaison.services.requests import KIND_TITLES, REQUESTS_PATH
 from liaison.services.retention import PARIS
@@ -34,10 +36,16 @@ def _end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(23, 59), tzinfo=PARIS)
 
 
-def request_items(session: Session, now: dt.datetime, soon: dt.timedelta = SOON) -> list[AttentionItem]:
+def request_items(
+    session: Session, user: User | None, now: dt.datetime, soon: dt.timedelta = SOON
+) -> list[AttentionItem]:
     today = now.astimezone(PARIS).date()
     items = []
-    query = select(SubjectRequest).where(SubjectRequest.status == RequestStatus.OPEN).order_by(SubjectRequest.due_on)
+    query = (
+        select(SubjectRequest)
+        .where(SubjectRequest.status == RequestStatus.OPEN, authnz.plie_scope(user, SubjectRequest.plie_id))
+        .order_by(SubjectRequest.due_on)
+    )
     for request in session.scalars(query):
         title = f"{KIND_TITLES[request.kind]} n° {request.id}"
         url = f"{REQUESTS_PATH}/{request.id}"
@@ -50,10 +58,11 @@ def request_items(session: Session, now: dt.datetime, soon: dt.timedelta = SOON)
     return items
 
 
-def breach_items(session: Session, now: dt.datetime) -> list[AttentionItem]:
+def breach_items(session: Session, user: User | None, now: dt.datetime) -> list[AttentionItem]:
     """Every notification still to make for an open breach (their deadlines are days away at most)."""
     items = []
-    for breach in session.scalars(select(Breach).where(Breach.closed_at.is_(None)).order_by(Breach.discovered_at)):
+    query = select(Breach).where(Breach.closed_at.is_(None), authnz.plie_scope(user, Breach.plie_id))
+    for breach in session.scalars(query.order_by(Breach.discovered_at)):
         for deadline in deadlines_of(breach, now):
             if deadline.state not in (State.PENDING, State.OVERDUE):
                 continue
@@ -69,7 +78,7 @@ def breach_items(session: Session, now: dt.datetime) -> list[AttentionItem]:
     return items
 
 
-def attention_items(session: Session, now: dt.datetime) -> list[AttentionItem]:
+def attention_items(session: Session, user: User | None, now: dt.datetime) -> list[AttentionItem]:
     """Overdue items first, then the others; soonest deadline first within each."""
-    items = request_items(session, now) + breach_items(session, now)
+    items = request_items(session, user, now) + breach_items(session, user, now)
     return sorted(items, key=lambda item: (not item.overdue, item.deadline))

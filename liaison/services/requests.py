@@ -194,7 +194,7 @@ def _requests_of(user: User | None) -> Select[SubjectRequest]:
     """The requests of the PLIE ``user`` answers for (the operator: every request)."""
     authnz.require_or_hide(user, Permission.ANSWER_REQUESTS)
     # nullable column (None: the operator's, every PLIE's); plie_scope is typed for the non-null ones
-    return select(SubjectRequest).where(authnz.plie_scope(user, SubjectRequest.plie_id))  # type: ignore[arg-type]
+    return select(SubjectRequest).where(authnz.plie_scope(user, SubjectRequest.plie_id))
 
 
 def get_request(session: Session, user: User | None, request_id: int) -> SubjectRequest:

@@ -269,14 +269,10 @@ def affected_csv(breach_id: int) -> BaseResponse:
 
 def _registers_attention(session: Session, now: dt.datetime) -> list[AttentionItem]:
     """Requests and breaches on the DPO's first screen (« Conservation », « À traiter »): their own
-    PLIE's only (``attention_items`` reads the whole installation, so its items are kept by page)."""
-    user = context.signed_in_user()
-    pages = {f"{REQUESTS_PATH}/{item.id}" for item in requests.list_requests(session, user)}
-    pages |= {f"{BREACHES_PATH}/{item.id}" for item in breaches.list_breaches(session, user)}
+    PLIE's only."""
     return [
         AttentionItem(item.label, 1, item.url, late=item.overdue)
-        for item in attention_items(session, now)
-        if item.url in pages
+        for item in attention_items(session, context.signed_in_user(), now)
     ]
 
 

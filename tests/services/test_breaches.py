@@ -277,7 +277,7 @@ class TestTheFirstScreen:
         soon = recorded(session, vault, new(RequestKind.ERASURE, received_on=day - dt.timedelta(days=26)))
         recorded(session, vault, new(RequestKind.RECTIFICATION, received_on=day))  # a month ahead: not shown
         breach_id = recorded_breach(session, discovered_at=now - 40 * HOUR)
-        items = attention_items(session, now)
+        items = attention_items(session, None, now)
         assert [(item.overdue, item.url) for item in items] == [
             (True, f"/rgpd/demandes/{late.id}"),
             (True, f"/rgpd/violations/{breach_id}"),
@@ -296,7 +296,7 @@ class TestTheFirstScreen:
         breach_id = recorded_breach(session, discovered_at=now - 80 * HOUR)
         breaches.close_breach(session, actor(session), breach_id, now)
         session.commit()
-        assert attention_items(session, now) == []
+        assert attention_items(session, None, now) == []
 
 
 # --- two PLIE on one installation --------------------------------------------------------------

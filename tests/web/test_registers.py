@@ -290,7 +290,7 @@ def test_every_item_of_the_first_screen_opens_its_page(app: Flask, signed_in: Si
     record_request(dpo, received=TODAY - dt.timedelta(days=40))
     record_breach(dpo)
     with db.session_scope(app.extensions["liaison.engine"]) as session:
-        items = attention_items(session, utcnow())
+        items = attention_items(session, None, utcnow())
     assert len(items) >= 3
     for item in items:
         assert dpo.get(item.url).status_code == 200, item
