@@ -5,9 +5,10 @@ nothing from here; this module builds :func:`main` and adds their commands to it
 
 - :mod:`~liaison.cli.service`: ``init``, ``demo``, ``serve``, ``keys``, ``audit``;
 - :mod:`~liaison.cli.users`: ``users``;
+- :mod:`~liaison.cli.orgs`: ``orgs``;
 - :mod:`~liaison.cli.retention`: ``purge``, ``certificates``, ``conventions``, ``holds``, ``scheduler``.
 
-A new family (``liaison orgs``: ``liaison/cli/orgs.py``) is one more module, imported and added below.
+A new family is one more module, imported and added below.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import click
 
 from liaison.cli import (
     _french,  # noqa: F401 - click's own words in French, before any command is built
+    orgs,
     retention,
     service,
     users,
@@ -41,7 +43,8 @@ for _command in (
     service.audit_group,
     # accounts
     users.users,
-    # organisations: orgs.orgs goes here
+    # organisations
+    orgs.orgs,
     # retention
     retention.purge,
     retention.certificates,

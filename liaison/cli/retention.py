@@ -1,5 +1,5 @@
 """``liaison purge``, ``certificates``, ``conventions``, ``holds`` and ``scheduler``: retention
-from the command line."""
+from the command line (``conventions add`` and ``agencies``: :mod:`liaison.services.organisations`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import click
 
 from liaison import certificates as certificate_files
 from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session, vault_of
+from liaison.models import Convention
 from liaison.purge_reports import FORMATS, ReportFormatUnknown, write_report
 from liaison.services import conventions as convention_service
 from liaison.services import holds as hold_service
+from liaison.services import organisations as organisation_service
 from liaison.services.purge import PurgeBusy, PurgeSite, run_purge
 from liaison.services.retention import RULE_LABELS, today
 
@@ -132,17 +134,104 @@ def certificates_public_key() -> None:
 
 @click.group(subcommand_metavar=SUBCOMMAND)
 def conventions() -> None:
-    """Consulte et modifie les conventions (dates, FSE, paramètres de conservation)."""
+    """Crée, consulte et modifie les conventions (PLIE et agences, dates, FSE, paramètres de conservation)."""
+
+
+@conventions.command("add")
+@click.argument("code", metavar="CODE")
+@click.option("--plie", required=True, metavar="PLIE", help="Code du PLIE signataire (ex. PLIE-PAYS-AIX).")
+@click.option(
+    "--agencies",
+    required=True,
+    metavar="CODE[,CODE…]",
+    help="Codes France Travail des agences, séparés par des virgules (ex. 13013,13483).",
+)
+@click.option("--start", "starts_on", required=True, callback=_day, metavar="AAAA-MM-JJ", help="Date de début.")
+@click.option("--end", "ends_on", required=True, callback=_day, metavar="AAAA-MM-JJ", help="Date de fin.")
+@click.option(
+    "--fse-programme", metavar="PROGRAMME", help="fse_2014_2020 ou fse_plus_2021_2027 ; sans cette option : sans FSE."
+)
+def conventions_add(
+    code: str, plie: str, agencies: str, starts_on: dt.date, ends_on: dt.date, fse_programme: str | None
+) -> None:
+    """Crée une convention entre un PLIE et des agences ; relancée avec les mêmes valeurs, elle ne
+    change rien.
+
+    Une agence peut être dans des conventions avec plusieurs PLIE. Ensuite, « liaison conventions
+    set » change les dates et le FSE, « liaison conventions agencies » les agences.
+    """
+    app = command_app()
+    with command_session(app) as session:
+        added = organisation_service.add_convention(
+            session,
+            CLI_ACTOR,
+            code,
+            plie,
+            agencies.split(","),
+            starts_on,
+            ends_on,
+            organisation_service.parse_optional(fse_programme) if fse_programme is not None else None,
+        )
+        summary = _convention_summary(added.item)
+    if added.created:
+        click.echo(f"Convention créée : {summary}.")
+    else:
+        click.echo(f"Convention déjà enregistrée avec ces valeurs, rien n'a changé : {summary}.")
+
+
+def _convention_summary(convention: Convention) -> str:
+    agencies = ", ".join(sorted(link.agency.code for link in convention.agencies))
+    fse = convention.fse_programme or "sans FSE"
+    return (
+        f"{convention.code} (PLIE {convention.plie.code} ; agences {agencies} ; "
+        f"du {convention.starts_on or '—'} au {convention.ends_on or '—'} ; {fse})"
+    )
+
+
+@conventions.command("agencies")
+@click.argument("code", metavar="CODE")
+@click.option("--add", metavar="CODE[,CODE…]", help="Agences à ajouter à la convention.")
+@click.option("--remove", metavar="CODE[,CODE…]", help="Agences à retirer de la convention.")
+def conventions_agencies(code: str, add: str | None, remove: str | None) -> None:
+    """Ajoute ou retire des agences d'une convention.
+
+    Une agence retirée garde les fiches déjà échangées (leur dossier reste dans la convention, avec
+    sa conservation) ; ses nouvelles fiches avec le PLIE sont refusées, sauf si une autre
+    convention les lie encore.
+    """
+    if add is None and remove is None:
+        raise click.UsageError("Indiquez --add ou --remove (voir --help).")
+    app = command_app()
+    with command_session(app) as session:
+        change = organisation_service.change_agencies(
+            session, CLI_ACTOR, code, (add or "").split(","), (remove or "").split(",")
+        )
+        plie = change.convention.plie.code
+    if not change.added and not change.removed:
+        click.echo(f"Convention {code} : aucun changement (agences déjà présentes ou déjà absentes).")
+    if change.added:
+        click.echo(f"Convention {code} : agence(s) ajoutée(s) : {', '.join(change.added)}.")
+    if change.removed:
+        click.echo(f"Convention {code} : agence(s) retirée(s) : {', '.join(change.removed)}.")
+        click.echo("  Les fiches déjà échangées restent, dans leur dossier et avec sa conservation.")
+    for agency in change.removed:
+        others = change.still_bound[agency]
+        if others:
+            click.echo(f"  {agency} reste liée au {plie} par : {', '.join(others)} ; ses échanges avec lui continuent.")
+        else:
+            click.echo(f"  Les nouvelles fiches entre {agency} et {plie} sont désormais refusées.")
 
 
 @conventions.command("list")
 def conventions_list() -> None:
-    """Liste les conventions et leurs dates."""
+    """Liste les conventions : PLIE, agences, dates, FSE et paramètres de conservation."""
     app = command_app()
     with command_session(app) as session:
         for convention in convention_service.list_conventions(session, None):
+            agencies = ",".join(sorted(link.agency.code for link in convention.agencies)) or "—"
             click.echo(
-                f"{convention.code}\tdébut {convention.starts_on or '—'}\tfin {convention.ends_on or '—'}\t"
+                f"{convention.code}\tPLIE {convention.plie.code}\tagences {agencies}\t"
+                f"début {convention.starts_on or '—'}\tfin {convention.ends_on or '—'}\t"
                 f"FSE {convention.fse_programme or 'non'}\tcontrôle FSE {convention.fse_control_end or '—'}\t"
                 f"{convention.non_integration_months}/{convention.follow_up_months}/"
                 f"{convention.post_convention_months} mois, plafond {convention.ceiling_years} ans"

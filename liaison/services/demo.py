@@ -1,5 +1,7 @@
 """The demo organisation set: the PLIE du Pays d'Aix, the six agencies of its convention, and one
-user per role. Idempotent: run it again and nothing is duplicated."""
+user per role, made with the services an operator uses (:mod:`liaison.services.organisations`,
+:mod:`liaison.services.directory`). Idempotent: run it again and nothing is duplicated; what
+exists is left as the operator or the DPO may have changed it since."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from liaison import crypto
 from liaison.models import OrganisationKind, Role
-from liaison.services import directory
+from liaison.services import directory, organisations
 from liaison.services.audit import Actor
 from liaison.services.vault import Vault
 
@@ -59,10 +61,14 @@ class DemoAccount:
 
 def install_demo(session: Session, vault: Vault, hasher: PasswordHasher) -> list[DemoAccount]:
     """Create what is missing, give each demo user a fresh password and API token, return them."""
-    plie = directory.ensure_organisation(session, *PLIE, kind=OrganisationKind.PLIE)
-    agencies = [directory.ensure_organisation(session, code, name, OrganisationKind.AGENCE) for code, name in AGENCIES]
-    directory.ensure_convention(session, CONVENTION, plie, agencies, *CONVENTION_DATES, FSE_PROGRAMME)
     system = Actor(None, "cli")
+    wanted = [(*PLIE, OrganisationKind.PLIE), *((code, name, OrganisationKind.AGENCE) for code, name in AGENCIES)]
+    for code, name, kind in wanted:
+        if directory.organisation_by_code(session, code) is None:
+            organisations.add_organisation(session, system, code, name, kind)
+    if organisations.convention_by_code(session, CONVENTION) is None:
+        agencies = [code for code, _ in AGENCIES]
+        organisations.add_convention(session, system, CONVENTION, PLIE[0], agencies, *CONVENTION_DATES, FSE_PROGRAMME)
     accounts = []
     for login, organisation, role, profile in USERS:
         user = directory.user_by_login(session, login) or directory.add_user(session, system, login, organisation, role)

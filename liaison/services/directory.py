@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -62,40 +61,6 @@ def password_hasher(time_cost: int = 3, memory_kib: int = 64 * 1024) -> Password
 
 def organisation_by_code(session: Session, code: str) -> Organisation | None:
     return session.scalars(_ORGANISATION_BY_CODE, {"code": code}).first()
-
-
-def ensure_organisation(session: Session, code: str, name: str, kind: OrganisationKind) -> Organisation:
-    organisation = organisation_by_code(session, code)
-    if organisation is None:
-        organisation = Organisation(code=code, name=name, kind=kind)
-        session.add(organisation)
-        session.flush()
-    else:
-        organisation.name, organisation.kind = name, kind
-    return organisation
-
-
-def ensure_convention(
-    session: Session,
-    code: str,
-    plie: Organisation,
-    agencies: list[Organisation],
-    starts_on: dt.date | None = None,
-    ends_on: dt.date | None = None,
-    fse_programme: str | None = None,
-) -> Convention:
-    """The convention ``code`` with at least these agencies; its dates are set only when it is new
-    (afterwards the DPO changes them, and every change is recorded)."""
-    convention = session.scalars(select(Convention).where(Convention.code == code)).first()
-    if convention is None:
-        convention = Convention(code=code, plie=plie, starts_on=starts_on, ends_on=ends_on, fse_programme=fse_programme)
-        session.add(convention)
-    known = {link.agency_id for link in convention.agencies}
-    for agency in agencies:
-        if agency.id not in known:
-            convention.agencies.append(ConventionAgency(agency=agency))
-    session.flush()
-    return convention
 
 
 def partners(session: Session, organisation: Organisation) -> list[Organisation]:

@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 
 from liaison import db
 from liaison.models import OrganisationKind, Role
-from liaison.services import directory
+from liaison.services import directory, organisations
 from liaison.services.audit import Actor
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
@@ -230,7 +230,8 @@ def test_an_agency_may_not_send_a_sheet_to_another_agency(api):
 
 def test_the_plie_may_not_send_to_an_agency_outside_its_convention(app, api):
     with db.session_scope(app.extensions["liaison.engine"]) as session:
-        directory.ensure_organisation(session, "06088", "France Travail Nice Est", OrganisationKind.AGENCE)
+        nice = ("06088", "France Travail Nice Est", OrganisationKind.AGENCE)
+        organisations.add_organisation(session, Actor(None, "test"), *nice)
 
     response = send(api["accompagnateur"], "FDL2", "06088", fdl2())
 
