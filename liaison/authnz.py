@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from sqlalchemy import ColumnElement, bindparam, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from liaison.enums import DisabledReason
 from liaison.models import (
     Convention,
     ConventionAgency,
@@ -155,6 +156,36 @@ def managed_organisation(manager: User | None, organisation_id: int) -> None:
     require(manager, Permission.MANAGE_ACCOUNTS)
     if manager is not None and manager.organisation_id != organisation_id:
         raise Hidden
+
+
+# An RGC's own account is the operator's to create, disable, enable or reset: the partners designate
+# their account manager in writing (the Opus conventions, art. 4.1 and 4.3), not another RGC. And an
+# account the operator disabled, only the operator enables again.
+OPERATOR_ROLES = frozenset({Role.RGC})
+OPERATOR_ONLY = "Le compte d'un(e) responsable de gestion des comptes est géré par l'exploitant du service."
+DISABLED_BY_OPERATOR = "Ce compte a été désactivé par l'exploitant du service : lui seul peut le réactiver."
+
+
+def may_grant(manager: User | None, role: Role) -> bool:
+    """Whether ``manager`` may create an account with ``role`` (the operator, any role)."""
+    return manager is None or (has(manager, Permission.MANAGE_ACCOUNTS) and role not in OPERATOR_ROLES)
+
+
+def check_account(manager: User | None, account: User) -> None:
+    """Raise :class:`Hidden` unless ``manager`` manages ``account``'s structure (exactly as for a login
+    that does not exist), :class:`Refused` if the account is one the operator alone manages."""
+    require(manager, Permission.MANAGE_ACCOUNTS)
+    if not may_manage(manager, account):
+        raise Hidden
+    if manager is not None and account.role in OPERATOR_ROLES:
+        raise Refused(OPERATOR_ONLY)
+
+
+def check_enable(manager: User | None, account: User) -> None:
+    """As :func:`check_account`; besides, an account the operator disabled stays the operator's."""
+    check_account(manager, account)
+    if manager is not None and account.disabled_reason == DisabledReason.COMMANDE.value:
+        raise Refused(DISABLED_BY_OPERATOR)
 
 
 # --- who sends what to whom --------------------------------------------------------------------

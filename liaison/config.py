@@ -38,6 +38,7 @@ class Config:
     purge_needs_approval: bool = False
     warning_days: int = 30
     purge_hour: int = 2
+    inactivity_days: int = 90  # an account without sign-in for that long is disabled
 
     @property
     def is_production(self) -> bool:
@@ -91,6 +92,7 @@ class Config:
             purge_needs_approval=_flag(env, "LIAISON_PURGE_NEEDS_APPROVAL"),
             warning_days=_positive_int(env, "LIAISON_WARNING_DAYS", 30, allow_zero=True),
             purge_hour=_hour(env, "LIAISON_PURGE_HOUR", 2),
+            inactivity_days=_positive_int(env, "LIAISON_INACTIVITY_DAYS", 90),
         )
 
 

@@ -23,3 +23,11 @@ class Labelled(enum.Enum):
     def labels(cls) -> dict[str, str]:
         """Code to label, for forms and documents."""
         return {member.value: member.label for member in cls}
+
+
+class DisabledReason(Labelled):
+    """Why an account was disabled (``User.disabled_reason``)."""
+
+    RGC = "rgc", "Désactivé par le ou la responsable de gestion des comptes"
+    INACTIVITE = "inactivite", "Désactivé faute de connexion"
+    COMMANDE = "commande", "Désactivé par l'exploitant du service"

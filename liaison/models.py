@@ -191,6 +191,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     inactivity_warned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the account was last enabled again: its inactivity clock restarts there, as at a sign-in.
+    enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):

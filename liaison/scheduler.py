@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from liaison.db import session_scope
 from liaison.models import PurgeRun
+from liaison.services.accounts import run_inactivity
 from liaison.services.audit import Actor
 from liaison.services.exports import sweep_expired_exports
 from liaison.services.purge import PurgeBusy, PurgeSite, run_purge
@@ -76,6 +77,20 @@ def warning_job(app: Flask) -> str:
     return summary
 
 
+def inactivity_job(app: Flask) -> int:
+    """Disable the accounts without sign-in for ``LIAISON_INACTIVITY_DAYS`` days and warn those near it;
+    returns how many were disabled (-1 on failure). Safe if two processes run it (see run_inactivity)."""
+    config = app.extensions["liaison.config"]
+    try:
+        with app.app_context(), session_scope(app.extensions["liaison.engine"]) as session:
+            done = run_inactivity(session, SCHEDULER_ACTOR, dt.datetime.now(dt.UTC), config.inactivity_days)
+    except Exception as error:  # a job never brings the scheduler down
+        log.error("inactivity job failed: %s", type(error).__name__)
+        return -1
+    log.info("inactivité : %d compte(s) désactivé(s), %d averti(s)", len(done.disabled), len(done.warned))
+    return len(done.disabled)
+
+
 def purge_is_late(app: Flask, now: dt.datetime) -> bool:
     """No real purge has finished in the last day (or ever)."""
     with session_scope(app.extensions["liaison.engine"]) as session:
@@ -105,6 +120,7 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
         **({"next_run_time": now} if purge_is_late(app, now) else {}),
     )
     scheduler.add_job(warning_job, "cron", hour=config.purge_hour, minute=30, args=[app], id="warnings")
+    scheduler.add_job(inactivity_job, "cron", hour=config.purge_hour, minute=15, args=[app], id="inactivity")
     scheduler.start()
     return scheduler
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import fields
+from marshmallow import RAISE, fields
 
 from schemas import codes
 from schemas.fields import Choice, StrictSchema, Text
-from schemas.patterns import PatternError, clean_text
+from schemas.patterns import PatternError, clean_text, normalise_email
 
 ORGANISATION_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,30}")
 EXPORT_FORMATS = {
@@ -205,21 +205,104 @@ class RetentionScheduleSchema(StrictSchema):
 
 
 class PurgeRunSchema(StrictSchema):
+    """A purge run as its reader may see it: a DPO, their PLIE's part (``plie``: its code) with its
+    counts, its certificate and its approval (``status``); the whole run's exports are not theirs."""
+
     id = fields.String()
     started_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
     as_of = fields.Date()
     dry_run = fields.Boolean()
-    status = fields.String(
-        metadata={"enum": ["running", "done", "interrupted", "awaiting_approval", "approved", "executed"]}
+    plie = fields.String(allow_none=True)
+    status = fields.Function(
+        lambda run: run.status.value,
+        metadata={
+            "enum": ["running", "done", "interrupted", "awaiting_approval", "approved", "executed", "superseded"]
+        },
     )
-    trigger = fields.String()
+    status_label = fields.Function(lambda run: run.status.label)
+    trigger = fields.Function(lambda run: run.trigger.value, metadata={"enum": ["commande", "planificateur", "dpo"]})
+    trigger_label = fields.Function(lambda run: run.trigger.label)
     dossiers = fields.Integer()
     sheets = fields.Integer()
-    exports = fields.Integer()
+    exports = fields.Integer(allow_none=True)
     certificate_sha256 = fields.String(attribute="certificate", allow_none=True)
     certificate_url = fields.String(allow_none=True)
 
 
 class PurgeRunListSchema(StrictSchema):
     runs = fields.List(fields.Nested(PurgeRunSchema))
+
+
+# --- accounts (an RGC's structure) ---------------------------------------------------------------
+
+LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]")
+LOGIN_RULE = "Identifiant invalide : 3 à 64 caractères, minuscules, chiffres, point, tiret ou souligné."
+ACCOUNT_ROLES = {
+    "accompagnateur": "Accompagnateur(trice) PLIE",
+    "referent": "Référent(e) d'agence",
+    "dpo": "Délégué(e) à la protection des données",
+    "rgc": "Responsable de gestion des comptes",
+}
+
+
+def normalise_login(value: str) -> str:
+    """A login: lower case, 3 to 64 characters among letters, digits, dot, hyphen and underscore."""
+    value = clean_text(value).lower()
+    if not LOGIN.fullmatch(value):
+        raise PatternError(LOGIN_RULE)
+    return value
+
+
+def normalise_account_email(value: str) -> str:
+    """A staff member's work address, in lower case (what notifications use and ProConnect matches)."""
+    return normalise_email(value).lower()
+
+
+class AccountCreateSchema(StrictSchema):
+    """``POST /api/v1/users``: a personal account of the RGC's own structure."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {**StrictSchema.error_messages, "unknown": "Champ inconnu : seuls login, role et email."}
+    login = Text(normalise_login, required=True, metadata={"label": "Identifiant"})
+    role = Choice(ACCOUNT_ROLES, required=True, metadata={"label": "Rôle"})
+    email = Text(normalise_account_email, required=True, metadata={"label": "Adresse électronique"})
+
+
+class AccountSchema(StrictSchema):
+    """One account, as its RGC sees it (dumped from ``liaison.services.accounts.AccountRow``)."""
+
+    login = fields.String(attribute="user.login")
+    role = fields.String(attribute="user.role.value", metadata={"enum": list(ACCOUNT_ROLES)})
+    email = fields.String(attribute="user.email", allow_none=True)
+    active = fields.Boolean(attribute="user.active")
+    last_login_at = fields.DateTime(attribute="user.last_login_at", allow_none=True)
+    created_at = fields.DateTime(attribute="user.created_at")
+    must_change_password = fields.Boolean(
+        attribute="user.must_change_password", metadata={"description": "A temporary password, not changed yet."}
+    )
+    disabled_reason = fields.String(
+        attribute="user.disabled_reason",
+        allow_none=True,
+        metadata={"enum": ["rgc", "inactivite", "commande", None], "description": "null while active"},
+    )
+    inactivity_disable_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "The day the account is disabled unless its user signs in before; null if disabled."},
+    )
+
+
+class AccountListSchema(StrictSchema):
+    organisation = fields.Nested(OrganisationRefSchema)
+    active_accounts = fields.Integer(metadata={"description": "Active accounts counted against the cap (RGC not)."})
+    max_active_accounts = fields.Integer(allow_none=True, metadata={"description": "null: no cap"})
+    users = fields.List(fields.Nested(AccountSchema))
+
+
+class AccountCreatedSchema(StrictSchema):
+    login = fields.String()
+    temporary_password = fields.String(
+        metadata={"description": "Shown once, never stored: give it by another channel; changed at first sign-in."}
+    )

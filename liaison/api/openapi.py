@@ -230,6 +230,73 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
     ),
 ]
 
+# An account manager's (RGC's) accounts of their own structure.
+_NOT_AN_RGC = {"description": "Not an account manager", "content": {"application/json": {"schema": "Error"}}}
+_CAP_REACHED = {
+    "description": "cap_reached: the structure's cap of active accounts (RGC not counted) is reached",
+    "content": {"application/json": {"schema": "Error"}},
+}
+_NOT_IN_STRUCTURE = {
+    "description": "No such account in the caller's structure (the same for any other login)",
+    "content": {"application/json": {"schema": "Error"}},
+}
+_PATHS += [
+    (
+        "/users",
+        "get",
+        {
+            "summary": "Account managers: the accounts of their own structure and its count against the cap",
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": "AccountList"}}},
+                "403": _NOT_AN_RGC,
+            },
+        },
+    ),
+    (
+        "/users",
+        "post",
+        {
+            "summary": "Account managers: an account of their own structure, its temporary password shown once",
+            "description": "The password must be changed at the first sign-in; give it by another channel.",
+            "requestBody": {"content": {"application/json": {"schema": "AccountCreate"}}},
+            "responses": {
+                "201": {"description": "Created", "content": {"application/json": {"schema": "AccountCreated"}}},
+                "403": _NOT_AN_RGC,
+                "409": _CAP_REACHED,
+                "422": {
+                    "description": "Every broken field (login, role, email), by name",
+                    "content": {"application/json": {"schema": "ValidationError"}},
+                },
+            },
+        },
+    ),
+    (
+        "/users/{login}/disable",
+        "post",
+        {
+            "summary": "Account managers: disable an account of their structure (sessions and tokens stop)",
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": "Account"}}},
+                "403": _NOT_AN_RGC,
+                "404": _NOT_IN_STRUCTURE,
+            },
+        },
+    ),
+    (
+        "/users/{login}/enable",
+        "post",
+        {
+            "summary": "Account managers: enable an account of their structure again, within the cap",
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": "Account"}}},
+                "403": _NOT_AN_RGC,
+                "404": _NOT_IN_STRUCTURE,
+                "409": _CAP_REACHED,
+            },
+        },
+    ),
+]
+
 
 # apispec writes an optional block as "the block, or any object, or null": that admits any object.
 _ANY_OBJECT_OR_NULL = {"type": "object", "nullable": True}
@@ -302,6 +369,10 @@ def openapi_document() -> dict[str, Any]:
         "PurgeRun",
         "PurgeRunList",
         "ArchiveOpeningRequest",
+        "Account",
+        "AccountList",
+        "AccountCreate",
+        "AccountCreated",
         "Error",
         "ValidationError",
     ):

@@ -1,4 +1,8 @@
-"""``liaison users``: accounts (add, disable, list, API tokens)."""
+"""``liaison users``: accounts (add, disable, enable, list, API tokens).
+
+The command acts as the operator of the installation (:mod:`liaison.services.accounts` with an actor
+without user): any structure, any role, and still within each structure's cap of active accounts.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ import click
 
 from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session
 from liaison.models import Role
-from liaison.services import directory
+from liaison.services import accounts, directory
 
 
 @click.group(subcommand_metavar=SUBCOMMAND)
 def users() -> None:
-    """Gère les comptes (ajout, désactivation, liste, jetons d'API)."""
+    """Gère les comptes (ajout, désactivation, réactivation, liste, jetons d'API)."""
 
 
 @users.command("add")
@@ -25,20 +29,33 @@ def users() -> None:
 )
 @click.option("--role", required=True, type=click.Choice([role.value for role in Role]), help="Rôle du compte.")
 @click.option(
-    "--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard au lieu d'en générer un."
+    "--email",
+    default=None,
+    metavar="ADRESSE",
+    help="Adresse électronique professionnelle (notifications, ProConnect) ; mise en minuscules.",
 )
-def users_add(login: str, organisation: str, role: str, password_stdin: bool) -> None:
-    """Crée un compte et affiche son mot de passe provisoire (sauf avec --password-stdin)."""
-    from liaison import crypto
-
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Lire le mot de passe sur l'entrée standard (il doit être robuste et n'est pas provisoire).",
+)
+def users_add(login: str, organisation: str, role: str, email: str | None, password_stdin: bool) -> None:
+    """Crée un compte et affiche son mot de passe provisoire, à changer à la première connexion
+    (sauf avec --password-stdin). Refusé au-delà du plafond de comptes actifs de la structure."""
     app = command_app()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with command_session(app) as session:
-        user = directory.add_user(session, CLI_ACTOR, login, organisation, Role(role))
-        password = sys.stdin.readline().rstrip("\n") if password_stdin else crypto.new_passphrase()
-        directory.set_password(user, password, app.extensions["liaison.hasher"])
+        found = directory.organisation_by_code(session, organisation)
+        if found is None:
+            raise click.ClickException(f"Aucune organisation n'a le code « {organisation} ».")
+        made = accounts.create_account(
+            session, CLI_ACTOR, app.extensions["liaison.hasher"], found, login, Role(role), email, password
+        )
+        login = made.user.login
     click.echo(f"Compte créé : {login} ({role}, {organisation}).")
-    if not password_stdin:
-        click.echo(f"Mot de passe provisoire : {password}")
+    if made.temporary_password:
+        click.echo(f"Mot de passe provisoire : {made.temporary_password}")
+        click.echo("À remettre par un autre canal ; il sera à changer à la première connexion.")
 
 
 @users.command("disable")
@@ -47,8 +64,18 @@ def users_disable(login: str) -> None:
     """Désactive un compte : ses sessions et ses jetons cessent aussitôt de fonctionner."""
     app = command_app()
     with command_session(app) as session:
-        directory.disable_user(session, CLI_ACTOR, login)
+        accounts.disable_account(session, CLI_ACTOR, login)
     click.echo(f"Compte désactivé : {login}.")
+
+
+@users.command("enable")
+@click.argument("login", metavar="IDENTIFIANT")
+def users_enable(login: str) -> None:
+    """Réactive un compte (refusé au-delà du plafond de comptes actifs de sa structure)."""
+    app = command_app()
+    with command_session(app) as session:
+        accounts.enable_account(session, CLI_ACTOR, login)
+    click.echo(f"Compte réactivé : {login}.")
 
 
 @users.command("list")

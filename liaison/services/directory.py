@@ -25,6 +25,7 @@ from liaison.models import (
     User,
     utcnow,
 )
+from liaison.services import passwords
 from liaison.services.audit import Actor, record
 from liaison.services.vault import Vault
 
@@ -156,10 +157,20 @@ def list_users(session: Session, organisation_code: str | None = None) -> list[U
     return list(session.scalars(query))
 
 
-def set_password(user: User, password: str, hasher: PasswordHasher) -> None:
-    if len(password) < 12:
-        raise DirectoryError("Le mot de passe compte au moins 12 caractères.")
+class WeakPassword(DirectoryError):
+    """A password the strength rules refuse (:mod:`liaison.services.passwords`); the message says why."""
+
+
+def set_password(user: User, password: str, hasher: PasswordHasher, *, temporary: bool = False) -> None:
+    """Hash ``password`` for ``user`` once the strength rules accept it; a ``temporary`` one (made by
+    the service and given by hand) must be changed at the next sign-in."""
+    organisation = user.organisation
+    words = passwords.account_words(user.login, user.email, organisation.name, organisation.code)
+    reason = passwords.weakness(password, user.login, words)
+    if reason:
+        raise WeakPassword(reason)
     user.password_hash = hasher.hash(password)
+    user.must_change_password = temporary
 
 
 # A hash to verify against when the login is unknown, so that both failures take as long.

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Flask
 
 from liaison.context import PARIS
-from liaison.web import registers, retention
+from liaison.web import accounts, registers, retention
 from liaison.web.views import blueprint
 
 
@@ -24,6 +24,7 @@ def date_fr(day: str | dt.date) -> str:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(blueprint)
+    app.register_blueprint(accounts.blueprint)  # after web's: its hooks need the signed-in user
     app.register_blueprint(registers.blueprint)
     app.register_blueprint(retention.blueprint)
     app.add_template_filter(heure)

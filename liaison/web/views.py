@@ -106,6 +106,8 @@ def home() -> BaseResponse:
         return redirect(url_for("web.box", box="recues"))
     if authnz.has(user, Permission.GOVERN_RETENTION):
         return redirect(url_for("retention.overview"))  # what is overdue or due soon comes first
+    if authnz.has(user, Permission.MANAGE_ACCOUNTS):
+        return redirect(url_for("accounts.index"))
     return redirect(url_for("web.profile"))
 
 

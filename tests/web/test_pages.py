@@ -286,12 +286,12 @@ class TestRoles:
         assert html.value_of("agent_plie.nom") == ""
 
     @pytest.mark.parametrize("login", ["demo.dpo", "demo.rgc"])
-    def test_dpo_lands_on_retention_and_rgc_on_their_profile_and_neither_handles_sheets(
+    def test_dpo_lands_on_retention_and_rgc_on_their_accounts_and_neither_handles_sheets(
         self, signed_in: SignedIn, login: str
     ) -> None:
         browser = signed_in(login)
         home = browser.get("/")
-        assert home.headers["Location"] == ("/conservation" if login == "demo.dpo" else "/profil")
+        assert home.headers["Location"] == ("/conservation" if login == "demo.dpo" else "/comptes")
         html = assert_accessible(browser.get("/profil"))
         menu = [e.attrs.get("href") for e in html.all("a")]
         assert "/fiches/recues" not in menu and "/fiches/nouvelle" not in menu
