@@ -35,6 +35,7 @@ def agency_rgc(app: Flask) -> str:
     """An API token for the account manager of the agency 13013 (made by the operator)."""
     with db.session_scope(app.extensions["liaison.engine"]) as session:
         agency = directory.organisation_by_code(session, "13013")
+        assert agency is not None
         hasher = app.extensions["liaison.hasher"]
         made = accounts.create_account(session, Actor(None, "test"), hasher, agency, "rgc.galice", Role.RGC, None)
         return directory.issue_token(session, Actor(None, "test"), made.user)
@@ -201,7 +202,8 @@ class TestDocument:
     """The OpenAPI document describes the four operations and refuses unknown properties on creation."""
 
     def test_the_operations_are_documented(self, client: FlaskClient) -> None:
-        document = client.get("/api/v1/openapi.json").json
+        document = client.get("/api/v1/openapi.json").get_json()
+        assert isinstance(document, dict)
         paths = document["paths"]
         assert {"get", "post"} <= set(paths["/users"])
         assert "409" in paths["/users"]["post"]["responses"]

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,13 +23,14 @@ from sqlalchemy.orm import Session
 from liaison import db
 from liaison.authnz import Hidden, Refused
 from liaison.enums import DisabledReason
-from liaison.models import AuditEntry, Role, User, utcnow
+from liaison.models import AuditEntry, Organisation, Role, User, utcnow
 from liaison.services import accounts, directory
 from liaison.services.accounts import (
     WARNING_DAYS,
     AccountInvalid,
     CapReached,
     Inactivity,
+    NewAccount,
     idle_cutoff,
     inactivity,
     last_access,
@@ -65,30 +67,38 @@ def as_user(session: Session, login: str) -> Actor:
     return Actor(user, "192.0.2.1")
 
 
-def hasher(app: Flask):  # type: ignore[no-untyped-def]
-    return app.extensions["liaison.hasher"]
+def hasher(app: Flask) -> PasswordHasher:
+    value: PasswordHasher = app.extensions["liaison.hasher"]
+    return value
+
+
+def structure(session: Session, code: str) -> Organisation:
+    organisation = directory.organisation_by_code(session, code)
+    assert organisation is not None
+    return organisation
 
 
 def set_cap(session: Session, code: str, cap: int | None) -> None:
-    organisation = directory.organisation_by_code(session, code)
-    assert organisation is not None
-    organisation.max_active_accounts = cap
+    structure(session, code).max_active_accounts = cap
     session.flush()
 
 
-def plie(session: Session):  # type: ignore[no-untyped-def]
-    return directory.organisation_by_code(session, "PLIE-PAYS-AIX")
+def plie(session: Session) -> Organisation:
+    return structure(session, "PLIE-PAYS-AIX")
 
 
-def create(session: Session, app: Flask, login: str, role: Role = Role.ACCOMPAGNATEUR, actor: Actor | None = None):  # type: ignore[no-untyped-def]
+def create(
+    session: Session, app: Flask, login: str, role: Role = Role.ACCOMPAGNATEUR, actor: Actor | None = None
+) -> NewAccount:
     actor = actor or as_user(session, "demo.rgc")
     return accounts.create_account(session, actor, hasher(app), plie(session), login, role, f"{login}@example.org")
 
 
 def agency_rgc(session: Session, app: Flask) -> Actor:
     """The account manager of another structure (the agency 13013), made by the operator."""
-    agency = directory.organisation_by_code(session, "13013")
-    made = accounts.create_account(session, OPERATOR, hasher(app), agency, "rgc.galice", Role.RGC, None)
+    made = accounts.create_account(
+        session, OPERATOR, hasher(app), structure(session, "13013"), "rgc.galice", Role.RGC, None
+    )
     return Actor(made.user, "192.0.2.2")
 
 
@@ -140,8 +150,8 @@ class TestCreating:
         )
         assert user.organisation.code == "PLIE-PAYS-AIX"
         assert user.must_change_password is True
+        assert user.password_hash and made.temporary_password not in user.password_hash
         assert hasher(app).verify(user.password_hash, made.temporary_password)
-        assert made.temporary_password not in str(user.__dict__.get("password_hash"))
 
     def test_the_operator_gives_a_password_that_is_not_temporary(self, session: Session, app: Flask) -> None:
         made = accounts.create_account(
@@ -212,7 +222,7 @@ class TestCreating:
     def test_the_role_must_fit_the_structure(
         self, session: Session, app: Flask, code: str, role: Role, fits: bool
     ) -> None:
-        organisation = directory.organisation_by_code(session, code)
+        organisation = structure(session, code)
         if fits:
             accounts.create_account(session, OPERATOR, hasher(app), organisation, "x.y", role, None)
         else:
@@ -340,9 +350,9 @@ class TestScope:
 
     def test_the_list_is_the_structure_s_own(self, session: Session, app: Flask) -> None:
         rgc = as_user(session, "demo.rgc")
-        structure = accounts.list_accounts(session, rgc, plie(session), dt.date(2026, 12, 1), DAYS)
-        assert [row.user.login for row in structure.rows] == ["demo.accompagnateur", "demo.dpo", "demo.rgc"]
-        other = directory.organisation_by_code(session, "13013")
+        found = accounts.list_accounts(session, rgc, plie(session), dt.date(2026, 12, 1), DAYS)
+        assert [row.user.login for row in found.rows] == ["demo.accompagnateur", "demo.dpo", "demo.rgc"]
+        other = structure(session, "13013")
         with pytest.raises(Hidden):
             accounts.list_accounts(session, rgc, other, dt.date(2026, 12, 1), DAYS)
 

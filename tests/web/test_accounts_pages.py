@@ -53,6 +53,7 @@ def new_account(app: Flask, login: str = "paul.neuf") -> str:
     with db.session_scope(app.extensions["liaison.engine"]) as session:
         rgc = directory.user_by_login(session, "demo.rgc")
         organisation = directory.organisation_by_code(session, "PLIE-PAYS-AIX")
+        assert rgc is not None and organisation is not None
         made = accounts.create_account(
             session, Actor(rgc), app.extensions["liaison.hasher"], organisation, login, Role.ACCOMPAGNATEUR,
             f"{login}@example.org",
