@@ -5,6 +5,11 @@ per destroyed dossier (an opaque reference, the rule, how many sheets of each ki
 (the counts), and a last line with an Ed25519 signature over the SHA-256 of every byte before it.
 Changing, adding or removing any line breaks the signature; :func:`verify` says so.
 
+Each run signs one certificate for the installation (every dossier: the operator's) and one per
+PLIE, the data controller of its sheets (its header names the PLIE, ``plie``, and holds only its
+conventions' parameters; its lines only its dossiers). Both kinds have the same format, key and
+verification.
+
 The signing key is the installation's own, kept in a file beside the master key, never in the
 database. An auditor checks a certificate with the public key alone
 (``liaison certificates public-key``).
@@ -132,6 +137,26 @@ def verify(data: bytes, trusted_public_keys: list[str]) -> Verified:
     if summary.get("dossiers") != dossiers:
         raise CertificateInvalid("Le nombre de dossiers ne correspond pas au résumé.")
     return Verified(header, summary, dossiers, digest.hex(), public)
+
+
+def dossier_references(path: Path, sha256: str) -> set[str]:
+    """The opaque references a certificate lists, read once its lines are checked against
+    ``sha256``, the digest recorded when it was signed (a list to act on: an approved dry run's);
+    raises :class:`CertificateInvalid` if they do not match."""
+    digest = hashlib.sha256()
+    references: set[str] = set()
+    previous: bytes | None = None
+    with open(path, "rb") as handle:
+        for line in handle:  # every line but the last (the signature) is signed
+            if previous is not None:
+                digest.update(previous)
+                document = json.loads(previous)
+                if "dossier" in document:
+                    references.add(document["dossier"])
+            previous = line
+    if digest.hexdigest() != sha256:
+        raise CertificateInvalid("Le certificat ne correspond plus à l'empreinte enregistrée à sa signature.")
+    return references
 
 
 def read_lines(path: Path) -> Iterator[dict[str, Any]]:

@@ -4,7 +4,7 @@ templates and reports read ``.label``, never compare strings."""
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, Self
 
 
 class Labelled(enum.Enum):
@@ -20,9 +20,35 @@ class Labelled(enum.Enum):
         return member
 
     @classmethod
+    def of(cls, value: Any) -> Self:
+        """The member whose code is ``value`` (a member: itself); ``ValueError`` if none."""
+        return cls(value)  # type: ignore[call-arg]  # Enum's lookup by value, not __new__'s two arguments
+
+    @classmethod
     def labels(cls) -> dict[str, str]:
         """Code to label, for forms and documents."""
         return {member.value: member.label for member in cls}
+
+
+class PurgeStatus(Labelled):
+    """Where a purge run stands (``PurgeRun.status``), and where a PLIE's part of a dry run stands
+    in its DPO's approval (``PurgeRunPlie.approval``: awaiting, approved, executed, superseded)."""
+
+    RUNNING = "running", "En cours"
+    DONE = "done", "Terminée"
+    INTERRUPTED = "interrupted", "Interrompue (certifiée à la reprise)"
+    AWAITING_APPROVAL = "awaiting_approval", "En attente de votre approbation"
+    APPROVED = "approved", "Approuvée : la prochaine purge détruira cette liste"
+    EXECUTED = "executed", "Liste exécutée"
+    SUPERSEDED = "superseded", "Remplacée par une approbation plus récente"
+
+
+class PurgeTrigger(Labelled):
+    """Who started a purge run."""
+
+    COMMAND = "commande", "Commande « liaison purge »"
+    SCHEDULER = "planificateur", "Planificateur"
+    DPO = "dpo", "DPO (page Conservation)"
 
 
 class DisabledReason(Labelled):

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from liaison.enums import Labelled
+from liaison.enums import Labelled, PurgeStatus, PurgeTrigger
 from retention.rules import CeilingChoice
 
 NAMING_CONVENTION = {
@@ -369,6 +369,11 @@ class Hold(Base):
     release_reason: Mapped[str | None] = mapped_column(String(200))
 
 
+def _purge_enum(labelled: type[Labelled]) -> Enum:
+    """A purge enum stored as its lowercase value (as the strings stored before it were)."""
+    return Enum(labelled, native_enum=False, length=24, values_callable=lambda members: [m.value for m in members])
+
+
 class PurgeRun(Base):
     """One application of the retention rules, and the signed certificate of what it destroyed."""
 
@@ -379,8 +384,9 @@ class PurgeRun(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     as_of: Mapped[dt.date] = mapped_column(Date)
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(24))  # running, done, interrupted, awaiting_approval, approved
-    trigger: Mapped[str] = mapped_column(String(24))  # commande, planificateur, dpo
+    # Whole-run status, for the operator; a dry run's approval is each PLIE's (PurgeRunPlie.approval).
+    status: Mapped[PurgeStatus] = mapped_column(_purge_enum(PurgeStatus))
+    trigger: Mapped[PurgeTrigger] = mapped_column(_purge_enum(PurgeTrigger))
     dossiers: Mapped[int] = mapped_column(Integer, default=0)
     sheets: Mapped[int] = mapped_column(Integer, default=0)
     exports: Mapped[int] = mapped_column(Integer, default=0)
@@ -401,7 +407,8 @@ class PurgeRunPlie(Base):
     dossiers: Mapped[int] = mapped_column(Integer, default=0)
     sheets: Mapped[int] = mapped_column(Integer, default=0)
     certificate: Mapped[str | None] = mapped_column(Text)  # SHA-256 of the PLIE's signed certificate
-    approval: Mapped[str | None] = mapped_column(String(24))  # a dry run's list, as its DPO decided
+    # a dry run's list, as its DPO decided (awaiting_approval, approved, executed, superseded)
+    approval: Mapped[PurgeStatus | None] = mapped_column(_purge_enum(PurgeStatus))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

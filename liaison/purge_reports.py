@@ -1,8 +1,9 @@
 """A purge run's report, for people: CSV, JSON or PDF, written from its signed certificate.
 
 The report holds what the certificate holds (opaque references, rules, counts), never personal
-data. It is written line by line: a run of a million dossiers does not sit in memory, except the
-PDF, which lists at most :data:`PDF_MAX_ROWS` dossiers and says how many more the CSV has.
+data; written from a PLIE's certificate, only that PLIE's dossiers. It is written line by line: a
+run of a million dossiers does not sit in memory, except the PDF, which lists at most
+:data:`PDF_MAX_ROWS` dossiers and says how many more the CSV has.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from liaison.certificates import read_lines
+from liaison.enums import Labelled, PurgeStatus, PurgeTrigger
 from liaison.services.retention import RULE_LABELS
 
 FORMATS = (".csv", ".json", ".pdf")
@@ -73,7 +75,8 @@ def _pdf(certificate: Path, destination: Path) -> None:
     header, summary, signature = documents[0], documents[1], documents[2]
     rows: list[dict[str, Any]] = documents[3]
     pdf = FPDF()
-    pdf.set_title("Rapport de purge")
+    plie = header.get("plie")
+    pdf.set_title(f"Rapport de purge du {plie}" if plie else "Rapport de purge")
     pdf.set_lang("fr")
     pdf.add_page()
     pdf.set_font("helvetica", "B", 14)
@@ -81,19 +84,30 @@ def _pdf(certificate: Path, destination: Path) -> None:
     pdf.set_font("helvetica", size=10)
     kind = "Simulation (rien n'a été détruit)" if header.get("simulation") else "Destruction"
     for label, value in (
+        ("Responsable de traitement", plie or "toute l'installation (tous les PLIE)"),
         ("Exécution", header.get("execution", "")),
         ("Nature", kind),
+        ("Déclenchement", _label(PurgeTrigger, header.get("declenchement"))),
         ("Date d'application", header.get("date_d_application", "")),
         ("Début", header.get("debut", "")),
         ("Fin", header.get("fin", "")),
-        ("Statut", header.get("statut", "")),
+        ("Statut", _label(PurgeStatus, header.get("statut"))),
         ("Dossiers", str(summary.get("dossiers", 0))),
         ("Fiches", str(summary.get("fiches", 0))),
-        ("Exports supprimés", str(summary.get("exports_supprimes", 0))),
-        ("Exports expirés vidés (0 attendu)", str(summary.get("exports_expires_vides", 0))),
+        ("Exports supprimés", summary.get("exports_supprimes")),  # the installation's only
+        ("Exports expirés vidés (0 attendu)", summary.get("exports_expires_vides")),
         ("Clés de période détruites", ", ".join(summary.get("cles_de_periode_detruites", [])) or "aucune"),
     ):
-        pdf.cell(0, 6, f"{label} : {value}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if value is not None:
+            pdf.cell(0, 6, f"{label} : {value}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if summary.get("par_plie"):
+        pdf.ln(3)
+        pdf.set_font("helvetica", "B", 11)
+        pdf.cell(0, 8, "Par PLIE", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font("helvetica", size=9)
+        for code, counts in sorted(summary["par_plie"].items()):
+            line = f"{code} : {counts.get('dossiers', 0)} dossier(s), {counts.get('fiches', 0)} fiche(s)"
+            pdf.multi_cell(0, 5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(3)
     pdf.set_font("helvetica", "B", 11)
     pdf.cell(0, 8, "Par règle", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -129,6 +143,14 @@ def _pdf(certificate: Path, destination: Path) -> None:
         "Vérification : liaison certificates verify <fichier du certificat>",
     )
     pdf.output(str(destination))
+
+
+def _label(kind: type[Labelled], value: Any) -> str:
+    """The French label of a code the certificate holds (the code itself, if unknown)."""
+    try:
+        return kind.of(value).label
+    except ValueError:
+        return str(value or "")
 
 
 def _head_and_rows(certificate: Path) -> Iterator[Any]:

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 
 from liaison import certificates, db
 from liaison.config import Config
+from liaison.enums import PurgeStatus
 from liaison.models import (
     ConventionChange,
     CopyAttestation,
@@ -124,7 +125,12 @@ class TestPurgeCommand:
         assert ids(engine, DataKey.id) & due_keys == set()
         assert count(engine, Export) == 0
         [purge_run] = real_runs(engine)
-        assert (purge_run.status, purge_run.dossiers, purge_run.sheets, purge_run.exports) == ("done", 2, 3, 2)
+        assert (purge_run.status, purge_run.dossiers, purge_run.sheets, purge_run.exports) == (
+            PurgeStatus.DONE,
+            2,
+            3,
+            2,
+        )
         written = tombstones(engine)
         assert set(written) == scene.due
         for sheet_id, tombstone in written.items():
@@ -190,8 +196,12 @@ class TestPurgeCommand:
         document = json.loads(reports[".json"].read_text(encoding="utf-8"))
         assert {line["dossier"] for line in document["dossiers"]} == references
         assert document["resume"]["dossiers"] == 2 and document["execution"]["simulation"] is True
+        assert document["resume"]["par_plie"] == {PLIE[0]: {"dossiers": 2, "fiches": 3}}
         text = "\n".join(page.extract_text() for page in PdfReader(reports[".pdf"]).pages)
         assert "Rapport de purge" in text and "Destruction" in text
+        assert "Statut : Terminée" in text and "Déclenchement : Commande « liaison purge »" in text
+        assert "done" not in text and "commande\n" not in text  # the labels, not the codes
+        assert "toute l'installation" in text and f"{PLIE[0]} : 2 dossier(s), 3 fiche(s)" in text
         assert all(reference in text for reference in references)
 
     def test_a_report_in_another_format_is_refused_before_anything_is_destroyed(

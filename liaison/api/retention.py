@@ -13,9 +13,8 @@ from liaison.api.views import _json_body, _load, blueprint
 from liaison.authnz import Permission
 from liaison.db import get_session
 from liaison.errors import error_response
-from liaison.models import PurgeRun
-from liaison.services import archive, retention_views
-from liaison.services.purge import NotApprovable, PurgeSite, approve_run
+from liaison.services import archive, purge, retention_views
+from liaison.services.purge import PurgeSite
 from liaison.services.retention import today
 from schemas import SheetInvalid
 from schemas.api import ArchiveOpeningRequestSchema, PurgeRunSchema, RetentionScheduleSchema, SheetDetailSchema
@@ -49,7 +48,7 @@ def retention_schedule() -> Response:
     return jsonify(RetentionScheduleSchema().dump({"as_of": today(), "rows": rows}))
 
 
-def _run_document(run: PurgeRun) -> dict[str, Any]:
+def _run_document(run: purge.RunView) -> dict[str, Any]:
     document: dict[str, Any] = PurgeRunSchema().dump(run)
     document["certificate_url"] = url_for("api.retention_certificate", run_id=run.id) if run.certificate else None
     return document
@@ -57,30 +56,29 @@ def _run_document(run: PurgeRun) -> dict[str, Any]:
 
 @blueprint.get("/retention/reports")
 def retention_reports() -> Response:
+    """The runs with the DPO's PLIE's part of each: its counts, its certificate, its approval."""
     _dpo_only()
-    runs = retention_views.runs(get_session())
+    runs = purge.runs_seen_by(get_session(), context.signed_in_user())
     return jsonify({"runs": [_run_document(run) for run in runs]})
 
 
 @blueprint.get("/retention/reports/<run_id>/certificate")
 def retention_certificate(run_id: str) -> Response:
+    """The DPO's PLIE's certificate of the run; another PLIE's answers the 404 of a missing run."""
     _dpo_only()
-    run = get_session().get(PurgeRun, run_id)
-    path = PurgeSite.of(current_app).certificate_path(run_id)  # type: ignore[arg-type]
-    if run is None or not run.certificate or not path.exists():
-        return error_response(404, "Aucun certificat pour cette exécution.")
-    return send_file(
-        path, mimetype="application/x-ndjson", as_attachment=True, download_name=f"certificat-{run_id}.jsonl"
-    )
+    user = context.signed_in_user()
+    path = purge.certificate_seen_by(PurgeSite.of(current_app), get_session(), user, run_id)  # type: ignore[arg-type]
+    return send_file(path, mimetype="application/x-ndjson", as_attachment=True, download_name=f"certificat-{path.name}")
 
 
 @blueprint.post("/retention/reports/<run_id>/approval")
 def retention_approval(run_id: str) -> Response:
+    """The DPO approves their PLIE's part of a dry run."""
     _dpo_only()
     session = get_session()
     try:
-        run = approve_run(session, context.actor(), run_id)
-    except NotApprovable as error:
+        run = purge.approve_run(session, context.actor(), run_id)
+    except purge.NotApprovable as error:
         return error_response(409, str(error), code="not_approvable")
     session.commit()
     return jsonify(_run_document(run))

@@ -11,6 +11,7 @@ import click
 
 from liaison import certificates as certificate_files
 from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session, vault_of
+from liaison.enums import PurgeStatus, PurgeTrigger
 from liaison.models import Convention
 from liaison.purge_reports import FORMATS, ReportFormatUnknown, write_report
 from liaison.services import conventions as convention_service
@@ -46,7 +47,9 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.
 def purge(dry_run: bool, as_of: dt.date | None, report: Path | None) -> None:
     """Applique les règles de conservation : détruit les dossiers arrivés à échéance.
 
-    Chaque exécution écrit un certificat de destruction signé (voir « liaison certificates »).
+    Chaque exécution écrit un certificat de destruction signé pour toute l'installation, et un
+    pour chaque PLIE avec ses seuls dossiers (voir « liaison certificates »). Le rapport (--report)
+    est celui de toute l'installation.
     """
     if report is not None and report.suffix.lower() not in FORMATS:
         raise click.BadParameter("le rapport se termine par .csv, .json ou .pdf.", param_hint="--report")
@@ -64,7 +67,12 @@ def purge(dry_run: bool, as_of: dt.date | None, report: Path | None) -> None:
 
     try:
         result = run_purge(
-            site, as_of or today(), dry_run=dry_run, trigger="commande", actor=CLI_ACTOR, on_progress=progress
+            site,
+            as_of or today(),
+            dry_run=dry_run,
+            trigger=PurgeTrigger.COMMAND,
+            actor=CLI_ACTOR,
+            on_progress=progress,
         )
     except PurgeBusy:
         raise click.ClickException(
@@ -82,9 +90,11 @@ def purge(dry_run: bool, as_of: dt.date | None, report: Path | None) -> None:
         click.echo(f"  Clés de période détruites : {', '.join(result.periods_destroyed)}")
     if result.interrupted_runs_certified:
         click.echo(f"  Exécution(s) interrompue(s) certifiée(s) : {', '.join(result.interrupted_runs_certified)}")
-    if result.status == "awaiting_approval":
-        click.echo("  Cette liste attend l'approbation du ou de la DPO (page « Conservation »).")
+    if result.status is PurgeStatus.AWAITING_APPROVAL:
+        click.echo("  Chaque PLIE en attend l'approbation de son ou sa DPO (page « Purges et certificats »).")
     click.echo(f"Certificat signé : {result.certificate}")
+    for part in sorted(result.plies.values(), key=lambda part: part.code):
+        click.echo(f"  PLIE {part.code} : {part.dossiers} dossier(s), certificat {part.certificate}")
     if report is not None and result.certificate is not None:
         try:
             write_report(result.certificate, report)
@@ -117,9 +127,14 @@ def certificates_verify(file: Path, public_key: str | None) -> None:
         click.echo(f"Certificat NON VALIDE : {error}", err=True)
         sys.exit(1)
     header, summary = verified.header, verified.summary
+    try:
+        status = PurgeStatus.of(header.get("statut")).label
+    except ValueError:
+        status = str(header.get("statut"))
+    whose = f"PLIE {header['plie']}" if header.get("plie") else "toute l'installation"
     click.echo(
-        f"Certificat valide : exécution {header['execution']} au {header['date_d_application']}"
-        f"{' (simulation)' if header.get('simulation') else ''}, statut {header.get('statut')}, "
+        f"Certificat valide ({whose}) : exécution {header['execution']} au {header['date_d_application']}"
+        f"{' (simulation)' if header.get('simulation') else ''}, statut « {status} », "
         f"{summary['dossiers']} dossier(s), {summary['fiches']} fiche(s) ; SHA-256 {verified.sha256}."
     )
 

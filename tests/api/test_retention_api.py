@@ -16,10 +16,11 @@ from sqlalchemy import Engine, select
 
 from liaison import certificates, db
 from liaison.config import Config
-from liaison.models import AuditEntry, PurgeRun, Role
+from liaison.enums import PurgeStatus
+from liaison.models import AuditEntry, Organisation, PurgeRun, PurgeRunPlie, Role
 from liaison.services import directory
 from liaison.services.audit import Actor
-from liaison.services.demo import CONVENTION, CONVENTION_DATES, DemoAccount
+from liaison.services.demo import CONVENTION, CONVENTION_DATES, PLIE, DemoAccount
 from liaison.services.retention import PARIS, RULE_LABELS, today
 from retention.rules import add_years
 from tests.conftest import ApiClient
@@ -111,25 +112,31 @@ class TestScheduleAndReports:
         assert response.status_code == 200
         [run] = response.json["runs"]
         with db.session_scope(engine) as session:
-            digest = session.get_one(PurgeRun, result.run_id).certificate
-        assert (run["id"], run["dry_run"], run["status"], run["dossiers"], run["sheets"]) == (
-            result.run_id,
-            False,
-            "done",
-            2,
-            2,
-        )
+            plie = session.scalars(select(Organisation.id).where(Organisation.code == PLIE[0])).one()
+            digest = session.get_one(PurgeRunPlie, (result.run_id, plie)).certificate
+        assert {key: run[key] for key in ("id", "dry_run", "plie", "status", "status_label", "dossiers", "sheets")} == {
+            "id": result.run_id,
+            "dry_run": False,
+            "plie": PLIE[0],
+            "status": "done",
+            "status_label": "Terminée",
+            "dossiers": 2,
+            "sheets": 2,
+        }
+        assert (run["trigger"], run["trigger_label"]) == ("commande", "Commande « liaison purge »")
+        assert run["exports"] is None  # the installation's count, not the PLIE's
         assert run["certificate_sha256"] == digest and run["as_of"] == later(7).isoformat()
         assert betrayed(response.data, (identifier(1), identifier(2))) == []
         download = api["dpo"].get(run["certificate_url"])
         data = download.get_data()
         download.close()  # the file it sent
         assert download.status_code == 200 and download.mimetype == "application/x-ndjson"
-        assert data == result.certificate.read_bytes()  # type: ignore[union-attr]
+        assert data == result.of_plie(plie).certificate.read_bytes()  # type: ignore[union-attr]
         public_key = certificates.public_key_text(certificates.load_signing_key(config.signing_key_file).public_key())
         assert certificates.verify(data, [public_key]).sha256 == digest
+        assert certificates.verify(data, [public_key]).header["plie"] == PLIE[0]
         missing = api["dpo"].get(f"/api/v1/retention/reports/{uuid.uuid4()}/certificate")
-        assert missing.status_code == 404
+        assert (missing.status_code, missing.json) == (404, {"error": "not_found", "message": "Ressource introuvable."})
 
 
 class TestApproval:
@@ -146,7 +153,7 @@ class TestApproval:
         assert purge(app, later(7)).dossiers == 0
         assert sheet_ids(engine) == {*listed, kept}
         dry = purge(app, later(7), dry_run=True)
-        assert (dry.status, dry.dossiers) == ("awaiting_approval", 2)
+        assert (dry.status, dry.dossiers) == (PurgeStatus.AWAITING_APPROVAL, 2)
         late = send(app, refusal(identifier(4)))  # due as well, but not on the list the DPO approves
 
         approval = api["dpo"].post(f"/api/v1/retention/reports/{dry.run_id}/approval")
@@ -164,7 +171,9 @@ class TestApproval:
         with db.session_scope(engine) as session:
             approved = session.get_one(PurgeRun, dry.run_id)
             dpo = actor(session, "demo.dpo").user
-            assert approved.status == "executed" and approved.approved_by_id == dpo.id  # type: ignore[union-attr]
+            assert dpo is not None and approved.status is PurgeStatus.EXECUTED and approved.approved_by_id == dpo.id
+            part = session.get_one(PurgeRunPlie, (dry.run_id, dpo.organisation_id))
+            assert (part.approval, part.approved_by_id) == (PurgeStatus.EXECUTED, dpo.id)
         assert len(audit_entries(engine, "retention.approve")) == 1
 
 

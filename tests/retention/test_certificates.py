@@ -111,8 +111,8 @@ class TestVerification:
             purge_run = session.get_one(PurgeRun, destroyed.run_id)
             as_of, digest = purge_run.as_of, purge_run.certificate
         assert result.output == (
-            f"Certificat valide : exécution {destroyed.run_id} au {as_of.isoformat()}, statut done, "
-            f"2 dossier(s), 3 fiche(s) ; SHA-256 {digest}.\n"
+            f"Certificat valide (toute l'installation) : exécution {destroyed.run_id} au {as_of.isoformat()}, "
+            f"statut « Terminée », 2 dossier(s), 3 fiche(s) ; SHA-256 {digest}.\n"
         )
 
     def test_a_changed_certificate_fails_with_the_reason_in_french(
@@ -149,7 +149,7 @@ class TestVerification:
         dry = purge(app, later(7), dry_run=True)
         result = run("certificates", "verify", str(dry.certificate))
         assert result.exit_code == 0, result.output
-        assert "(simulation), statut done, 1 dossier(s), 1 fiche(s)" in result.output
+        assert "(simulation), statut « Terminée », 1 dossier(s), 1 fiche(s)" in result.output
 
 
 class TestContent:

@@ -22,8 +22,9 @@ from sqlalchemy import Engine, select, text
 
 from liaison import certificates, db
 from liaison.config import Config
+from liaison.enums import PurgeStatus
 from liaison.models import DataKey, Dossier, PurgeRun, Sheet, Tombstone
-from liaison.services.demo import DemoAccount
+from liaison.services.demo import PLIE, DemoAccount
 from tests.conftest import command_environment
 from tests.retention.dossiers import (
     Seeded,
@@ -64,9 +65,10 @@ def real_runs(engine: Engine) -> list[PurgeRun]:
         return list(session.scalars(select(PurgeRun).where(PurgeRun.dry_run.is_(False)).order_by(PurgeRun.started_at)))
 
 
-def certified_references(config: Config, run_id: str) -> list[str]:
-    """The dossiers a run's certificate lists, once it verifies with the installation's key."""
-    path = config.data_dir / "certificates" / f"{run_id}.jsonl"
+def certified_references(config: Config, run_id: str, plie: str | None = None) -> list[str]:
+    """The dossiers a run's certificate (the installation's, or one PLIE's) lists, once it verifies
+    with the installation's key."""
+    path = config.data_dir / "certificates" / (f"{run_id}.{plie}.jsonl" if plie else f"{run_id}.jsonl")
     key = certificates.load_signing_key(config.signing_key_file)
     certificates.verify(path.read_bytes(), [certificates.public_key_text(key.public_key())])
     return [line["dossier"] for line in certificates.read_lines(path) if "dossier" in line]
@@ -160,7 +162,7 @@ class TestAPurgeKilledInTheMiddle:
         assert process.returncode == -signal.SIGKILL
 
         [killed] = real_runs(engine)
-        assert killed.status == "running"  # it never finished
+        assert killed.status is PurgeStatus.RUNNING  # it never finished
         whole, gone = whole_or_gone(engine, seeded)
         assert gone and whole, f"killed after {len(gone)} of {len(seeded)} dossiers: not in the middle"
         assert killed.dossiers == len(gone)  # the run's counts were committed with its batches
@@ -173,11 +175,16 @@ class TestAPurgeKilledInTheMiddle:
         assert f"{len(whole)} dossier(s) détruits, {2 * len(whole)} fiche(s)" in finished.output
 
         interrupted, last = real_runs(engine)
-        assert (interrupted.id, interrupted.status, interrupted.dossiers) == (killed.id, "interrupted", len(gone))
-        assert (last.status, last.dossiers) == ("done", len(whole))
+        assert (interrupted.id, interrupted.status, interrupted.dossiers) == (
+            killed.id,
+            PurgeStatus.INTERRUPTED,
+            len(gone),
+        )
+        assert (last.status, last.dossiers) == (PurgeStatus.DONE, len(whole))
         by_run = refs_by_run(engine)
         certified = certified_references(config, killed.id)
         assert len(certified) == len(gone) and set(certified) == by_run[killed.id]
+        assert sorted(certified_references(config, killed.id, PLIE[0])) == sorted(certified)  # its PLIE's, too
         assert set(certified_references(config, last.id)) == by_run[last.id]
         assert whole_or_gone(engine, seeded) == ([], seeded)
         assert count(engine, Tombstone) == 2 * len(seeded)

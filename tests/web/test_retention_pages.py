@@ -7,24 +7,29 @@ import csv
 import datetime as dt
 import io
 import json
+import uuid
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from flask import Flask
+from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from liaison import db
+from liaison.enums import PurgeStatus
 from liaison.models import AuditEntry, Convention, ConventionChange, Dossier, Hold, PurgeRun, Role
 from liaison.services import archive, conventions, directory, retention
 from liaison.services.audit import Actor
-from liaison.services.purge import PurgeResult, PurgeSite, run_purge
+from liaison.services.demo import DemoAccount
+from liaison.services.purge import PurgeResult, PurgeSite, dossier_reference, run_purge
 from liaison.services.retention import dossier_of_sheet
 from liaison.web import retention as retention_pages
 from retention.rules import add_months, add_years
 from tests.conftest import ApiClient
 from tests.examples import fdl2
+from tests.retention.plies import PLIE_A, PLIE_B, add_second_plie, send_as
 from tests.web import page, post_form, shown_form
 from tests.web.conftest import SignedIn
 from tests.web.test_pages import assert_accessible
@@ -435,7 +440,7 @@ class TestPurges:
     ) -> None:
         send(api, refused_fdl2())
         result = purge(app, seven_months_ahead(), dry_run=True, needs_approval=True)
-        assert result.status == "awaiting_approval"
+        assert result.status is PurgeStatus.AWAITING_APPROVAL
         dpo = signed_in("demo.dpo")
         html = assert_accessible(dpo.get("/conservation/purges"))
         assert f"Approuver la liste {result.run_id[:8]}" in html.text_of("button")
@@ -446,11 +451,88 @@ class TestPurges:
         assert response.status_code == 302
         with db.session_scope(app.extensions["liaison.engine"]) as session:
             run = session.get(PurgeRun, result.run_id)
-            assert run is not None and run.status == "approved" and run.approved_by_id is not None
+            assert run is not None and run.status is PurgeStatus.APPROVED and run.approved_by_id is not None
         again = post_form(
             dpo, f"/conservation/purges/{result.run_id}/approbation", {}, form_page="/conservation/purges"
         )
         assert "n'attend pas d'approbation" in page(dpo.get(again.headers["Location"])).text
+
+
+class TestPurgesOfEachPlie:
+    """Two PLIE share the agency 13013: on « Purges et certificats », each DPO sees their PLIE's
+    counts and downloads their PLIE's certificate and reports, never the other's."""
+
+    @pytest.fixture
+    def second(self, app: Flask, demo: dict[str, DemoAccount]) -> dict[str, str]:
+        """PLIE-ETANG-BERRE, with a due dossier of its own: its opaque reference, and the demo PLIE's."""
+        add_second_plie(app, demo)
+        sheets = {PLIE_A: send_as(app, "demo.accompagnateur", refused_fdl2())}
+        other = refused_fdl2()
+        other["demandeur"]["identifiant_pole_emploi"] = "7654321B"
+        sheets[PLIE_B] = send_as(app, "b.accompagnateur", other)
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            index_key = app.extensions["liaison.vault"].index_key(session)
+        return {code: dossier_reference(index_key, dossier(app, sheet_id).id) for code, sheet_id in sheets.items()}
+
+    def test_each_dpo_sees_their_plie_counts_and_downloads_their_plie_reports(
+        self, app: Flask, signed_in: SignedIn, second: dict[str, str]
+    ) -> None:
+        result = purge(app, seven_months_ahead())
+        assert result.dossiers == 2
+        dpo_b = signed_in("b.dpo")
+        html = assert_accessible(dpo_b.get("/conservation/purges"))
+        cells = html.text_of("td")  # one run: its date, nature, trigger, status, dossiers, sheets, documents
+        assert cells[1:6] == ["Destruction", "Commande « liaison purge »", "Terminée", "1", "1"]  # theirs: 1 of 2
+        base = f"/conservation/purges/{result.run_id}"
+        with dpo_b.get(f"{base}/certificat.jsonl") as sent:
+            certificate = [json.loads(line) for line in sent.get_data().splitlines()]
+        assert certificate[0]["plie"] == PLIE_B
+        assert [line["dossier"] for line in certificate if "dossier" in line] == [second[PLIE_B]]
+        rows = list(csv.reader(io.StringIO(dpo_b.get(f"{base}/rapport.csv").get_data(as_text=True)), delimiter=";"))
+        assert [row[0] for row in rows[1:]] == [second[PLIE_B]]
+        report = dpo_b.get(f"{base}/rapport.json")
+        assert f"{result.run_id}.{PLIE_B}.json" in report.headers["Content-Disposition"]
+        assert [line["dossier"] for line in json.loads(report.get_data())["dossiers"]] == [second[PLIE_B]]
+        pdf = PdfReader(io.BytesIO(dpo_b.get(f"{base}/rapport.pdf").get_data()))
+        text = "\n".join(sheet.extract_text() for sheet in pdf.pages)
+        assert f"Responsable de traitement : {PLIE_B}" in text and "Statut : Terminée" in text
+        assert second[PLIE_B] in text and second[PLIE_A] not in text and "done" not in text
+        with signed_in("demo.dpo").get(f"{base}/certificat.jsonl") as sent:
+            assert [json.loads(line).get("dossier") for line in sent.get_data().splitlines()][1] == second[PLIE_A]
+
+    def test_a_run_without_their_plie_is_the_404_of_a_run_that_does_not_exist(
+        self, app: Flask, api: dict[str, ApiClient], signed_in: SignedIn, demo: dict[str, DemoAccount]
+    ) -> None:
+        send(api, refused_fdl2())
+        before = purge(app, seven_months_ahead())  # before PLIE-ETANG-BERRE joined
+        add_second_plie(app, demo)
+        dpo_b = signed_in("b.dpo")
+        for document in ("certificat.jsonl", "rapport.csv", "rapport.pdf"):
+            theirs = dpo_b.get(f"/conservation/purges/{before.run_id}/{document}")
+            missing = dpo_b.get(f"/conservation/purges/{uuid.uuid4()}/{document}")
+            assert theirs.status_code == missing.status_code == 404
+            assert theirs.get_data() == missing.get_data()
+        assert before.run_id[:8] not in assert_accessible(dpo_b.get("/conservation/purges")).text
+
+    def test_each_dpo_approves_their_plie_list_from_the_page(
+        self, app: Flask, signed_in: SignedIn, second: dict[str, str]
+    ) -> None:
+        result = purge(app, seven_months_ahead(), dry_run=True, needs_approval=True)
+        dpo_b = signed_in("b.dpo")
+        html = assert_accessible(dpo_b.get("/conservation/purges"))
+        assert f"Approuver la liste {result.run_id[:8]}" in html.text_of("button")
+        response = post_form(
+            dpo_b, f"/conservation/purges/{result.run_id}/approbation", {}, form_page="/conservation/purges"
+        )
+        assert response.status_code == 302
+        after = assert_accessible(dpo_b.get("/conservation/purges"))
+        assert "Approuvée : la prochaine purge détruira cette liste" in after.text_of("td")
+        still = assert_accessible(signed_in("demo.dpo").get("/conservation/purges"))
+        assert f"Approuver la liste {result.run_id[:8]}" in still.text_of("button")  # the other PLIE's is theirs
+        destroyed = purge(app, seven_months_ahead(), needs_approval=True)
+        assert destroyed.dossiers == 1 and destroyed.by_rule == {"orientation": 1}
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            assert session.get_one(PurgeRun, result.run_id).status is PurgeStatus.AWAITING_APPROVAL
 
 
 class TestDestroyedSheets:

@@ -1,5 +1,6 @@
 """« Purges et certificats »: the runs, their signed certificates and reports, the approval of a
-dry run's list, and the attestations that copies of destroyed sheets were deleted."""
+dry run's list, and the attestations that copies of destroyed sheets were deleted. The DPO sees,
+downloads and approves their PLIE's part of each run only (:mod:`liaison.services.purge`)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from liaison import certificates, context
 from liaison.db import get_session
-from liaison.models import PurgeRun
 from liaison.purge_reports import write_report
-from liaison.services import archive, retention_views
-from liaison.services.purge import NotApprovable, PurgeSite, approve_run
+from liaison.services import archive, purge
+from liaison.services.purge import PurgeSite
 from liaison.services.retention import RULE_LABELS
-from liaison.web.retention._common import STATUS_LABELS, blueprint
+from liaison.web.retention._common import blueprint
 
-TRIGGER_LABELS: Mapping[str, str] = {
-    "commande": "Commande « liaison purge »",
-    "planificateur": "Planificateur",
-    "dpo": "DPO (page Conservation)",
-}
 REPORT_TYPES: Mapping[str, str] = {"csv": "text/csv", "json": "application/json", "pdf": "application/pdf"}
 
 
@@ -37,37 +32,35 @@ def _public_key() -> str | None:
 
 @blueprint.get("/conservation/purges")
 def runs() -> str:
+    """Each run with the DPO's PLIE's part of it: its counts, its certificate, its approval."""
     return render_template(
         "retention_runs.html",
-        runs=retention_views.runs(get_session()),
+        runs=purge.runs_seen_by(get_session(), context.signed_in_user()),
         public_key=_public_key(),
         needs_approval=context.config().purge_needs_approval,
-        TRIGGER_LABELS=TRIGGER_LABELS,
-        STATUS_LABELS=STATUS_LABELS,
     )
 
 
 def _certificate_of(run_id: str) -> Path:
-    run = get_session().get(PurgeRun, run_id)
-    path = PurgeSite.of(current_app).certificate_path(run_id)
-    if run is None or not run.certificate or not path.exists():
-        abort(404)
-    return path
+    """The DPO's PLIE's certificate of the run: another PLIE's is the 404 of a missing run."""
+    return purge.certificate_seen_by(PurgeSite.of(current_app), get_session(), context.signed_in_user(), run_id)
 
 
 @blueprint.get("/conservation/purges/<run_id>/certificat.jsonl")
 def run_certificate(run_id: str) -> Response:
+    certificate = _certificate_of(run_id)
     return send_file(
-        _certificate_of(run_id),
+        certificate,
         mimetype="application/x-ndjson",
         as_attachment=True,
-        download_name=f"certificat-{run_id}.jsonl",
+        download_name=f"certificat-{certificate.name}",
     )
 
 
 @blueprint.get("/conservation/purges/<run_id>/rapport.<kind>")
 def run_report(run_id: str, kind: str) -> Response:
-    """The run's report, written from its signed certificate (opaque references and counts only)."""
+    """The run's report, written from the DPO's PLIE's signed certificate (opaque references and
+    counts of that PLIE's dossiers only)."""
     if kind not in REPORT_TYPES:
         abort(404)
     certificate = _certificate_of(run_id)
@@ -76,21 +69,24 @@ def run_report(run_id: str, kind: str) -> Response:
         write_report(certificate, destination)
         content = destination.read_bytes()
     response = Response(content, mimetype=REPORT_TYPES[kind])
-    response.headers["Content-Disposition"] = f'attachment; filename="rapport-de-purge-{run_id}.{kind}"'
+    name = certificate.name.removesuffix(".jsonl")  # the run's id and the PLIE's code, from the database
+    response.headers["Content-Disposition"] = f'attachment; filename="rapport-de-purge-{name}.{kind}"'
     return response
 
 
 @blueprint.post("/conservation/purges/<run_id>/approbation")
 def approve(run_id: str) -> BaseResponse:
+    """The DPO approves their PLIE's part of a dry run."""
     session = get_session()
     try:
-        approve_run(session, context.actor(), run_id)
-    except NotApprovable as refused:
+        purge.approve_run(session, context.actor(), run_id)
+    except purge.NotApprovable as refused:
         flash(str(refused), "erreur")
         return redirect(url_for("retention.runs"))
     session.commit()
     flash(
-        "Liste approuvée : la prochaine purge détruira ces dossiers (ceux qui sont encore à échéance), aucun autre.",
+        "Liste approuvée : la prochaine purge détruira ces dossiers de votre PLIE (ceux qui sont encore à échéance), "
+        "aucun autre.",
         "succes",
     )
     return redirect(url_for("retention.runs"))
