@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from liaison import authnz
 from liaison.authnz import Permission
-from liaison.models import Convention, Dossier, Hold, PurgeRun, User
+from liaison.models import Convention, Dossier, Hold, User
+from liaison.services.purge import runs_awaiting_approval
 from liaison.services.retention import rule_label
 
 
@@ -88,7 +89,7 @@ def attention(session: Session, user: User | None, day: dt.date, warning_days: i
         .outerjoin(Convention, Convention.id == Hold.convention_id)
         .where(Hold.released_on.is_(None), or_(dossiers, conventions))
     )
-    approvals = session.scalar(select(func.count()).where(PurgeRun.status == "awaiting_approval")) or 0
+    approvals = runs_awaiting_approval(session, user)
     upcoming_rows = upcoming(session, user, day, warning_days)
     return Attention(overdue, awaiting, without_end, holds or 0, upcoming_rows, approvals)
 
@@ -103,7 +104,3 @@ def conflicts(session: Session, user: User | None) -> list[tuple[Convention, int
         .order_by(Convention.code)
     )
     return [(convention, count) for convention, count in rows]
-
-
-def runs(session: Session, limit: int = 100) -> list[PurgeRun]:
-    return list(session.scalars(select(PurgeRun).order_by(PurgeRun.started_at.desc()).limit(limit)))

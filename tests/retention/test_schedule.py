@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import joinedload
 
 from liaison import db
+from liaison.enums import PurgeStatus, PurgeTrigger
 from liaison.epoch_keys import UNDATED, epoch_of
 from liaison.models import ConventionChange, DataKey, Dossier, PurgeRun
 from liaison.scheduler import purge_is_late, purge_job, start_scheduler
@@ -181,7 +182,8 @@ class TestTheScheduler:
             scheduler.shutdown(wait=True)
         assert sheet_ids(engine) == {kept}
         [run] = runs(engine)
-        assert (run.trigger, run.status, run.dry_run, run.dossiers) == ("planificateur", "done", False, 1)
+        assert (run.trigger, run.status) == (PurgeTrigger.SCHEDULER, PurgeStatus.DONE)
+        assert (run.dry_run, run.dossiers) == (False, 1)
         assert not purge_is_late(app, dt.datetime.now(dt.UTC))
 
     def test_a_failing_purge_job_logs_an_error_and_returns_minus_one_without_raising(
@@ -197,9 +199,9 @@ class TestTheScheduler:
         certificates.unlink()
         assert purge_job(app) == 0  # the next run certifies what the failed one destroyed
         first, second = runs(engine)
-        assert (first.status, first.dossiers) == ("interrupted", 1)
+        assert (first.status, first.dossiers) == (PurgeStatus.INTERRUPTED, 1)
         assert (certificates / f"{first.id}.jsonl").is_file()
-        assert (second.status, second.dossiers) == ("done", 0)
+        assert (second.status, second.dossiers) == (PurgeStatus.DONE, 0)
 
     def test_the_purge_job_stands_down_while_another_process_purges(
         self, app: Flask, engine: Engine, due_now: str

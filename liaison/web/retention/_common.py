@@ -21,15 +21,6 @@ from retention.rules import FSE_PROGRAMMES, CeilingChoice, add_years, fse_contro
 blueprint = Blueprint("retention", __name__)
 
 
-STATUS_LABELS: Mapping[str, str] = {
-    "running": "En cours",
-    "done": "Terminée",
-    "interrupted": "Interrompue (certifiée à la reprise)",
-    "awaiting_approval": "En attente de votre approbation",
-    "approved": "Approuvée : la prochaine purge détruira cette liste",
-    "executed": "Liste exécutée",
-    "superseded": "Remplacée par une approbation plus récente",
-}
 CEILING_CHOICE_LABELS: Mapping[str, str] = {
     CeilingChoice.CEILING.value: "Le plafond : destruction à la fin de la convention + plafond",
     CeilingChoice.FSE_DATE.value: "La date FSE : conservation jusqu'à la fin du contrôle FSE, au-delà du plafond",

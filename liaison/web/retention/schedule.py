@@ -6,12 +6,12 @@ import datetime as dt
 
 from flask import current_app, flash, render_template, request
 
-from liaison import context
+from liaison import authnz, context
 from liaison.db import get_session
 from liaison.services import retention_views
 from liaison.services.purge import PurgeBusy, PurgeResult, PurgeSite, run_purge
 from liaison.services.retention import RULE_LABELS, today
-from liaison.web.retention._common import STATUS_LABELS, blueprint, iso_date
+from liaison.web.retention._common import blueprint, iso_date
 
 
 def _parse_day(text: str, required: bool) -> tuple[dt.date | None, list[str]]:
@@ -51,7 +51,6 @@ def _schedule_page(
         result=result,
         needs_approval=context.config().purge_needs_approval,
         RULE_LABELS=RULE_LABELS,
-        STATUS_LABELS=STATUS_LABELS,
     ), (422 if errors and status == 200 else status)
 
 
@@ -79,4 +78,4 @@ def simulate() -> tuple[str, int]:
     except PurgeBusy:
         flash("Une purge est déjà en cours dans un autre processus : réessayez dans quelques minutes.", "erreur")
         return _schedule_page("", text, {}, status=409)
-    return _schedule_page("", text, {}, result=result)
+    return _schedule_page("", text, {}, result=result.seen_by(authnz.controlled_plie(context.signed_in_user())))
