@@ -113,7 +113,9 @@ def controlled_plie(user: User | None) -> int | None:
     return user.organisation_id
 
 
-def plie_scope(user: User | None, column: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
+def plie_scope(
+    user: User | None, column: ColumnElement[int] | InstrumentedAttribute[int] | InstrumentedAttribute[int | None]
+) -> ColumnElement[bool]:
     """A criterion keeping the rows whose PLIE ``column`` is the one ``user`` controls."""
     plie = controlled_plie(user)
     return true() if plie is None else column == plie

@@ -32,24 +32,9 @@ from sqlalchemy.orm import Session
 
 from liaison import authnz
 from liaison.models import Convention, ConventionAgency, Organisation, OrganisationKind
-from liaison.services import audit
 from liaison.services.audit import Actor, record
 from liaison.services.directory import DirectoryError, count_active_accounts, organisation_by_code
 from retention.rules import FSE_PROGRAMMES
-
-# The trail's action codes of this module. They belong in ``audit.ACTIONS``, which was not this
-# module's to edit when it was written: until they are moved there, they are added to it here.
-ACTIONS = frozenset(
-    {
-        "organisation.add",
-        "organisation.update",
-        "convention.add",
-        "convention.agency_add",
-        "convention.agency_remove",
-    }
-)
-if not ACTIONS <= audit.ACTIONS:
-    audit.ACTIONS = audit.ACTIONS | ACTIONS
 
 # An agency's code is France Travail's code of that agency (its SAFIR code: 5 digits, 13013).
 AGENCY_CODE = re.compile(r"[0-9]{5}")
