@@ -633,15 +633,17 @@ class TestScheduler:
         assert inactivity_job(app) == 1
         assert inactivity_job(app) == 0
 
-    def test_it_is_registered_with_the_daily_jobs(self, app: Flask, engine_with_demo: Engine) -> None:
-        from liaison.scheduler import start_scheduler
+    def test_it_is_registered_with_the_daily_jobs(
+        self, app: Flask, engine_with_demo: Engine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
 
-        scheduler = start_scheduler(app)
-        try:
-            job = scheduler.get_job("inactivity")
-            assert job is not None and job.func.__name__ == "inactivity_job"
-        finally:
-            scheduler.shutdown(wait=False)
+        from liaison import scheduler
+
+        monkeypatch.setattr(BackgroundScheduler, "start", lambda self, *args, **kwargs: None)  # no job runs here
+        job = scheduler.start_scheduler(app).get_job("inactivity")
+        assert job is not None and job.func is scheduler.inactivity_job
+        assert str(job.trigger) == f"cron[hour='{app.extensions['liaison.config'].purge_hour}', minute='15']"
 
 
 class TestNoPersonalData:
