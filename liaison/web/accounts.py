@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
 from liaison import context
@@ -73,12 +74,18 @@ def _inactivity_banner() -> dict[str, Any]:
     """The person's own inactivity: the day their account will be disabled once they are warned, or,
     warned earlier, that their sign-in kept it (until the daily job clears the warning)."""
     user = context.current_user()
-    if user is None or not user.active or request.path.startswith("/api/"):
+    if user is None or request.path.startswith("/api/"):
         return {"inactivity_notice": None}
-    state = accounts.inactivity_of(user, context.config().inactivity_days)
+    try:
+        if not user.active:
+            return {"inactivity_notice": None}
+        state = accounts.inactivity_of(user, context.config().inactivity_days)
+        warned_before = user.inactivity_warned_at is not None
+    except SQLAlchemyError:  # an error page after a failed transaction: no banner rather than no page
+        return {"inactivity_notice": None}
     if state.warned(context.today()):
         return {"inactivity_notice": {"disable_on": state.disable_on, "kept": False}}
-    if user.inactivity_warned_at is not None:
+    if warned_before:
         return {"inactivity_notice": {"disable_on": state.disable_on, "kept": True}}
     return {"inactivity_notice": None}
 
