@@ -105,6 +105,10 @@ class TestInit:
         assert "Base de données à jour" in second.output
         assert first.output == second.output
 
+    @pytest.mark.parametrize("command", [["users", "list"], ["orgs", "list"], ["conventions", "list"]])
+    def test_a_command_before_init_says_to_run_init(self, run_help: Run, command: list[str]) -> None:
+        assert_refused(run_help(*command), "liaison init")
+
     def test_production_without_a_master_key_refuses_to_start(self, run: Run, tmp_path: Path) -> None:
         data_dir = tmp_path / "production"
         result = run("init", env_changes={"LIAISON_ENV": "production", "LIAISON_DATA_DIR": str(data_dir)})

@@ -14,7 +14,7 @@ import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from liaison import create_app, db
+from liaison import authnz, create_app, db
 from liaison.config import ConfigError
 from liaison.services import directory
 from liaison.services.audit import Actor
@@ -36,12 +36,18 @@ def command_app() -> Flask:
 
 @contextmanager
 def command_session(app: Flask) -> Iterator[Session]:
-    """One transaction, committed when the block ends; a directory error is the command's error."""
-    with db.session_scope(app.extensions["liaison.engine"]) as session:
+    """One transaction, committed when the block ends; a directory error is the command's error.
+    A database never initialised, or not upgraded, is said so instead of failing on a missing table."""
+    engine = app.extensions["liaison.engine"]
+    if not db.schema_is_current(engine):
+        raise click.ClickException("La base de données n'est pas initialisée ou pas à jour : lancez « liaison init ».")
+    with db.session_scope(engine) as session:
         try:
             yield session
         except directory.DirectoryError as error:
             raise click.ClickException(str(error)) from None
+        except authnz.Hidden as error:
+            raise click.ClickException(str(error) or "Introuvable.") from None
 
 
 def vault_of(app: Flask) -> Vault:

@@ -95,7 +95,7 @@ def release(session: Session, vault: Vault, actor: Actor, hold_id: int, reason: 
     text = _reason(reason, "release_reason")
     hold = session.scalars(_holds_of(actor.user).where(Hold.id == hold_id)).first()
     if hold is None:
-        raise HoldRefused("hold", f"Aucun gel n'a le numéro {hold_id}.")
+        raise authnz.Hidden(f"Aucun gel n'a le numéro {hold_id}.")  # nor one of another PLIE
     if hold.released_on is not None:
         raise HoldRefused("hold", f"Le gel {hold_id} est déjà levé depuis le {hold.released_on:%d/%m/%Y}.")
     hold.released_on = today()

@@ -30,7 +30,7 @@ class PartnerStatus:
 
     partner: Organisation
     set_at: dt.datetime | None
-    set_by: str | None
+    set_by: str | None  # the login of who set it in one's own structure, else the partner's name
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,11 @@ def statuses(session: Session, organisation: Organisation) -> list[PartnerStatus
     found = []
     for partner in partners(session, organisation):
         key = _key_of(session, organisation.id, partner.id)
-        found.append(PartnerStatus(partner, key.set_at if key else None, key.set_by.login if key else None))
+        if key is None:
+            found.append(PartnerStatus(partner, None, None))
+            continue
+        ours = key.set_by.organisation_id == organisation.id  # another structure's logins are its own
+        found.append(PartnerStatus(partner, key.set_at, key.set_by.login if ours else partner.name))
     return found
 
 

@@ -134,6 +134,7 @@ class PurgeResult:
     certificate: Path | None = None  # the installation's, every dossier: the operator's
     interrupted_runs_certified: list[str] = field(default_factory=list)
     plies: dict[int, PliePart] = field(default_factory=dict)  # by PLIE id, each PLIE of the installation
+    scope: int | None = None  # a DPO's dry run: their PLIE alone (None: the installation)
 
     @property
     def awaiting_approval(self) -> bool:
@@ -180,11 +181,13 @@ def _active_hold(as_of: dt.date) -> Any:
     )
 
 
-def due_dossiers(as_of: dt.date) -> Any:
-    """The dossiers to destroy on ``as_of``: their date has come and no hold covers them."""
-    return select(Dossier.id, Dossier.data_key_id, Dossier.rule, Dossier.plie_id).where(
+def due_dossiers(as_of: dt.date, plie_id: int | None = None) -> Any:
+    """The dossiers to destroy on ``as_of`` (of one PLIE, or all): their date has come and no hold
+    covers them."""
+    query = select(Dossier.id, Dossier.data_key_id, Dossier.rule, Dossier.plie_id).where(
         Dossier.destroy_on.is_not(None), Dossier.destroy_on <= as_of, ~_active_hold(as_of)
     )
+    return query if plie_id is None else query.where(Dossier.plie_id == plie_id)
 
 
 def run_purge(
@@ -196,9 +199,14 @@ def run_purge(
     actor: Actor,
     batch_size: int = BATCH,
     on_progress: Callable[[int], None] | None = None,
+    plie_id: int | None = None,
 ) -> PurgeResult:
     """Apply the retention rules as of ``as_of``; raises :class:`PurgeBusy` if another process is
-    purging. Returns what was destroyed (or, dry, what would be), with the certificates' paths."""
+    purging. Returns what was destroyed (or, dry, what would be), with the certificates' paths.
+    ``plie_id``: a dry run of that PLIE's dossiers alone (a DPO's simulation, which lists, certifies
+    and submits for approval nothing of another PLIE); a real run is always the installation's."""
+    if plie_id is not None and not dry_run:
+        raise ValueError("only a dry run is limited to one PLIE")
     trigger = PurgeTrigger.of(trigger)
     with db.purge_lock(site.engine) as got:
         if not got:
@@ -209,7 +217,9 @@ def run_purge(
             index_key = site.vault.index_key(session)
         approved = _approved_lists(site) if site.needs_approval and not dry_run else None
         run_id = _start_run(site, as_of, dry_run, trigger)
-        result = PurgeResult(run_id, as_of, dry_run, PurgeStatus.RUNNING, interrupted_runs_certified=interrupted)
+        result = PurgeResult(
+            run_id, as_of, dry_run, PurgeStatus.RUNNING, interrupted_runs_certified=interrupted, scope=plie_id
+        )
         with db.session_scope(site.engine) as session:
             sweep = exports.count_expired_exports if dry_run else exports.sweep_expired_exports
             result.expired_exports_swept = sweep(session)
@@ -267,7 +277,7 @@ def _dry_run(
     per batch nor sits in memory)."""
     lines = _lines_path(site, result.run_id)
     lines.parent.mkdir(parents=True, exist_ok=True)
-    due = due_dossiers(result.as_of).subquery()
+    due = due_dossiers(result.as_of, result.scope).subquery()
     counted = (
         select(
             due.c.id,
@@ -509,6 +519,8 @@ def _write_certificates(site: PurgeSite, run: PurgeRun, result: PurgeResult, ses
     }
     listed = result.plies  # a dry run's, as it listed them: whose list awaits approval
     plies = select(Organisation.id, Organisation.code).where(Organisation.kind == OrganisationKind.PLIE)
+    if result.scope is not None:
+        plies = plies.where(Organisation.id == result.scope)
     codes: dict[int, str] = {plie_id: code for plie_id, code in session.execute(plies.order_by(Organisation.code))}
     parts: dict[int, PliePart] = {}
     drafts: dict[int, _Draft] = {}

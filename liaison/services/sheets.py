@@ -32,11 +32,6 @@ _DOSSIER_BY_LOOKUP = (
 _INSERT_SHEET = insert(Sheet)
 
 
-# The refusals of :mod:`liaison.authnz`, under the names this module's callers know.
-NotAllowed = Refused
-NotFound = Hidden
-
-
 class Archived(Hidden):
     """The caller's organisation sent or received it, but its dossier is archived (kept for FSE
     control or a hold): only the DPO opens it now, with a reason."""

@@ -63,10 +63,12 @@ class TestSettingAKey:
         assert PASSPHRASE.fullmatch(body["passphrase"])
         assert body["passphrase"] not in str(api["rgc"].get("/api/v1/partnerships").json)
 
-    def test_the_partner_organisation_sees_that_a_key_is_agreed(self, api: dict[str, ApiClient]) -> None:
+    def test_the_partner_organisation_sees_that_a_key_is_agreed_and_by_which_structure(
+        self, api: dict[str, ApiClient]
+    ) -> None:
         set_key(api)
         listed = api["referent"].get("/api/v1/partnerships").json["partnerships"]
-        assert [(row["partner"]["code"], row["set_by"]) for row in listed] == [("PLIE-PAYS-AIX", "demo.rgc")]
+        assert [(row["partner"]["code"], row["set_by"]) for row in listed] == [("PLIE-PAYS-AIX", "PLIE du Pays d'Aix")]
 
     @pytest.mark.parametrize("role", ["accompagnateur", "referent", "dpo"])
     def test_only_an_account_manager_sets_a_key(self, api: dict[str, ApiClient], role: str) -> None:

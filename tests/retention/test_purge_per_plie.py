@@ -26,9 +26,10 @@ from liaison.config import Config
 from liaison.enums import PurgeStatus
 from liaison.models import PurgeRun
 from liaison.services.demo import CONVENTION, DemoAccount
-from liaison.services.purge import PurgeResult, dossier_reference
+from liaison.services.purge import PurgeResult, PurgeSite, dossier_reference, run_purge
 from tests.conftest import ApiClient, command_environment
 from tests.retention.dossiers import (
+    CLI,
     dossier_of,
     identifier,
     integration,
@@ -184,6 +185,18 @@ class TestEachPlieGetsItsOwnCertificate:
         shown = dry.seen_by(plie_id(app, PLIE_B))  # what PLIE-ETANG-BERRE's DPO is shown of it
         assert (shown.dossiers, shown.sheets, shown.certificate) == (2, 2, part_certificate(dry, app, PLIE_B))
         assert dry.seen_by(None) is dry and dry.dossiers == 4
+
+    def test_a_dpos_dry_run_lists_and_certifies_their_plie_alone(
+        self, app: Flask, references: dict[str, set[str]]
+    ) -> None:
+        site = PurgeSite.of(app)
+        dry = run_purge(site, later(7), dry_run=True, trigger="dpo", actor=CLI, plie_id=plie_id(app, PLIE_B))
+        assert set(dry.plies) == {plie_id(app, PLIE_B)}  # no part of another PLIE, nothing for its DPO to approve
+        assert listed(part_certificate(dry, app, PLIE_B)) == references[PLIE_B]
+        assert listed(dry.certificate) == references[PLIE_B]  # type: ignore[arg-type]
+        assert not list(site.certificates_dir.glob(f"{dry.run_id}.{PLIE_A}.jsonl"))
+        with pytest.raises(ValueError, match="dry run"):
+            run_purge(site, later(7), dry_run=False, trigger="dpo", actor=CLI, plie_id=plie_id(app, PLIE_B))
 
     def test_liaison_certificates_verify_accepts_a_plie_certificate_and_says_whose(
         self, app: Flask, run: Run, references: dict[str, set[str]]

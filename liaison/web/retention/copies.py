@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from liaison import context
 from liaison.db import get_session
-from liaison.services import archive, sheets
+from liaison.services import archive
 from liaison.services.retention import RULE_LABELS
 from liaison.web.retention._common import blueprint
 
@@ -24,10 +24,7 @@ def copies() -> str:
 @blueprint.post("/copies-a-supprimer/<sheet_id>")
 def attest(sheet_id: str) -> BaseResponse:
     session = get_session()
-    try:
-        archive.attest_deleted(session, context.actor(), sheet_id)
-    except sheets.NotFound:
-        abort(404)
+    archive.attest_deleted(session, context.actor(), sheet_id)
     session.commit()
     flash("Attestation enregistrée : merci d'avoir supprimé vos copies de cette fiche détruite.", "succes")
     return redirect(url_for("retention.copies"))

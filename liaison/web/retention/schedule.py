@@ -66,6 +66,7 @@ def simulate() -> tuple[str, int]:
     as_of, errors = _parse_day(text, required=True)
     if as_of is None:
         return _schedule_page("", text, {"champ-date-simulation": errors})
+    plie_id = authnz.controlled_plie(context.signed_in_user())  # read before the commit expires the user
     get_session().commit()  # the purge works in sessions of its own; SQLite has one writer at a time
     try:
         result = run_purge(
@@ -74,8 +75,9 @@ def simulate() -> tuple[str, int]:
             dry_run=True,
             trigger="dpo",
             actor=context.actor(),
+            plie_id=plie_id,
         )
     except PurgeBusy:
         flash("Une purge est déjà en cours dans un autre processus : réessayez dans quelques minutes.", "erreur")
         return _schedule_page("", text, {}, status=409)
-    return _schedule_page("", text, {}, result=result.seen_by(authnz.controlled_plie(context.signed_in_user())))
+    return _schedule_page("", text, {}, result=result.seen_by(plie_id))
