@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+
 from sqlalchemy import ColumnElement, bindparam, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -171,6 +172,11 @@ DISABLED_BY_OPERATOR = "Ce compte a été désactivé par l'exploitant du servic
 def may_grant(manager: User | None, role: Role) -> bool:
     """Whether ``manager`` may create an account with ``role`` (the operator, any role)."""
     return manager is None or (has(manager, Permission.MANAGE_ACCOUNTS) and role not in OPERATOR_ROLES)
+
+
+def may_act_on(manager: User | None, account: User) -> bool:
+    """Whether ``manager`` may disable, enable or reset ``account`` (what their pages offer)."""
+    return may_manage(manager, account) and (manager is None or account.role not in OPERATOR_ROLES)
 
 
 def check_account(manager: User | None, account: User) -> None:

@@ -39,7 +39,6 @@ from schemas.patterns import PatternError
 
 PARIS = ZoneInfo("Europe/Paris")
 WARNING_DAYS = 14  # the person and their RGC are warned this many days before the disabling
-NOT_COUNTED = frozenset({Role.RGC})  # as in directory.count_active_accounts: annex 2 counts no RGC
 WRONG_PASSWORD = "Mot de passe actuel incorrect."  # noqa: S105 - a message, not a password
 SAME_PASSWORD = "Choisissez un mot de passe différent de l'actuel."  # noqa: S105 - a message
 CONFIRMATION_DIFFERS = "Les deux saisies du nouveau mot de passe ne sont pas identiques."
@@ -123,7 +122,7 @@ class AccountRow:
 
     @property
     def counted(self) -> bool:
-        return self.user.role not in NOT_COUNTED
+        return self.user.role not in directory.CAP_EXEMPT_ROLES
 
     @property
     def inactivity_disable_on(self) -> dt.date | None:
@@ -186,7 +185,7 @@ def list_accounts(session: Session, actor: Actor, organisation: Organisation, to
 
 def check_cap(session: Session, organisation: Organisation, role: Role) -> None:
     """Raise :class:`CapReached` if one more active account of ``role`` would exceed the cap."""
-    if role in NOT_COUNTED:
+    if role in directory.CAP_EXEMPT_ROLES:
         return
     # The structure's row, locked until the transaction ends: two managers adding the last place at
     # once queue here on PostgreSQL (SQLite's writers are serialised already).

@@ -142,10 +142,14 @@ def disable_user(session: Session, actor: Actor, login: str) -> User:
     return user
 
 
+# The Opus conventions' annex 2 caps a structure's active accounts, its account manager not counted.
+CAP_EXEMPT_ROLES = frozenset({Role.RGC})
+
+
 def count_active_accounts(session: Session, organisation_id: int) -> int:
-    """The structure's active accounts that count against its cap: every role but its RGC's."""
+    """The structure's active accounts that count against its cap (:data:`CAP_EXEMPT_ROLES` apart)."""
     query = select(func.count()).where(
-        User.organisation_id == organisation_id, User.active.is_(True), User.role != Role.RGC
+        User.organisation_id == organisation_id, User.active.is_(True), User.role.not_in(CAP_EXEMPT_ROLES)
     )
     return int(session.scalar(query) or 0)
 

@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
-from liaison import context
+from liaison import authnz, context
 from liaison.account_reports import file_stem, state_csv, state_pdf
 from liaison.db import get_session
 from liaison.enums import DisabledReason
@@ -118,9 +118,9 @@ def index() -> str:
     )
 
 
-def _manageable(user: User) -> bool:
-    """Whether the list offers actions on ``user`` (the RGC's own account is the operator's)."""
-    return user.role is not Role.RGC
+def _manageable(account: User) -> bool:
+    """Whether the list offers actions on ``account`` (an RGC's account is the operator's)."""
+    return authnz.may_act_on(context.signed_in_user(), account)
 
 
 @blueprint.get("/comptes/etat.<file_format>")
