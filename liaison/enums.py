@@ -57,3 +57,41 @@ class DisabledReason(Labelled):
     RGC = "rgc", "Désactivé par le ou la responsable de gestion des comptes"
     INACTIVITE = "inactivite", "Désactivé faute de connexion"
     COMMANDE = "commande", "Désactivé par l'exploitant du service"
+
+
+class RequestKind(Labelled):
+    """What a person asked for (GDPR art. 15, 16, 17)."""
+
+    ACCESS = "access", "Accès"
+    RECTIFICATION = "rectification", "Rectification"
+    ERASURE = "erasure", "Effacement"
+
+
+class RequestStatus(Labelled):
+    OPEN = "open", "Ouverte"
+    ANSWERED = "answered", "Répondue"
+
+
+class RequestOutcome(Labelled):
+    """The answer given to the person."""
+
+    # the export of what is held was sent
+    ACCESS_SENT = "access_sent", "Export des données envoyé à la personne"
+    # the sender of the sheet sent a corrected one
+    RECTIFIED_BY_SENDER = "rectified_by_sender", "Fiche rectifiée par son expéditeur"
+    # the dossier is destroyed at the next purge
+    ERASED = "erased", "Données effacées"
+    # kept for FSE control, archived and restricted (art. 17(3)(b), 18)
+    RESTRICTED_FSE = "restricted_fse", "Données archivées et limitées pour le contrôle FSE"
+    # kept while a litigation hold lasts (art. 17(3)(e), 18)
+    RESTRICTED_HOLD = "restricted_hold", "Données archivées et limitées pendant un contentieux"
+    # no dossier bears this identifier
+    NOTHING_HELD = "nothing_held", "Aucune donnée détenue sur la personne"
+
+
+class BreachNature(Labelled):
+    LOST_DEVICE = "lost_device", "Perte ou vol d'un appareil"
+    WRONG_RECIPIENT = "wrong_recipient", "Envoi à un mauvais destinataire"
+    UNAUTHORISED_ACCESS = "unauthorised_access", "Accès non autorisé"
+    MALWARE = "malware", "Logiciel malveillant"
+    OTHER = "other", "Autre"

@@ -97,7 +97,8 @@ def parse_changes(raw: Mapping[str, str | None]) -> ChangeSet:
     return ChangeSet(values)
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A value as the history records it and a form shows it (dates in ISO, codes as they are)."""
     if value is None:
         return ""
     if isinstance(value, CeilingChoice):
@@ -133,7 +134,7 @@ def update_convention(session: Session, vault: Vault, actor: Actor, code: str, c
     author = actor.user.login if actor.user else "commande"
     for name, value in changes.values.items():
         old = getattr(convention, name)
-        if _text(old) == _text(value):
+        if as_text(old) == as_text(value):
             continue
         setattr(convention, name, value)
         session.add(
@@ -142,8 +143,8 @@ def update_convention(session: Session, vault: Vault, actor: Actor, code: str, c
                 author_id=actor.user.id if actor.user else None,
                 author_label=author,
                 field=name,
-                old_value=_text(old),
-                new_value=_text(value),
+                old_value=as_text(old),
+                new_value=as_text(value),
             )
         )
         changed.append(name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -13,22 +12,11 @@ from liaison.db import get_session
 from liaison.models import Convention
 from liaison.services import conventions
 from liaison.web.retention._common import CEILING_CHOICE_LABELS, blueprint, convention_or_404, dates_of, iso_date
-from retention.rules import FSE_PROGRAMMES, CeilingChoice
-
-
-def _as_text(value: Any) -> str:
-    """A convention's value as its form input shows it (dates in ISO, as ``<input type=date>``)."""
-    if value is None:
-        return ""
-    if isinstance(value, CeilingChoice):
-        return value.value
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+from retention.rules import FSE_PROGRAMMES
 
 
 def _form_values(convention: Convention) -> dict[str, str]:
-    return {name: _as_text(getattr(convention, name)) for name in conventions.FIELD_LABELS}
+    return {name: conventions.as_text(getattr(convention, name)) for name in conventions.FIELD_LABELS}
 
 
 def shown_change(field: str, value: str) -> str:
