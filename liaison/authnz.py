@@ -19,10 +19,12 @@ without user): installation-wide, every scope open. That is why each function ta
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from liaison.enums import DisabledReason
@@ -198,27 +200,41 @@ def check_enable(manager: User | None, account: User) -> None:
 
 # --- who sends what to whom --------------------------------------------------------------------
 
+
+def in_force(day: Any) -> ColumnElement[bool]:
+    """A convention in force on ``day`` (a date or a bound parameter): started, not ended."""
+    return and_(
+        or_(Convention.starts_on.is_(None), Convention.starts_on <= day),
+        or_(Convention.ends_on.is_(None), Convention.ends_on >= day),
+    )
+
+
 _CONVENTION_LINK = (
     select(ConventionAgency.agency_id)
     .join(Convention, Convention.id == ConventionAgency.convention_id)
-    .where(Convention.plie_id == bindparam("plie"), ConventionAgency.agency_id == bindparam("agency"))
+    .where(
+        Convention.plie_id == bindparam("plie"),
+        ConventionAgency.agency_id == bindparam("agency"),
+        in_force(bindparam("day")),
+    )
     .limit(1)
 )  # built once: on the hot path, building a statement costs more than running it
 
 
-def in_one_convention(session: Session, plie: Organisation, agency: Organisation) -> bool:
-    """Whether a convention binds this PLIE and this agency."""
-    found = session.connection().execute(_CONVENTION_LINK, {"plie": plie.id, "agency": agency.id}).first()
-    return found is not None
+def in_one_convention(session: Session, plie: Organisation, agency: Organisation, day: dt.date) -> bool:
+    """Whether a convention in force on ``day`` binds this PLIE and this agency."""
+    found = session.connection().execute(_CONVENTION_LINK, {"plie": plie.id, "agency": agency.id, "day": day})
+    return found.first() is not None
 
 
-def may_send(session: Session, user: User, kind: SheetKind, recipient: Organisation) -> bool:
+def may_send(session: Session, user: User, kind: SheetKind, recipient: Organisation, day: dt.date) -> bool:
     """An agency's référent sends FDL1 to its PLIE; a PLIE's accompagnateur sends FDL2 to an
-    agency of its convention; nobody else sends anything."""
+    agency of its convention; nobody else sends anything. The convention must be in force on
+    ``day``: before it starts and after it ends, it binds nobody to exchange."""
     if SENDS.get(user.role) is not kind:
         return False
     plie, agency = (recipient, user.organisation) if kind is SheetKind.FDL1 else (user.organisation, recipient)
-    return in_one_convention(session, plie, agency)
+    return in_one_convention(session, plie, agency, day)
 
 
 def why_not_send(user: User, kind: SheetKind) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -64,8 +65,9 @@ def organisation_by_code(session: Session, code: str) -> Organisation | None:
     return session.scalars(_ORGANISATION_BY_CODE, {"code": code}).first()
 
 
-def partners(session: Session, organisation: Organisation) -> list[Organisation]:
-    """The organisations ``organisation`` exchanges sheets with, through its conventions."""
+def partners(session: Session, organisation: Organisation, on: dt.date | None = None) -> list[Organisation]:
+    """The organisations ``organisation`` exchanges sheets with, through its conventions (those in
+    force on ``on``, when given)."""
     if organisation.kind is OrganisationKind.PLIE:
         query = (
             select(Organisation)
@@ -80,6 +82,8 @@ def partners(session: Session, organisation: Organisation) -> list[Organisation]
             .join(ConventionAgency, ConventionAgency.convention_id == Convention.id)
             .where(ConventionAgency.agency_id == organisation.id)
         )
+    if on is not None:
+        query = query.where(authnz.in_force(on))
     return list(session.scalars(query.distinct().order_by(Organisation.code)))
 
 

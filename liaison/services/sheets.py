@@ -91,7 +91,7 @@ def create_sheet(
         errors["recipient"] = [f"Aucune organisation n'a le code « {recipient_code} »."]
     if errors or recipient is None:
         raise SheetInvalid(errors)
-    if not authnz.may_send(session, user, kind, recipient):
+    if not authnz.may_send(session, user, kind, recipient, today()):
         raise Refused(_why_not(user, kind, recipient))
 
     plie = recipient if kind is SheetKind.FDL1 else user.organisation
@@ -120,8 +120,8 @@ def _why_not(user: User, kind: SheetKind, recipient: Organisation) -> str:
     if SENDS.get(user.role) is not kind:
         return authnz.why_not_send(user, kind)
     if kind is SheetKind.FDL1:
-        return f"{recipient.code} n'est pas le PLIE de la convention de votre agence."
-    return f"{recipient.code} n'est pas une agence de la convention de votre PLIE."
+        return f"{recipient.code} n'est le PLIE d'aucune convention en vigueur de votre agence."
+    return f"{recipient.code} n'est l'agence d'aucune convention en vigueur de votre PLIE."
 
 
 def _dossier_for(session: Session, vault: Vault, plie: Organisation, identifiant_pole_emploi: str) -> Dossier:
@@ -242,7 +242,7 @@ STATE_LABELS = {"sent": "Envoyée", "read": "Lue", "exported": "Exportée", "ack
 
 def recipients_of(session: Session, user: User) -> list[Organisation]:
     """Where this user may send sheets."""
-    return partners(session, user.organisation) if _may_handle_sheets(user) else []
+    return partners(session, user.organisation, today()) if _may_handle_sheets(user) else []
 
 
 def kind_sent_by(user: User) -> SheetKind | None:

@@ -14,8 +14,9 @@ from werkzeug.test import TestResponse
 
 from liaison import db
 from liaison.models import OrganisationKind, Role
-from liaison.services import directory, organisations
+from liaison.services import conventions, directory, organisations
 from liaison.services.audit import Actor
+from liaison.services.demo import CONVENTION
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
 
@@ -236,6 +237,20 @@ def test_the_plie_may_not_send_to_an_agency_outside_its_convention(app, api):
     response = send(api["accompagnateur"], "FDL2", "06088", fdl2())
 
     assert_json_error(response, 403)
+
+
+@pytest.mark.parametrize("dates", [{"ends_on": "2025-12-31"}, {"starts_on": "2099-01-01", "ends_on": "2099-12-31"}])
+def test_no_sheet_travels_under_a_convention_not_in_force_today(app, api, dates):
+    """Before its start and after its end, a convention binds nobody to exchange: both ways refused."""
+    with db.session_scope(app.extensions["liaison.engine"]) as session:
+        conventions.update_convention(
+            session, app.extensions["liaison.vault"], Actor(None, "test"), CONVENTION, conventions.parse_changes(dates)
+        )
+
+    refused = send(api["accompagnateur"], "FDL2", "13013", fdl2())
+    assert_json_error(refused, 403)
+    assert refused.json["message"] == "13013 n'est l'agence d'aucune convention en vigueur de votre PLIE."
+    assert_json_error(send(api["referent"], "FDL1", "PLIE-PAYS-AIX", fdl1()), 403)
 
 
 def test_an_unknown_recipient_is_a_validation_error_on_the_recipient(api):

@@ -549,7 +549,7 @@ class TestInactivityJob:
         assert audit(session, "user.inactivity_warning") == [f"user:{user.id}"]
 
     def test_the_warning_starts_fourteen_days_before_and_is_given_once(self, session: Session) -> None:
-        now = utcnow()
+        now = paris(utcnow().astimezone(PARIS).date().isoformat())  # noon: a summer time change moves no day
         early = idle(session, "demo.accompagnateur", DAYS - WARNING_DAYS - 1, now)
         on_time = idle(session, "demo.dpo", DAYS - WARNING_DAYS, now)
         assert run_inactivity(session, Actor(None, "planificateur"), now, DAYS).warned == [on_time.id]
