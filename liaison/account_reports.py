@@ -19,14 +19,14 @@ from liaison.services.accounts import PARIS, AccountRow, Structure
 from liaison.services.directory import ROLE_LABELS
 
 ENCODING = "windows-1252"
-CSV_COLUMNS = (
-    "identifiant",
-    "role",
-    "libelle_role",
-    "adresse_electronique",
-    "cree_le",
-    "derniere_connexion",
-    "plafond",
+CSV_COLUMNS = (  # read by people in a spreadsheet: French headings
+    "Identifiant",
+    "Code du rôle",
+    "Rôle",
+    "Adresse électronique",
+    "Créé le",
+    "Dernière connexion",
+    "Plafond",
 )
 TITLE = "État des comptes actifs"
 NEVER = "jamais"
@@ -73,7 +73,7 @@ def state_pdf(structure: Structure, now: dt.datetime, drawn_up_by: str) -> bytes
     organisation = structure.organisation
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.core_fonts_encoding = ENCODING
-    pdf.set_title(f"{TITLE} — {organisation.code}")
+    pdf.set_title(f"{TITLE} — {organisation.name}")
     pdf.set_lang("fr")
     pdf.set_creation_date(now)
     pdf.set_margins(15, 15, 15)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from itertools import combinations
 from typing import Any
 
 from zxcvbn import zxcvbn
@@ -53,7 +54,9 @@ def account_words(login: str, email: str | None, organisation_name: str, organis
     whole = [login, organisation_name, organisation_code, *([email, email.split("@")[0]] if email else [])]
     parts = [word for text in whole for word in _WORD.findall(text)]
     compact = ["".join(_WORD.findall(text)) for text in whole]  # "Aix Galice" is tried as "aixgalice" too
-    return [*whole, *parts, *compact, *SERVICE_WORDS]
+    # and two words of one text joined: "PLIE du Pays d'Aix" is tried as "plieaix" and "paysaix"
+    pairs = [first + second for text in whole for first, second in combinations(_WORD.findall(text), 2)]
+    return [*whole, *parts, *compact, *pairs, *SERVICE_WORDS]
 
 
 def weakness(password: str, login: str, user_inputs: Sequence[str] = ()) -> str | None:

@@ -135,7 +135,7 @@ def state(file_format: str) -> Response:
     db = get_session()
     accounts.record_state_export(db, context.actor(), organisation, file_format)
     db.commit()
-    response = Response(content, mimetype=STATE_FORMATS[file_format])
+    response = Response(content, content_type=STATE_FORMATS[file_format])
     response.headers["Content-Disposition"] = f'attachment; filename="{file_stem(structure, now)}.{file_format}"'
     return response
 

@@ -36,6 +36,8 @@ class TestRefusals:
             ("CLAIRE.MARTIN", "ne peut pas être votre identifiant"),
             ("claire.martin1", "reprend votre identifiant, votre adresse électronique ou le nom de votre structure"),
             ("francetravail1", "reprend votre identifiant, votre adresse électronique ou le nom de votre structure"),
+            ("aixgalice1234", "reprend votre identifiant, votre adresse électronique ou le nom de votre structure"),
+            ("travailgalice12", "reprend votre identifiant, votre adresse électronique ou le nom de votre structure"),
             ("mot de passe\tlong", "ni tabulation"),
         ],
         ids=[
@@ -54,6 +56,8 @@ class TestRefusals:
             "the-login-in-capitals",
             "the-login-and-a-digit",
             "the-service",
+            "the-structure-compact",
+            "two-words-of-the-structure",
             "a-tab",
         ],
     )
@@ -99,3 +103,6 @@ class TestAccountWords:
     def test_they_hold_the_login_email_and_structure_whole_and_in_parts(self) -> None:
         assert {"claire.martin", "claire", "martin", "example", "France Travail Aix Galice", "Galice"} <= set(WORDS)
         assert {"FranceTravailAixGalice", "13013", "liaison", "plie"} <= set(WORDS)
+
+    def test_they_hold_any_two_words_of_one_text_joined(self) -> None:
+        assert {"TravailGalice", "FranceAix", "claireexample"} <= set(WORDS)

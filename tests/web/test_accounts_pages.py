@@ -342,7 +342,8 @@ class TestStateOfActiveAccounts:
         )
         text = response.data.decode("utf-8-sig")
         rows = [line.split(";") for line in text.splitlines()]
-        assert rows[0][:4] == ["identifiant", "role", "libelle_role", "adresse_electronique"]
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+        assert rows[0][:4] == ["Identifiant", "Code du rôle", "Rôle", "Adresse électronique"]
         assert [row[0] for row in rows[1:]] == ["demo.accompagnateur", "demo.rgc"]
         assert rows[2][-1] == "hors plafond"
 
