@@ -183,7 +183,7 @@ def new() -> Page:
         else:
             db.commit()
             return render_template(
-                "accounts_password.html", user=made.user, password=made.temporary_password, new=True
+                "accounts_password.html", account=made.user, password=made.temporary_password, new=True
             ), 201
     if "role" in errors and not values["role"]:
         errors["role"] = ["Choisissez le rôle de la personne."]
@@ -224,7 +224,7 @@ def confirm(login: str, action: str) -> Page | BaseResponse:
             else:
                 password = accounts.reset_password(db, actor, context.hasher(), login)
                 db.commit()
-                return render_template("accounts_password.html", user=account, password=password, new=False), 200
+                return render_template("accounts_password.html", account=account, password=password, new=False), 200
         except CapReached as cap:
             flash(str(cap), "erreur")
             return redirect(url_for("accounts.index"))
