@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from liaison import create_app, crypto, db
 from liaison.config import Config, normalise_database_url
 from liaison.services.demo import DemoAccount, install_demo
+from tests.commands import Run, runner_on
 
 DEFAULT_POSTGRESQL_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -225,3 +226,15 @@ def command_environment(config: Config) -> dict[str, str | None]:
         "LIAISON_PERIOD_KEYS_DIR": None,
         "LIAISON_PURGE_NEEDS_APPROVAL": None,
     }
+
+
+@pytest.fixture
+def run(config: Config) -> Run:
+    """``run("users", "list")``: the ``liaison`` command on the test installation's database and data folder."""
+    return runner_on(command_environment(config))
+
+
+@pytest.fixture
+def run_help(tmp_path: Path) -> Run:
+    """The command without a database: enough for --help and usage errors."""
+    return runner_on({"LIAISON_ENV": "test", "LIAISON_DATA_DIR": str(tmp_path), "DATABASE_URL": None})

@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import re
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
 from liaison import create_app, db
-from liaison.cli import main
 from liaison.config import Config
 from liaison.models import Organisation, User
 from liaison.services.demo import AGENCIES, USERS, install_demo
-from tests.conftest import command_environment
+from tests.commands import ENGLISH, Run, assert_refused
 
-Run = Callable[..., Result]
 TOKEN = re.compile(r"lsn_[A-Za-z0-9_-]{20,}")
 SUBCOMMANDS = [
     ["init"],
@@ -38,46 +34,7 @@ SUBCOMMANDS = [
     ["audit"],
     ["audit", "verify"],
 ]
-ENGLISH = ("Usage:", "Show this message", "Error:", "Missing option", "Invalid value", "is not one of", "[required]")
 
-
-def runner_on(env: dict[str, str | None]) -> Run:
-    def invoke(*args: str, env_changes: dict[str, str | None] | None = None, input: str | None = None) -> Result:
-        runner = CliRunner()
-        return runner.invoke(
-            main,
-            list(args),
-            prog_name="liaison",
-            env={**env, **(env_changes or {})},
-            input=input,
-            catch_exceptions=True,
-        )
-
-    return invoke
-
-
-@pytest.fixture
-def run(config: Config) -> Run:
-    """``run("users", "list")``: the command on the test installation's database and data folder."""
-    return runner_on(command_environment(config))
-
-
-@pytest.fixture
-def run_help(tmp_path: Path) -> Run:
-    """The command without a database: enough for --help and usage errors."""
-    return runner_on({"LIAISON_ENV": "test", "LIAISON_DATA_DIR": str(tmp_path), "DATABASE_URL": None})
-
-
-def assert_refused(result: Result, *words: str) -> str:
-    """A refusal: non-zero exit, a French sentence, no traceback."""
-    assert result.exit_code not in (0, None), result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    output = result.output
-    assert "Traceback" not in output
-    for word in words:
-        assert word in output, output
-    assert not [english for english in ENGLISH if english in output], output
-    return output
 
 
 def count(config: Config, model: type[Organisation] | type[User]) -> int:

@@ -10,24 +10,17 @@ from liaison import create_app, db
 from liaison.config import Config
 from liaison.models import User
 from liaison.services import directory
-from liaison.services.demo import install_demo
-from tests.conftest import command_environment
-from tests.test_cli import Run, assert_refused, runner_on
+from liaison.services.demo import DemoAccount
+from tests.commands import Run, assert_refused
 from tests.test_exports import PASSPHRASE
 
 STRONG = "Calanques de Cassis au petit matin"
 
 
 @pytest.fixture
-def run(config: Config) -> Run:
-    """The demo set installed in-process (cheap Argon2), then commands on the same installation."""
-    app = create_app(config)
-    try:
-        with db.session_scope(app.extensions["liaison.engine"]) as session:
-            install_demo(session, app.extensions["liaison.vault"], app.extensions["liaison.hasher"])
-    finally:
-        app.extensions["liaison.engine"].dispose()
-    return runner_on(command_environment(config))
+def run(run: Run, demo: dict[str, DemoAccount]) -> Run:
+    """The commands on an installation holding the demo set (installed in-process, cheap Argon2)."""
+    return run
 
 
 def account(config: Config, login: str) -> User | None:

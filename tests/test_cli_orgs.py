@@ -5,18 +5,16 @@ stderr with a non-zero exit, never a traceback; running a command again changes 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from click.testing import Result
 from sqlalchemy import func, select
 
-from liaison import create_app, db
+from liaison import db
 from liaison.config import Config
 from liaison.models import AuditEntry, Convention, Organisation
-from liaison.services.demo import AGENCIES, CONVENTION, PLIE, install_demo
-from tests.conftest import command_environment
-from tests.test_cli import ENGLISH, Run, assert_refused, runner_on
+from liaison.services.demo import AGENCIES, CONVENTION, PLIE
+from tests.commands import ENGLISH, Run, assert_refused
 
 SIRET = "13000548100010"
 ORGS_SUBCOMMANDS = [
@@ -31,27 +29,7 @@ ORGS_SUBCOMMANDS = [
 ]
 
 
-@pytest.fixture
-def run(config: Config) -> Run:
-    """``run("orgs", "list")``: the command on the test installation's database."""
-    return runner_on(command_environment(config))
 
-
-@pytest.fixture
-def run_help(tmp_path: Path) -> Run:
-    """The command without a database: enough for --help and usage errors."""
-    return runner_on({"LIAISON_ENV": "test", "LIAISON_DATA_DIR": str(tmp_path), "DATABASE_URL": None})
-
-
-@pytest.fixture
-def demo_set(config: Config) -> None:
-    """The demo organisations, convention and users, installed in-process with a cheap Argon2."""
-    app = create_app(config)
-    try:
-        with db.session_scope(app.extensions["liaison.engine"]) as session:
-            install_demo(session, app.extensions["liaison.vault"], app.extensions["liaison.hasher"])
-    finally:
-        app.extensions["liaison.engine"].dispose()
 
 
 def rows_of(config: Config, model: type[Organisation] | type[Convention] | type[AuditEntry]) -> int:
@@ -169,7 +147,8 @@ class TestOrgsAdd:
 class TestOrgsList:
     """``liaison orgs list``: a table of code, kind, active accounts, cap, SIRET and name."""
 
-    def test_the_table_shows_kind_cap_and_active_accounts(self, run: Run, demo_set: None) -> None:
+    @pytest.mark.usefixtures("demo")
+    def test_the_table_shows_kind_cap_and_active_accounts(self, run: Run) -> None:
         succeeded(run("orgs", "set", "13013", "--max-active-accounts", "5", "--siret", SIRET))
         rows = table(succeeded(run("orgs", "list")))
         assert rows[0] == ["Code", "Type", "Comptes actifs", "Plafond", "SIRET", "Nom"]
@@ -180,7 +159,8 @@ class TestOrgsList:
         names = [name for _, name in (PLIE, *sorted(AGENCIES))]
         assert [line[header.index("Nom") :] for line in lines] == names  # the columns are aligned
 
-    def test_a_cap_below_the_active_accounts_is_shown(self, run: Run, demo_set: None) -> None:
+    @pytest.mark.usefixtures("demo")
+    def test_a_cap_below_the_active_accounts_is_shown(self, run: Run) -> None:
         result = run("orgs", "set", "13013", "--max-active-accounts", "0")
         assert result.exit_code == 0, result.output
         assert "1 compte(s) actif(s) pour un plafond de 0 ; aucun n'est désactivé" in result.stderr
@@ -195,7 +175,8 @@ class TestOrgsList:
 class TestOrgsSet:
     """``liaison orgs set``: the name, SIRET and cap change; ``none`` clears; the kind does not."""
 
-    def test_it_changes_and_clears(self, run: Run, config: Config, demo_set: None) -> None:
+    @pytest.mark.usefixtures("demo")
+    def test_it_changes_and_clears(self, run: Run, config: Config) -> None:
         changed = succeeded(
             run("orgs", "set", "13013", "--name", "Aix", "--siret", SIRET, "--max-active-accounts", "7")
         )
@@ -219,7 +200,8 @@ class TestOrgsSet:
         ],
         ids=["unknown-code", "bad-cap", "bad-siret", "no-kind-option"],
     )
-    def test_bad_requests_are_refused(self, run: Run, demo_set: None, args: list[str], words: list[str]) -> None:
+    @pytest.mark.usefixtures("demo")
+    def test_bad_requests_are_refused(self, run: Run, args: list[str], words: list[str]) -> None:
         assert_refused(run("orgs", "set", *args), "Erreur", *words)
 
 
@@ -381,7 +363,8 @@ class TestConventionsAgencies:
 class TestDemo:
     """``liaison demo`` builds its set with the same services, still idempotent, and the listing shows it."""
 
-    def test_the_demo_set_is_listed(self, run: Run, demo_set: None) -> None:
+    @pytest.mark.usefixtures("demo")
+    def test_the_demo_set_is_listed(self, run: Run) -> None:
         succeeded(run("demo"))
         [line] = succeeded(run("conventions", "list")).splitlines()
         agencies = ",".join(sorted(code for code, _ in AGENCIES))

@@ -35,7 +35,8 @@ from liaison.models import (
     User,
 )
 from liaison.services.demo import CONVENTION, PLIE
-from tests.conftest import ApiClient, command_environment
+from tests.commands import Run, assert_refused
+from tests.conftest import ApiClient
 from tests.retention.dossiers import (
     count,
     dossier_of,
@@ -48,16 +49,10 @@ from tests.retention.dossiers import (
     sheet_ids,
     tombstones,
 )
-from tests.test_cli import Run, assert_refused, runner_on
 from tests.test_exports import download, make_export
 
 AS_OF = later(7).isoformat()
 
-
-@pytest.fixture
-def run(config: Config) -> Run:
-    """``run("purge", "--dry-run")``: the command on the test installation (LIAISON_ENV=test)."""
-    return runner_on(command_environment(config))
 
 
 @dataclass(frozen=True)

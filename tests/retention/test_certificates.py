@@ -17,7 +17,7 @@ from liaison import certificates, db
 from liaison.config import Config
 from liaison.models import DataKey, Dossier, PurgeRun, SheetKind
 from liaison.services.demo import DemoAccount
-from tests.conftest import command_environment
+from tests.commands import Run, assert_refused, runner_on
 from tests.retention.dossiers import (
     dossier_of,
     identifier,
@@ -29,13 +29,7 @@ from tests.retention.dossiers import (
     send,
     tombstones,
 )
-from tests.test_cli import Run, assert_refused, runner_on
 from tests.test_sealing import PERSONAL_VALUES, betrayed
-
-
-@pytest.fixture
-def run(config: Config) -> Run:
-    return runner_on(command_environment(config))
 
 
 @dataclass(frozen=True)

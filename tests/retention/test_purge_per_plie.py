@@ -27,7 +27,8 @@ from liaison.enums import PurgeStatus
 from liaison.models import PurgeRun
 from liaison.services.demo import CONVENTION, DemoAccount
 from liaison.services.purge import PurgeResult, PurgeSite, dossier_reference, run_purge
-from tests.conftest import ApiClient, command_environment
+from tests.commands import Run, assert_refused
+from tests.conftest import ApiClient
 from tests.retention.dossiers import (
     CLI,
     dossier_of,
@@ -52,7 +53,6 @@ from tests.retention.plies import (
     send_as,
     verified,
 )
-from tests.test_cli import Run, assert_refused, runner_on
 
 NOT_FOUND = {"error": "not_found", "message": "Ressource introuvable."}
 
@@ -112,10 +112,6 @@ def references(app: Flask, sent: Sent) -> dict[str, set[str]]:
 def dpo_b(api: dict[str, ApiClient], accounts: dict[str, DemoAccount]) -> ApiClient:
     return api["dpo"].as_user(accounts["b.dpo"].token)
 
-
-@pytest.fixture
-def run(config: Config) -> Run:
-    return runner_on(command_environment(config))
 
 
 class TestEachPlieGetsItsOwnCertificate:

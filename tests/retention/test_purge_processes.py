@@ -25,6 +25,7 @@ from liaison.config import Config
 from liaison.enums import PurgeStatus
 from liaison.models import DataKey, Dossier, PurgeRun, Sheet, Tombstone
 from liaison.services.demo import PLIE, DemoAccount
+from tests.commands import runner_on
 from tests.conftest import command_environment
 from tests.retention.dossiers import (
     Seeded,
@@ -38,7 +39,6 @@ from tests.retention.dossiers import (
     sheet_ids,
     tombstones,
 )
-from tests.test_cli import runner_on
 
 LIAISON = Path(sys.executable).with_name("liaison")  # the command installed in the virtual environment
 DUE_ON, AS_OF = later(1), later(2)
