@@ -372,7 +372,7 @@ class TestAddConvention:
         assert [partner.code for partner in directory.partners(session, gardanne)] == ["PLIE-AIX", "PLIE-MARSEILLE"]
         for code in ("PLIE-AIX", "PLIE-MARSEILLE"):
             found = directory.organisation_by_code(session, code)
-            assert found is not None and authnz.in_one_convention(session, found, gardanne)
+            assert found is not None and authnz.in_one_convention(session, found, gardanne, D(2026, 6, 1))
 
     def test_a_convention_of_one_day_is_allowed(self, session: Session) -> None:
         assert convention(session, starts_on=D(2024, 1, 1), ends_on=D(2024, 1, 1)).created
