@@ -14,17 +14,16 @@ from typing import Any
 
 from flask import Flask
 
-from liaison import crypto, db
-from liaison.models import Convention, ConventionAgency, Organisation, OrganisationKind, Role
-from liaison.services import directory
-from liaison.services.audit import Actor
+from liaison.models import Role
 from liaison.services.demo import DemoAccount
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
+from tests.plies import add_plie, add_staff
 
 SHEETS = "/api/v1/sheets"
 SHARED_AGENCY = "13013"  # the demo's agency, whose référent is demo.referent
 IDENTIFIANT = "1234567A"  # the examples' job seeker
+DATES = (dt.date(2026, 1, 1), dt.date(2028, 12, 31))
 
 
 @dataclass(frozen=True)
@@ -45,30 +44,11 @@ def install(app: Flask, demo: dict[str, DemoAccount]) -> None:
     """Create both PLIE (beside the demo's), their conventions with the demo's agencies, and their
     accounts; each account is added to ``demo`` with its password and API token, so that the
     fixtures signing in demo users know them too."""
-    operator = Actor(None, "test")
-    hasher = app.extensions["liaison.hasher"]
-    with db.session_scope(app.extensions["liaison.engine"]) as session:
-        shared = directory.organisation_by_code(session, SHARED_AGENCY)
-        for tenant in (PLIE_A, PLIE_B):
-            own = directory.organisation_by_code(session, tenant.own_agency)
-            assert shared is not None and own is not None, "the demo's agencies"
-            plie = Organisation(code=tenant.plie, name=f"PLIE {tenant.plie[-1]}", kind=OrganisationKind.PLIE)
-            session.add(
-                Convention(
-                    code=f"{tenant.plie}-2026",
-                    plie=plie,
-                    starts_on=dt.date(2026, 1, 1),
-                    ends_on=dt.date(2028, 12, 31),
-                    agencies=[ConventionAgency(agency=shared), ConventionAgency(agency=own)],
-                )
-            )
-            session.flush()
-            for login, role in ((tenant.dpo, Role.DPO), (tenant.accompagnateur, Role.ACCOMPAGNATEUR)):
-                user = directory.add_user(session, operator, login, tenant.plie, role)
-                password = crypto.new_passphrase()
-                directory.set_password(user, password, hasher)
-                token = directory.issue_token(session, operator, user)
-                demo[login] = DemoAccount(login, tenant.plie, role.value, password, token)
+    for tenant in (PLIE_A, PLIE_B):
+        convention = f"{tenant.plie}-2026"
+        add_plie(app, tenant.plie, f"PLIE {tenant.plie[-1]}", convention, [SHARED_AGENCY, tenant.own_agency], DATES)
+        for login, role in ((tenant.dpo, Role.DPO), (tenant.accompagnateur, Role.ACCOMPAGNATEUR)):
+            demo[login] = add_staff(app, login, tenant.plie, role)
 
 
 def api_clients(app: Flask, api: dict[str, ApiClient], demo: dict[str, DemoAccount]) -> dict[str, ApiClient]:

@@ -2,9 +2,7 @@
 
 The demo PLIE (PLIE-PAYS-AIX) and a second one, PLIE-ETANG-BERRE, whose convention shares the agency
 13013 with it, each with its accompagnateur and its DPO; a third PLIE may join with no convention (no
-dossier: its certificates list nothing). Organisations and conventions are written as rows (the
-operator's commands that make them are tested elsewhere); users, sheets and dossiers go through the
-services, as the users make them.
+dossier: its certificates list nothing). Everything goes through the services (:mod:`tests.plies`).
 """
 
 from __future__ import annotations
@@ -16,13 +14,14 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from liaison import certificates, crypto, db
-from liaison.models import Convention, ConventionAgency, Organisation, OrganisationKind, PurgeRunPlie, Role, SheetKind
+from liaison import certificates, db
+from liaison.models import Organisation, PurgeRunPlie, Role, SheetKind
 from liaison.services import directory, sheets
 from liaison.services.audit import Actor
 from liaison.services.demo import PLIE, DemoAccount
 from liaison.services.retention import today
 from schemas import SheetRules
+from tests.plies import add_plie, add_staff
 from tests.retention.dossiers import engine_of, vault_of
 
 PLIE_A = PLIE[0]
@@ -30,45 +29,13 @@ PLIE_B = "PLIE-ETANG-BERRE"
 PLIE_C = "PLIE-ALPILLES"
 CONVENTION_B = "PLIE-ETANG-BERRE-2022"
 SHARED_AGENCY = "13013"
-OPERATOR = Actor(None, "test")
-
-
-def add_plie(app: Flask, code: str, name: str) -> int:
-    """A PLIE organisation of the installation; returns its id."""
-    with db.session_scope(engine_of(app)) as session:
-        plie = Organisation(code=code, name=name, kind=OrganisationKind.PLIE)
-        session.add(plie)
-        session.flush()
-        return plie.id
-
-
-def add_staff(app: Flask, login: str, organisation: str, role: Role) -> DemoAccount:
-    """An account of ``organisation`` with a password, an API token and an agent profile."""
-    password = crypto.new_passphrase()
-    with db.session_scope(engine_of(app)) as session:
-        user = directory.add_user(session, OPERATOR, login, organisation, role)
-        directory.set_password(user, password, app.extensions["liaison.hasher"])
-        directory.write_profile(
-            session,
-            vault_of(app),
-            user,
-            directory.Profile("Berthier", "Lina", "accompagnateur_emploi", "+33442000009", "lina@example.org"),
-        )
-        token = directory.issue_token(session, OPERATOR, user)
-    return DemoAccount(login, organisation, role.value, password, token)
+DATES_B = (dt.date(2022, 1, 1), dt.date(2027, 12, 31))
 
 
 def add_second_plie(app: Flask, demo: dict[str, DemoAccount]) -> dict[str, DemoAccount]:
     """PLIE-ETANG-BERRE, in convention with the demo PLIE's agency 13013, with ``b.accompagnateur``
     and ``b.dpo`` (added to ``demo`` too, so that a browser signs in as them)."""
-    plie = add_plie(app, PLIE_B, "PLIE de l'Étang de Berre")
-    with db.session_scope(engine_of(app)) as session:
-        agency = session.scalars(select(Organisation.id).where(Organisation.code == SHARED_AGENCY)).one()
-        convention = Convention(
-            code=CONVENTION_B, plie_id=plie, starts_on=dt.date(2022, 1, 1), ends_on=dt.date(2027, 12, 31)
-        )
-        convention.agencies.append(ConventionAgency(agency_id=agency))
-        session.add(convention)
+    add_plie(app, PLIE_B, "PLIE de l'Étang de Berre", CONVENTION_B, [SHARED_AGENCY], DATES_B)
     accounts = {
         "b.accompagnateur": add_staff(app, "b.accompagnateur", PLIE_B, Role.ACCOMPAGNATEUR),
         "b.dpo": add_staff(app, "b.dpo", PLIE_B, Role.DPO),

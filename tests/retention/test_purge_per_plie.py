@@ -29,6 +29,7 @@ from liaison.services.demo import CONVENTION, DemoAccount
 from liaison.services.purge import PurgeResult, PurgeSite, dossier_reference, run_purge
 from tests.commands import Run, assert_refused
 from tests.conftest import ApiClient
+from tests.plies import add_plie
 from tests.retention.dossiers import (
     CLI,
     dossier_of,
@@ -45,7 +46,6 @@ from tests.retention.plies import (
     PLIE_A,
     PLIE_B,
     PLIE_C,
-    add_plie,
     add_second_plie,
     listed,
     part,
