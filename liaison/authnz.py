@@ -140,12 +140,6 @@ def covers(user: User | None, plie_id: int | None) -> bool:
     return plie is None or plie == plie_id
 
 
-def check_covers(user: User | None, plie_id: int | None) -> None:
-    """Raise :class:`Hidden` unless ``user`` covers the PLIE ``plie_id``."""
-    if not covers(user, plie_id):
-        raise Hidden
-
-
 # --- accounts -------------------------------------------------------------------------------------
 
 
