@@ -39,6 +39,12 @@ class Config:
     warning_days: int = 30
     purge_hour: int = 2
     inactivity_days: int = 90  # an account without sign-in for that long is disabled
+    # Where users reach the service (``https://liaison.example.org``): every absolute link is built
+    # from it, never from a request's Host header. Production refuses to start without it.
+    public_url: str | None = None
+    token_lifetime_days: int = 90
+    session_idle_minutes: int = 60
+    session_lifetime_hours: int = 12
 
     @property
     def is_production(self) -> bool:
@@ -93,6 +99,10 @@ class Config:
             warning_days=_positive_int(env, "LIAISON_WARNING_DAYS", 30, allow_zero=True),
             purge_hour=_hour(env, "LIAISON_PURGE_HOUR", 2),
             inactivity_days=_positive_int(env, "LIAISON_INACTIVITY_DAYS", 90),
+            public_url=env.get("LIAISON_PUBLIC_URL") or None,
+            token_lifetime_days=_positive_int(env, "LIAISON_TOKEN_LIFETIME_DAYS", 90),
+            session_idle_minutes=_positive_int(env, "LIAISON_SESSION_IDLE_MINUTES", 60),
+            session_lifetime_hours=_positive_int(env, "LIAISON_SESSION_LIFETIME_HOURS", 12),
         )
 
 

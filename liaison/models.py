@@ -202,8 +202,41 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     user: Mapped[User] = relationship()
     digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # What its owner calls it (« Logiciel de suivi », « Script d'import »), to revoke the right one.
+    name: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie carries only a random secret whose digest is ``id``.
+
+    Ending a session is server-side (``ended_at``): a replayed cookie finds an ended row.
+    """
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's secret
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    user: Mapped[User] = relationship()
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Throttle(Base):
+    """Failures counted per subject (an account, an address, a user's imports), shared by every
+    process: ``subject`` is a keyed hash, never a login or an address in clear."""
+
+    __tablename__ = "throttle"
+
+    scope: Mapped[str] = mapped_column(String(24), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Dossier(Base):
