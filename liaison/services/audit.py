@@ -36,6 +36,7 @@ ACTIONS = frozenset(
         "user.inactivity_warning",
         "user.accounts_export",
         "user.token",
+        "user.token_revoke",
         "keys.rotate",
         "sheet.import",
         "import.refused",
