@@ -16,7 +16,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, types
 from marshmallow.experimental.context import Context
 
-from schemas import codes
+from schemas import codes, strict
 from schemas.patterns import PatternError
 
 REQUIRED = "Ce champ est obligatoire."
@@ -78,21 +78,17 @@ class Text(_French, fields.Field):
 
 
 class Day(_French, fields.Field):
-    """A calendar date written AAAA-MM-JJ (ISO 8601), and only that."""
+    """A calendar date written AAAA-MM-JJ (ISO 8601), and only that (:func:`schemas.strict.parse_date`)."""
 
-    default_error_messages: types.ErrorMessages = {
-        "invalid": "Date attendue au format AAAA-MM-JJ (par exemple 2026-11-20).",
-        "impossible": "Cette date n'existe pas dans le calendrier.",
-    }
-    _SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+    default_error_messages: types.ErrorMessages = {"invalid": strict.ISO_DATE_RULE}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
-        if not isinstance(value, str) or not self._SHAPE.fullmatch(value):
+        if not isinstance(value, str):
             raise self.make_error("invalid")
         try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise self.make_error("impossible") from None
+            return strict.parse_date(value)
+        except PatternError as error:
+            raise ValidationError(str(error)) from None
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else value.isoformat()
