@@ -2,6 +2,31 @@
 
 SQLite is opened with foreign keys on, WAL, ``secure_delete`` (freed pages are zeroed) and
 ``BEGIN IMMEDIATE`` transactions, so that two writers queue instead of failing half-way.
+
+Lock order
+----------
+PostgreSQL runs writers side by side, so every path takes its locks in one order, the same for all,
+and no two transactions can each wait for the other (a deadlock, which PostgreSQL ends by failing
+one of them: a 500, or a rotation cut off):
+
+1. the installation's job locks, each held by one process for a whole job and never waited for
+   (:func:`rotation_lock`, :func:`purge_lock`: a second rotation or purge is refused, not queued);
+2. the **master-key lock** (:func:`hold_master_key`): shared by every transaction that wraps,
+   re-wraps, moves or deletes a data key, exclusive for the rotation that re-wraps them all, and
+   taken *before any row lock*. A transaction holding a ``data_key`` row while it waits for this
+   lock would wait for a rotation that waits for that row;
+3. rows: a dossier first (``retention.for_change``: ``FOR NO KEY UPDATE`` to change it or attach
+   to it, ``FOR UPDATE`` to destroy it), then what hangs from it (sheets, exports, holds), then its
+   ``data_key``;
+4. the audit lock (:func:`serialise_audit_writers`), taken by the audit entry, which a transaction
+   writes once its rows are changed: nothing is locked after it but the commit.
+
+A transaction that touches no data key may meet the master-key lock only at its audit entry, after
+its rows; it holds no ``data_key`` row then, and PostgreSQL resolves by itself the only waits this
+leaves (a shared request queued behind a waiting rotation), by granting the shared request first.
+
+SQLite needs none of this: ``BEGIN IMMEDIATE`` takes the one write lock at the start of each
+transaction, so writers never hold one lock while waiting for another; the job locks are files.
 """
 
 from __future__ import annotations
@@ -77,27 +102,45 @@ def schema_is_current(engine: Engine) -> bool:
 _AUDIT_LOCK = 4242001
 _MASTER_KEY_LOCK = 4242002
 _PURGE_LOCK = 4242003
+_ROTATION_LOCK = 4242004
 
 
 @contextmanager
 def purge_lock(engine: Engine) -> Iterator[bool]:
     """Hold the installation's purge lock while the block runs; yields False if another process
-    holds it (then nothing must be purged). PostgreSQL: a session advisory lock on a connection of
-    its own, released by the server if the process dies. SQLite: an exclusive ``flock`` on a file
-    beside the database, released by the kernel if the process dies."""
+    holds it (then nothing must be purged). See :func:`_job_lock`."""
+    with _job_lock(engine, _PURGE_LOCK, ".purge-lock") as got:
+        yield got
+
+
+@contextmanager
+def rotation_lock(engine: Engine) -> Iterator[bool]:
+    """Hold the installation's master-key rotation lock while the block runs (staging the new key,
+    re-wrapping, retiring the old one); yields False if another rotation holds it (then nothing
+    must be staged, re-wrapped or retired). See :func:`_job_lock`."""
+    with _job_lock(engine, _ROTATION_LOCK, ".rotation-lock") as got:
+        yield got
+
+
+@contextmanager
+def _job_lock(engine: Engine, number: int, suffix: str) -> Iterator[bool]:
+    """A lock one process holds for a whole job, tried without waiting: yields whether it was had.
+    PostgreSQL: a session advisory lock on a connection of its own, released by the server if the
+    process dies. SQLite: an exclusive ``flock`` on a file beside the database (``suffix``),
+    released by the kernel if the process dies."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
-            got = bool(connection.execute(text(f"SELECT pg_try_advisory_lock({_PURGE_LOCK})")).scalar())
+            got = bool(connection.execute(text(f"SELECT pg_try_advisory_lock({number})")).scalar())
             connection.commit()
             try:
                 yield got
             finally:
                 if got:
-                    connection.execute(text(f"SELECT pg_advisory_unlock({_PURGE_LOCK})"))
+                    connection.execute(text(f"SELECT pg_advisory_unlock({number})"))
                     connection.commit()
         return
     database = engine.url.database or ""
-    path = Path(database + ".purge-lock") if database not in ("", ":memory:") else None
+    path = Path(database + suffix) if database not in ("", ":memory:") else None
     if path is None:
         yield True
         return
@@ -143,6 +186,8 @@ def serialise_audit_writers(session: Session) -> None:
 def hold_master_key(session: Session, rotation: bool = False) -> None:
     """Until the transaction ends, keep a rotation from re-wrapping data keys (or, with
     ``rotation``, wait for every transaction that may wrap one and keep new ones waiting).
+    Take it before any row lock of the transaction (see « Lock order » above); taking it again in
+    the same transaction is harmless.
 
     Whoever wraps a new data key takes this first, then reads the key files: its key is either
     wrapped under the new master key, or committed before the rotation's transaction reads the

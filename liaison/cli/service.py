@@ -72,6 +72,12 @@ def keys() -> None:
     """Gère la clé maîtresse."""
 
 
+ROTATION_BUSY = (
+    "Une rotation de la clé maîtresse est déjà en cours (lancée par une autre commande) : rien n'a été "
+    "fait. Relancez « liaison keys rotate » une fois qu'elle est terminée, si une nouvelle rotation est voulue."
+)
+
+
 @keys.command("rotate")
 def keys_rotate() -> None:
     """Nouvelle clé maîtresse : chaque clé de données est re-chiffrée, l'ancienne clé est retirée."""
@@ -79,14 +85,17 @@ def keys_rotate() -> None:
 
     app = command_app()
     vault = vault_of(app)
-    try:
-        new_keyring = stage_next_key(vault.keyring)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-    with command_session(app) as session:
-        count = vault.rewrap_all(session, new_keyring)
-        audit.record(session, "keys.rotate", CLI_ACTOR, detail=f"to:{new_keyring.current_id}")
-    retire_previous_key(new_keyring)
+    with db.rotation_lock(app.extensions["liaison.engine"]) as got:
+        if not got:  # another rotation is under way: staging, re-wrapping or retiring now would race it
+            raise click.ClickException(ROTATION_BUSY)
+        try:
+            new_keyring = stage_next_key(vault.keyring)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
+        with command_session(app) as session:
+            count = vault.rewrap_all(session, new_keyring)
+            audit.record(session, "keys.rotate", CLI_ACTOR, detail=f"to:{new_keyring.current_id}")
+        retire_previous_key(new_keyring)
     click.echo(
         f"{count} clé(s) de données re-chiffrée(s) sous la nouvelle clé maîtresse "
         f"{new_keyring.current_id} ; l'ancienne est retirée."

@@ -149,9 +149,10 @@ def update_convention(session: Session, vault: Vault, actor: Actor, code: str, c
         )
         changed.append(name)
     if changed:
-        record(session, "convention.update", actor, detail=f"{code[:40]} {len(changed)} champ(s)")
         session.flush()
         reschedule_convention(session, vault, convention.id)
+        # last: the audit lock comes after the dossiers' rows (liaison.db, « Lock order »)
+        record(session, "convention.update", actor, detail=f"{code[:40]} {len(changed)} champ(s)")
     return changed
 
 

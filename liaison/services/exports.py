@@ -13,16 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from liaison import archives, crypto
 from liaison.archives import sevenzip
 from liaison.authnz import Hidden, Refused
-from liaison.models import Export, Sheet, utcnow
+from liaison.db import hold_master_key
+from liaison.models import Dossier, Export, Sheet, User, utcnow
 from liaison.pdf import render_sheet_pdf
 from liaison.services import partnerships
 from liaison.services.audit import Actor, record
+from liaison.services.retention import for_change
 from liaison.services.sheets import canonical_json_of, open_sheet_content, visible_sheet
 from liaison.services.vault import Vault
 
@@ -88,6 +90,7 @@ def create_export(
     }
     passphrase = agreed.passphrase if agreed else crypto.new_passphrase()
     encrypted = _encrypted(vault, file_format, files, passphrase, agreed)
+    _still_there(session, user, sheet)
     token = crypto.new_token()
     now = utcnow()
     export = Export(
@@ -109,6 +112,17 @@ def create_export(
     return NewExport(export, token, None if agreed else passphrase)
 
 
+def _still_there(session: Session, user: User, sheet: Sheet) -> None:
+    """In the transaction that records the export: hold the sheet's dossier until commit, then see
+    the sheet again. A purge that destroyed it while the file was being made has committed by then
+    (PostgreSQL: its ``FOR UPDATE`` is waited for; SQLite: ``BEGIN IMMEDIATE``), and the answer is
+    the one for a destroyed sheet (:class:`~liaison.services.sheets.Destroyed`, 410), not a
+    foreign key error; a purge coming later waits for this export, then destroys it too."""
+    hold_master_key(session)  # the audit entry's, taken before the row (liaison.db, « Lock order »)
+    session.scalars(for_change(select(Dossier.id).where(Dossier.id == sheet.dossier_id))).first()
+    visible_sheet(session, user, sheet.id)
+
+
 def _encrypted(
     vault: Vault,
     file_format: str,
@@ -127,17 +141,49 @@ def _key_name(agreed: partnerships.PartnershipSecret | None) -> str:
 
 
 def download_export(session: Session, actor: Actor, token: str) -> tuple[str, bytes]:
-    """The file behind a download link, for the user who made it, once; then it is gone."""
+    """The file behind a download link, for the user who made it, once; then it is gone.
+
+    Once holds under concurrency: the file is claimed by one conditional update (still held, not
+    downloaded, not expired), which returns it to the one request whose update matched the row;
+    every other request, at the same moment or later, matches nothing and gets :class:`ExportGone`.
+    (PostgreSQL: a concurrent update waits for the winner's row lock, then finds the row claimed;
+    SQLite: ``BEGIN IMMEDIATE`` serialises the two.) Only the winner records the download."""
     user = actor.user
-    export = session.scalars(select(Export).where(Export.token_digest == crypto.token_digest(token))).first()
-    if user is None or export is None or export.user_id != user.id:
+    found = session.execute(
+        select(Export.id, Export.user_id, Export.sheet_id, Export.filename, Export.format).where(
+            Export.token_digest == crypto.token_digest(token)
+        )
+    ).first()
+    if user is None or found is None or found.user_id != user.id:
         raise Hidden
-    if export.content is None or export.expires_at <= utcnow():
+    content = _claim(session, found.id, utcnow())
+    if content is None:
         raise ExportGone
-    content, export.content = export.content, None
-    export.downloaded_at = utcnow()
-    record(session, "export.download", actor, sheet_id=export.sheet_id, detail=export.format)
-    return export.filename, content
+    record(session, "export.download", actor, sheet_id=found.sheet_id, detail=found.format)
+    return found.filename, content
+
+
+def _claim(session: Session, export_id: str, now: dt.datetime) -> bytes | None:
+    """The file of ``export_id`` if this transaction is the one that downloads it, then emptied;
+    None if it is downloaded, expired, swept or destroyed (or another request has just claimed it)."""
+    claimed = session.execute(
+        update(Export)
+        .where(
+            Export.id == export_id,
+            Export.downloaded_at.is_(None),
+            Export.content.is_not(None),
+            Export.expires_at > now,
+        )
+        .values(downloaded_at=now)
+        .returning(Export.content)  # the file as it was: this statement does not empty it
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if claimed is None:
+        return None
+    session.execute(
+        update(Export).where(Export.id == export_id).values(content=None).execution_options(synchronize_session=False)
+    )
+    return bytes(claimed)
 
 
 def held_past_expiry(now: dt.datetime) -> Any:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from liaison import authnz, crypto
 from liaison.authnz import Permission
+from liaison.db import hold_master_key
 from liaison.models import Convention, Dossier, Hold, Organisation, User
 from liaison.services.audit import Actor, record
 from liaison.services.conventions import convention_by_code
@@ -51,6 +52,7 @@ def find_dossier(
         return None
     compact = "".join(identifiant.split()).upper()  # as the sheet schema stores it
     lookup = crypto.keyed_index(vault.index_key(session), f"{plie.code}|{compact}")
+    hold_master_key(session)  # before the dossier's row: its key may move (liaison.db, « Lock order »)
     return session.scalars(
         for_change(select(Dossier).where(Dossier.plie_id == plie.id, Dossier.lookup == lookup))
     ).first()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from liaison import authnz, crypto
 from liaison.authnz import Hidden, Permission, Refused
+from liaison.db import hold_master_key
 from liaison.models import DataKeyPurpose, Organisation, PartnershipKey, User, new_uuid
 from liaison.services.audit import Actor, record
 from liaison.services.directory import organisation_by_code, partners
@@ -111,6 +112,7 @@ def remove_key(session: Session, vault: Vault, actor: Actor, partner_code: str) 
     key = _key_of(session, user.organisation_id, partner.id)
     if key is None:
         raise Hidden("Aucune clé de partenariat n'est enregistrée avec cette structure.")
+    hold_master_key(session)  # before the data key is deleted (liaison.db, « Lock order »)
     data_key = key.data_key
     vault.forget_prepared_key(data_key.id)
     session.delete(key)

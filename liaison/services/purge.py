@@ -331,6 +331,7 @@ def _destroy(
         counted = (result.dossiers, result.sheets, result.exports, dict(result.by_rule), _copy(result.plies))
         try:
             with db.session_scope(site.engine) as session:
+                db.hold_master_key(session)  # before the rows: the batch deletes data keys (« Lock order »)
                 # Keyset on the id: each batch starts where the last ended (on PostgreSQL, taking "the
                 # first due rows" again would walk over every row deleted so far, not yet vacuumed).
                 batch = _batches(session, _locked(due_dossiers(result.as_of)), batch_size, after)

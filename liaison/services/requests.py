@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from liaison import authnz, crypto
 from liaison.authnz import Hidden, Permission
+from liaison.db import hold_master_key
 from liaison.models import (
     Dossier,
     Organisation,
@@ -156,6 +157,7 @@ def find_dossiers(session: Session, vault: Vault, within: Sequence[Organisation]
     """The dossiers of this identifier in each of these PLIEs (a keyed hash per PLIE, looked up in
     that PLIE only)."""
     index_key = vault.index_key(session)
+    hold_master_key(session)  # before the dossiers' rows: their keys may move (liaison.db, « Lock order »)
     found = []
     for plie in within:
         lookup = crypto.keyed_index(index_key, f"{plie.code}|{identifiant}")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from liaison.db import hold_master_key
 from liaison.epoch_keys import epoch_of
 from liaison.models import Convention, ConventionAgency, Dossier, Hold, Sheet
 from liaison.services.vault import Vault
@@ -164,6 +165,7 @@ def reschedule(session: Session, vault: Vault, dossiers: Sequence[Dossier], on: 
     """Compute again the schedule of ``dossiers`` and move each key to its new period."""
     if not dossiers:
         return
+    hold_master_key(session)  # before the keys move (liaison.db, « Lock order »)
     day = on or today()
     holds = _holds_by_dossier(session, dossiers)
     conventions: dict[int, Convention | None] = {}
@@ -176,20 +178,23 @@ def reschedule(session: Session, vault: Vault, dossiers: Sequence[Dossier], on: 
         dossier.destroy_on = decision.destroy_on
         dossier.rule = decision.rule.value
         dossier.conflict = decision.conflict is not None
-        vault.move_to_period(dossier.data_key, epoch_of(decision.destroy_on, day))
+        vault.move_to_period(session, dossier.data_key, epoch_of(decision.destroy_on, day))
 
 
 def for_change(query: Select[Any]) -> Select[Any]:
     """``query`` taking the dossier rows it selects until commit, before anything changes them or
     points to them (a sheet, a hold, a request). A purge destroying one of them finishes first, and
     the dossier is then found gone instead of failing half-way (PostgreSQL: ``FOR NO KEY UPDATE``,
-    which waits for the purge's ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already serialises)."""
+    which waits for the purge's ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already serialises).
+    A transaction that may move the dossiers' keys takes the master-key lock first
+    (:func:`liaison.db.hold_master_key`; :mod:`liaison.db`, « Lock order »)."""
     return query.with_for_update(of=Dossier, key_share=True)
 
 
 def reschedule_where(session: Session, vault: Vault, *criteria: Any) -> int:
     """Reschedule every dossier matching ``criteria`` (a convention's, the unscheduled ones), by
     chunks; returns how many."""
+    hold_master_key(session)  # before the dossiers' rows (liaison.db, « Lock order »)
     count, last = 0, ""
     while True:
         chunk = list(

@@ -8,13 +8,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from liaison import authnz, crypto
 from liaison.authnz import SENDS, Hidden, Permission, Refused
-from liaison.models import DataKeyPurpose, Dossier, Organisation, Sheet, SheetKind, Tombstone, User, new_uuid, utcnow
+from liaison.db import hold_master_key
+from liaison.models import (
+    DataKeyPurpose,
+    Dossier,
+    Organisation,
+    Sheet,
+    SheetKind,
+    Tombstone,
+    User,
+    UTCDateTime,
+    new_uuid,
+    utcnow,
+)
 from liaison.services import retention
 from liaison.services.audit import Actor, record
 from liaison.services.directory import organisation_by_code, partners
@@ -30,6 +42,9 @@ _DOSSIER_BY_LOOKUP = (
     .with_for_update(of=Dossier, key_share=True)  # as retention.for_change: a purge finishes first
 )  # built once: building a statement costs more than running it
 _INSERT_SHEET = insert(Sheet)
+# A sheet, its dossier and its key read by one statement: a purge committing meanwhile (PostgreSQL
+# reads each statement afresh) leaves all three or none, never a sheet without its dossier.
+_WITH_ITS_KEY = joinedload(Sheet.dossier).joinedload(Dossier.data_key)
 
 
 class Archived(Hidden):
@@ -128,6 +143,7 @@ def _dossier_for(session: Session, vault: Vault, plie: Organisation, identifiant
     """The PLIE's dossier of this job seeker, found by keyed hash, or a new one with its own key."""
     lookup = crypto.keyed_index(vault.index_key(session), f"{plie.code}|{identifiant_pole_emploi}")
     parameters = {"plie": plie.id, "lookup": lookup}
+    hold_master_key(session)  # before the dossier's row: its key moves (liaison.db, « Lock order »)
     dossier = session.scalars(_DOSSIER_BY_LOOKUP, parameters).first()
     if dossier is not None:
         return dossier
@@ -171,10 +187,12 @@ def visible_sheet(session: Session, user: User, sheet_id: str) -> Sheet:
     if not _may_handle_sheets(user):
         raise Hidden
     sheet = session.scalars(
-        select(Sheet).where(
+        select(Sheet)
+        .where(
             Sheet.id == sheet_id,
             or_(Sheet.sender_id == user.organisation_id, Sheet.recipient_id == user.organisation_id),
         )
+        .options(_WITH_ITS_KEY)
     ).first()
     if sheet is None:
         tombstone = session.scalars(
@@ -225,15 +243,29 @@ def read_sheet(session: Session, vault: Vault, actor: Actor, sheet_id: str) -> O
 
 
 def acknowledge(session: Session, actor: Actor, sheet_id: str) -> Sheet:
-    """The recipient acknowledges receipt (idempotent: the first date stays)."""
+    """The recipient acknowledges receipt; the first acknowledgement stands, later ones change
+    nothing and answer with its date.
+
+    Under concurrency too: the date is written by one conditional update (not yet acknowledged),
+    which only one transaction matches (PostgreSQL: the others wait for its row lock, then find the
+    date set; SQLite: ``BEGIN IMMEDIATE`` serialises them). Only that one is traced."""
     user = _require_user(actor)
     sheet = visible_sheet(session, user, sheet_id)
     if sheet.recipient_id != user.organisation_id:
         raise Refused("Seul le destinataire accuse réception d'une fiche.")
-    if sheet.acknowledged_at is None:
-        sheet.acknowledged_at = utcnow()
-        sheet.read_at = sheet.read_at or sheet.acknowledged_at
+    now = utcnow()
+    first = (
+        session.connection()  # plain SQL: the row is read back below
+        .execute(
+            update(Sheet)
+            .where(Sheet.id == sheet.id, Sheet.acknowledged_at.is_(None))
+            .values(acknowledged_at=now, read_at=func.coalesce(Sheet.read_at, literal(now, UTCDateTime())))
+        )
+        .rowcount
+    )
+    if first:
         record(session, "sheet.acknowledge", actor, sheet_id=sheet.id)
+    session.refresh(sheet, ["acknowledged_at", "read_at"])  # the stored dates: the first acknowledgement's
     return sheet
 
 

@@ -69,10 +69,14 @@ class Vault:
         master_key = self.keyring.key(row.master_key_id)
         return crypto.unwrap_data_key(self._wrapping_key(master_key, row.epoch), row.wrapped, row.id)
 
-    def move_to_period(self, row: DataKey, period: str) -> None:
-        """Re-wrap a dossier's key under another retention period (its destruction date moved)."""
+    def move_to_period(self, session: Session, row: DataKey, period: str) -> None:
+        """Re-wrap a dossier's key under another retention period (its destruction date moved).
+        Takes the master-key lock before the row changes (:mod:`liaison.db`, « Lock order »): a
+        rotation waiting for this transaction would otherwise wait for the row, and this
+        transaction, at its audit entry, for the rotation."""
         if row.epoch == period:
             return
+        hold_master_key(session)
         key = self.unwrap(row)
         keyring = self.keyring
         row.wrapped = crypto.wrap_data_key(self._wrapping_key(keyring.current, period, create=True), key, row.id)
