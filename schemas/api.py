@@ -27,6 +27,7 @@ IMPORT_PASSPHRASE_MAX = 256
 
 
 def normalise_organisation_code(value: str) -> str:
+    """An organisation's code: letters, digits and hyphens, taken in upper case (13013, PLIE-PAYS-AIX)."""
     value = clean_text(value).upper()
     if not ORGANISATION_CODE.fullmatch(value):
         raise PatternError(
@@ -169,12 +170,30 @@ class AcknowledgementSchema(StrictSchema):
 
 
 class ErrorSchema(StrictSchema):
-    error = fields.String()
-    message = fields.String()
+    """Every error of the API but a validation's: a code for programs, a French message for people."""
+
+    error = fields.String(required=True)
+    message = fields.String(required=True)
 
 
 class ValidationErrorSchema(StrictSchema):
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    """422: every broken field, by dotted path ("" for the body as a whole), with its French messages."""
+
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+
+
+class RefusedFieldSchema(StrictSchema):
+    """The form field an archive's refusal blames, with the refusal's message."""
+
+    file = fields.List(fields.String())
+    passphrase = fields.List(fields.String())
+
+
+class ImportRefusedSchema(ErrorSchema):
+    """422 of ``POST /api/v1/imports`` when the archive itself is refused: its refusal code, a French
+    message, and the same message under the form field to blame (``file`` or ``passphrase``)."""
+
+    errors = fields.Nested(RefusedFieldSchema, required=True)
 
 
 ARCHIVE_OPENING_REASONS = {

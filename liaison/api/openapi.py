@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -10,25 +11,112 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields as ma_fields
 
+from liaison.archives import refusals
 from schemas import SHEET_SCHEMAS, api, fields
 
+# What the text fields held to a pattern admit, in OpenAPI's (ECMA) syntax: the service takes a
+# code in any case and stores it in upper case (schemas.api.ORGANISATION_CODE).
+_TEXT_PATTERNS: dict[Callable[[str], str], str] = {api.normalise_organisation_code: "^[A-Za-z0-9][A-Za-z0-9-]{1,30}$"}
+# The refusal codes of a received archive (liaison.archives.refusals), under ImportRefused.error.
+IMPORT_REFUSALS = [
+    refusals.WRONG_PASSPHRASE,
+    refusals.NOT_ENCRYPTED,
+    refusals.UNKNOWN_FORMAT,
+    refusals.CORRUPT,
+    refusals.SEVERAL_ENTRIES,
+    refusals.NO_ENTRY,
+    refusals.NESTED_ARCHIVE,
+    refusals.UNSAFE_NAME,
+    refusals.TOO_LARGE,
+    refusals.RATIO,
+    refusals.ITERATIONS,
+    refusals.UNSUPPORTED,
+]
+
+_JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "required": True, "schema": schema or {"type": "string"}}
+
+
+def _ok(schema: str, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {_JSON: {"schema": schema}}}
+
+
+def _created(description: str) -> dict[str, Any]:
+    return {**_ok("Created", description), "headers": {"Location": _header("The new resource's path")}}
+
+
+_RETRY_AFTER = {"Retry-After": _header("Seconds to wait before trying again", {"type": "integer", "minimum": 1})}
+# What an error status means when an operation says no more; every error body has the Error shape
+# ({"error": code, "message": French text}), except 422's ValidationError ({"errors": {path: [messages]}}).
+_ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
+    400: ("The request cannot be read", {}),
+    401: (
+        "No valid API token: missing, unknown, expired or revoked, or its account disabled",
+        {"WWW-Authenticate": _header('Bearer realm="liaison"')},
+    ),
+    403: ("This caller may not do this; the message says why", {}),
+    404: ("No such resource for this caller (whether it exists elsewhere or not)", {}),
+    409: ("Not in the expected state", {}),
+    410: ("Gone", {}),
+    413: ("The request is larger than the service accepts (LIAISON_MAX_UPLOAD_BYTES)", {}),
+    415: ("The body must be JSON (Content-Type: application/json)", {}),
+    422: ("Every broken field, by dotted path", {}),
+    429: ("Too many requests: try again after Retry-After seconds", _RETRY_AFTER),
+    503: (
+        "Busy: too much costly work (key derivations, password hashing) under way in this process; nothing "
+        "was done, try again after Retry-After seconds (code busy)",
+        _RETRY_AFTER,
+    ),
+}
+_ARCHIVED = "The sheet is archived: only the DPO opens it now (code archived)"
+_DESTROYED = "The sheet was destroyed; the message says when and under which rule (code destroyed)"
+_NOT_THE_DPO = "Not the DPO"
+
+
+def _error_answer(status: int, given: str | dict[str, Any] | None) -> dict[str, Any]:
+    """The answer ``status`` with its body schema and headers, described as ``given`` (None: the usual)."""
+    if isinstance(given, dict):
+        return given
+    description, headers = _ERRORS[status]
+    schema = "ValidationError" if status == 422 else "Error"
+    answer: dict[str, Any] = {"description": given or description, "content": {_JSON: {"schema": schema}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+def _operation(operation: dict[str, Any]) -> dict[str, Any]:
+    """The operation as documented: its successes, then every error status it can answer."""
+    errors: dict[int, str | dict[str, Any] | None] = {401: None, **operation.get("errors", {})}
+    if "requestBody" in operation:
+        errors.setdefault(413, None)
+    responses = dict(operation["responses"])
+    responses.update({str(status): _error_answer(status, errors[status]) for status in sorted(errors)})
+    return {**{key: value for key, value in operation.items() if key != "errors"}, "responses": responses}
+
+
+# Each operation: its successes under "responses", and under "errors" every other status it can
+# answer, with what it means here (None: the usual meaning, _ERRORS). The document adds to every
+# operation 401 (all need a token) and, to those that read a body, 413 (LIAISON_MAX_UPLOAD_BYTES).
 _PATHS: list[tuple[str, str, dict[str, Any]]] = [
     (
         "/sheets",
         "post",
         {
             "summary": "Send a sheet (validated, sealed, traced)",
-            "requestBody": {"content": {"application/json": {"schema": "SheetEnvelope"}}},
-            "responses": {
-                "201": {"description": "Created", "content": {"application/json": {"schema": "Created"}}},
-                "403": {
-                    "description": "This organisation may not send this kind to that recipient",
-                    "content": {"application/json": {"schema": "Error"}},
-                },
-                "422": {
-                    "description": "Every broken field, by dotted path",
-                    "content": {"application/json": {"schema": "ValidationError"}},
-                },
+            "requestBody": {"required": True, "content": {_JSON: {"schema": "SheetEnvelope"}}},
+            "responses": {"201": _created("The new sheet's id; Location is its address")},
+            "errors": {
+                403: "This role may not send this kind of sheet (before any validation)",
+                422: "Every broken field, by dotted path (a recipient this organisation may not send to is "
+                "refused on recipient, exactly like an unknown code)",
             },
         },
     ),
@@ -50,7 +138,8 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
                 },
                 {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
             ],
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": "SheetList"}}}},
+            "responses": {"200": _ok("SheetList")},
+            "errors": {403: "This role has no inbox (DPO, account manager)", 422: "box, limit or offset invalid"},
         },
     ),
     (
@@ -58,21 +147,21 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         "get",
         {
             "summary": "Read a sheet (sender and recipient organisations only; 404 for anyone else)",
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": "SheetDetail"}}},
-                "404": {
-                    "description": "No such sheet for this caller",
-                    "content": {"application/json": {"schema": "Error"}},
-                },
-            },
+            "responses": {"200": _ok("SheetDetail")},
+            "errors": {403: _ARCHIVED, 404: "No such sheet for this caller", 410: _DESTROYED},
         },
     ),
     (
         "/sheets/{sheet_id}/acknowledgement",
         "post",
         {
-            "summary": "The recipient acknowledges receipt",
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": "Acknowledgement"}}}},
+            "summary": "The recipient acknowledges receipt (the first acknowledgement stands)",
+            "responses": {"200": _ok("Acknowledgement")},
+            "errors": {
+                403: "Only the recipient acknowledges; or the sheet is archived (code archived)",
+                404: "No such sheet for this caller",
+                410: _DESTROYED,
+            },
         },
     ),
     (
@@ -80,9 +169,14 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         "post",
         {
             "summary": "An encrypted file of the sheet (JSON and PDF), its passphrase returned once",
-            "requestBody": {"content": {"application/json": {"schema": "ExportRequest"}}},
-            "responses": {
-                "201": {"description": "Created", "content": {"application/json": {"schema": "ExportCreated"}}}
+            "requestBody": {"content": {_JSON: {"schema": "ExportRequest"}}},
+            "responses": {"201": _ok("ExportCreated", "Created")},
+            "errors": {
+                403: "No partnership key agreed (key: partnership), or the sheet is archived (code archived)",
+                404: "No such sheet for this caller",
+                410: _DESTROYED,
+                422: "format or key invalid, or a body that is not a JSON object",
+                503: None,
             },
         },
     ),
@@ -92,22 +186,20 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         {
             "summary": "An encrypted 7z, AES zip or AxCrypt file received by mail becomes a sheet, as if posted",
             "description": "The archive must hold exactly one file, the sheet as canonical JSON. A refused archive "
-            "answers 422 with a code (wrong_passphrase, not_encrypted, several_entries, nested_archive, "
-            "unsafe_name, too_large, compression_ratio, key_derivation_too_costly, corrupt, unknown_format, "
-            "unsupported), a French message, and the field to blame under errors (file or passphrase).",
-            "requestBody": {"content": {"multipart/form-data": {"schema": "ImportRequest"}}},
-            "responses": {
-                "201": {"description": "Created", "content": {"application/json": {"schema": "Created"}}},
-                "403": {
-                    "description": "This user may not send this kind",
-                    "content": {"application/json": {"schema": "Error"}},
+            "answers 422 with a code under error (see ImportRefused), a French message, and the field to "
+            "blame under errors (file or passphrase). Failed imports are counted per user: beyond a few, "
+            "429 until Retry-After.",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": "ImportRequest"}}},
+            "responses": {"201": _created("The new sheet's id; Location is its address")},
+            "errors": {
+                403: "This role may not send this kind (before any validation)",
+                422: {
+                    "description": "The archive was refused (ImportRefused), or the form or the sheet it holds "
+                    "is invalid (ValidationError, same paths as POST /sheets)",
+                    "content": {_JSON: {"schema": {"oneOf": [_ref("ValidationError"), _ref("ImportRefused")]}}},
                 },
-                "413": {"description": "Upload too large", "content": {"application/json": {"schema": "Error"}}},
-                "422": {
-                    "description": "The archive was refused, or the sheet it holds is invalid "
-                    "(same paths as POST /sheets)",
-                    "content": {"application/json": {"schema": "ValidationError"}},
-                },
+                429: "Too many failed imports by this user lately: try again after Retry-After seconds",
+                503: None,
             },
         },
     ),
@@ -116,7 +208,7 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         "get",
         {
             "summary": "The caller's partners and whether a partnership key is agreed with each (never the key)",
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": "PartnershipList"}}}},
+            "responses": {"200": _ok("PartnershipList")},
         },
     ),
     (
@@ -125,11 +217,13 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         {
             "summary": "Account managers: set or replace the passphrase agreed with a partner",
             "description": "Without a passphrase, the service makes one and returns it here, once.",
-            "requestBody": {"content": {"application/json": {"schema": "PartnershipKeyRequest"}}},
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": "PartnershipKeySet"}}},
-                "403": {"description": "Not an account manager", "content": {"application/json": {"schema": "Error"}}},
-                "404": {"description": "Not a partner", "content": {"application/json": {"schema": "Error"}}},
+            "requestBody": {"content": {_JSON: {"schema": "PartnershipKeyRequest"}}},
+            "responses": {"200": _ok("PartnershipKeySet")},
+            "errors": {
+                403: "Not an account manager",
+                404: "Not a partner",
+                422: "The passphrase breaks a rule, or a body that is not a JSON object",
+                503: None,
             },
         },
     ),
@@ -138,13 +232,8 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         "delete",
         {
             "summary": "Account managers: forget the passphrase agreed with a partner",
-            "responses": {
-                "204": {"description": "Removed"},
-                "404": {
-                    "description": "No key with this partner",
-                    "content": {"application/json": {"schema": "Error"}},
-                },
-            },
+            "responses": {"204": {"description": "Removed"}},
+            "errors": {403: "Not an account manager", 404: "Not a partner, or no key with this partner"},
         },
     ),
     (
@@ -153,12 +242,13 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         {
             "summary": "The encrypted file, once, by the user who asked for it, until it expires",
             "responses": {
-                "200": {"description": "The file", "content": {"application/octet-stream": {}}},
-                "410": {
-                    "description": "Already downloaded or expired",
-                    "content": {"application/json": {"schema": "Error"}},
-                },
+                "200": {
+                    "description": "The file",
+                    "headers": {"Content-Disposition": _header('attachment; filename="…"')},
+                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                }
             },
+            "errors": {404: "No such link for this caller", 410: "Already downloaded or expired"},
         },
     ),
     (
@@ -167,10 +257,8 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         {
             "summary": "DPO: what will be destroyed, when, under which rule (counts by date, rule, convention)",
             "parameters": [{"name": "until", "in": "query", "schema": {"type": "string", "format": "date"}}],
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": "RetentionSchedule"}}},
-                "403": {"description": "Not the DPO", "content": {"application/json": {"schema": "Error"}}},
-            },
+            "responses": {"200": _ok("RetentionSchedule")},
+            "errors": {403: _NOT_THE_DPO, 422: "until is not a date YYYY-MM-DD"},
         },
     ),
     (
@@ -178,10 +266,8 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         "get",
         {
             "summary": "DPO: the purge runs and what each destroyed, without personal data",
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": "PurgeRunList"}}},
-                "403": {"description": "Not the DPO", "content": {"application/json": {"schema": "Error"}}},
-            },
+            "responses": {"200": _ok("PurgeRunList")},
+            "errors": {403: _NOT_THE_DPO},
         },
     ),
     (
@@ -190,12 +276,12 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         {
             "summary": "DPO: the run's signed destruction certificate (JSON Lines; liaison certificates verify)",
             "responses": {
-                "200": {"description": "The certificate", "content": {"application/x-ndjson": {}}},
-                "404": {
-                    "description": "No such run or certificate",
-                    "content": {"application/json": {"schema": "Error"}},
-                },
+                "200": {
+                    "description": "The certificate",
+                    "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                }
             },
+            "errors": {403: _NOT_THE_DPO, 404: "No such run or certificate"},
         },
     ),
     (
@@ -203,10 +289,8 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         "post",
         {
             "summary": "DPO: approve a dry run's list; the next purge destroys those dossiers only",
-            "responses": {
-                "200": {"description": "Approved", "content": {"application/json": {"schema": "PurgeRun"}}},
-                "409": {"description": "Not awaiting approval", "content": {"application/json": {"schema": "Error"}}},
-            },
+            "responses": {"200": _ok("PurgeRun", "Approved")},
+            "errors": {403: _NOT_THE_DPO, 404: "No such run", 409: "Not awaiting approval (code not_approvable)"},
         },
     ),
     (
@@ -214,42 +298,30 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         "post",
         {
             "summary": "DPO: open an archived sheet, for a reason from a closed list (traced)",
-            "requestBody": {"content": {"application/json": {"schema": "ArchiveOpeningRequest"}}},
-            "responses": {
-                "200": {"description": "The sheet", "content": {"application/json": {"schema": "SheetDetail"}}},
-                "404": {
-                    "description": "No archived sheet the DPO may open",
-                    "content": {"application/json": {"schema": "Error"}},
-                },
-                "422": {
-                    "description": "No valid reason",
-                    "content": {"application/json": {"schema": "ValidationError"}},
-                },
+            "requestBody": {"required": True, "content": {_JSON: {"schema": "ArchiveOpeningRequest"}}},
+            "responses": {"200": _ok("SheetDetail", "The sheet")},
+            "errors": {
+                403: _NOT_THE_DPO,
+                404: "No archived sheet the DPO may open",
+                422: "No valid reason, or a body that is not a JSON object",
             },
         },
     ),
 ]
 
 # An account manager's (RGC's) accounts of their own structure.
-_NOT_AN_RGC = {"description": "Not an account manager", "content": {"application/json": {"schema": "Error"}}}
-_CAP_REACHED = {
-    "description": "cap_reached: the structure's cap of active accounts (RGC not counted) is reached",
-    "content": {"application/json": {"schema": "Error"}},
-}
-_NOT_IN_STRUCTURE = {
-    "description": "No such account in the caller's structure (the same for any other login)",
-    "content": {"application/json": {"schema": "Error"}},
-}
+_NOT_AN_RGC = "Not an account manager"
+_CAP_REACHED = "cap_reached: the structure's cap of active accounts (RGC not counted) is reached"
+_NOT_IN_STRUCTURE = "No such account in the caller's structure (the same for any other login)"
+_OPERATOR_ONLY = "Not an account manager, or an account only the operator manages (an RGC's, or one it disabled)"
 _PATHS += [
     (
         "/users",
         "get",
         {
             "summary": "Account managers: the accounts of their own structure and its count against the cap",
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": "AccountList"}}},
-                "403": _NOT_AN_RGC,
-            },
+            "responses": {"200": _ok("AccountList")},
+            "errors": {403: _NOT_AN_RGC},
         },
     ),
     (
@@ -258,15 +330,13 @@ _PATHS += [
         {
             "summary": "Account managers: an account of their own structure, its temporary password shown once",
             "description": "The password must be changed at the first sign-in; give it by another channel.",
-            "requestBody": {"content": {"application/json": {"schema": "AccountCreate"}}},
-            "responses": {
-                "201": {"description": "Created", "content": {"application/json": {"schema": "AccountCreated"}}},
-                "403": _NOT_AN_RGC,
-                "409": _CAP_REACHED,
-                "422": {
-                    "description": "Every broken field (login, role, email), by name",
-                    "content": {"application/json": {"schema": "ValidationError"}},
-                },
+            "requestBody": {"required": True, "content": {_JSON: {"schema": "AccountCreate"}}},
+            "responses": {"201": _ok("AccountCreated", "Created")},
+            "errors": {
+                403: _NOT_AN_RGC,
+                409: _CAP_REACHED,
+                422: "Every broken field (login, role, email), by name",
+                503: None,
             },
         },
     ),
@@ -275,11 +345,8 @@ _PATHS += [
         "post",
         {
             "summary": "Account managers: disable an account of their structure (sessions and tokens stop)",
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": "Account"}}},
-                "403": _NOT_AN_RGC,
-                "404": _NOT_IN_STRUCTURE,
-            },
+            "responses": {"200": _ok("Account")},
+            "errors": {403: _OPERATOR_ONLY, 404: _NOT_IN_STRUCTURE},
         },
     ),
     (
@@ -287,12 +354,8 @@ _PATHS += [
         "post",
         {
             "summary": "Account managers: enable an account of their structure again, within the cap",
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": "Account"}}},
-                "403": _NOT_AN_RGC,
-                "404": _NOT_IN_STRUCTURE,
-                "409": _CAP_REACHED,
-            },
+            "responses": {"200": _ok("Account")},
+            "errors": {403: _OPERATOR_ONLY, 404: _NOT_IN_STRUCTURE, 409: _CAP_REACHED},
         },
     ),
 ]
@@ -318,7 +381,9 @@ def _field_properties(self: Any, field: ma_fields.Field, ret: dict[str, Any], **
     if isinstance(field, fields.Flag):
         return {"type": "boolean"}
     if isinstance(field, fields.Text):
-        return {"type": "string", "description": (field.normalise.__doc__ or "").strip().split("\n")[0]}
+        described = {"type": "string", "description": (field.normalise.__doc__ or "").strip().split("\n")[0]}
+        pattern = _TEXT_PATTERNS.get(field.normalise)
+        return {**described, "pattern": pattern} if pattern else described
     return {}
 
 
@@ -375,10 +440,12 @@ def openapi_document() -> dict[str, Any]:
         "AccountCreated",
         "Error",
         "ValidationError",
+        "ImportRefused",
     ):
         spec.components.schema(name, schema=getattr(api, f"{name}Schema"))
+    spec.components.schemas["ImportRefused"]["properties"]["error"]["enum"] = IMPORT_REFUSALS
     spec.components.schemas["ImportRequest"] = _import_form(spec)
     for path, method, operation in _PATHS:
-        spec.path(path=path, operations={method: operation}, parameters=_path_parameters(path))
+        spec.path(path=path, operations={method: _operation(operation)}, parameters=_path_parameters(path))
     document: dict[str, Any] = spec.to_dict()
     return document

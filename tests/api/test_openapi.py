@@ -14,8 +14,11 @@ from flask import Flask
 from marshmallow import Schema, fields
 
 from liaison import create_app
+from liaison.archives import refusals
 from liaison.config import Config
 from schemas import SHEET_SCHEMAS
+from schemas.api import normalise_organisation_code
+from schemas.patterns import PatternError
 
 OPENAPI = "/api/v1/openapi.json"
 PREFIX = "/api/v1"
@@ -227,3 +230,80 @@ def test_an_optional_closed_list_admits_null_among_its_values(document):
     assert parcours["motif_sortie"]["nullable"] is True
     assert parcours["motif_sortie"]["enum"][-1] is None
     assert None not in document["components"]["schemas"]["Agent"]["properties"]["fonction"]["enum"]
+
+
+# --- the answers ---------------------------------------------------------------------------
+
+
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield f"{method.upper()} {path}", operation
+
+
+def test_every_operation_documents_the_401_of_a_missing_or_bad_token(document):
+    for name, operation in operations(document):
+        unauthorised = operation["responses"].get("401")
+        assert unauthorised is not None, name
+        assert unauthorised["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, name
+        assert unauthorised["headers"]["WWW-Authenticate"]["required"] is True, name
+
+
+def test_every_operation_that_reads_a_body_documents_413(document):
+    with_body = [(name, operation) for name, operation in operations(document) if "requestBody" in operation]
+
+    assert len(with_body) == 6
+    assert [name for name, operation in with_body if "413" not in operation["responses"]] == []
+
+
+def test_every_error_answer_has_a_json_body_schema(document):
+    for name, operation in operations(document):
+        for status, answer in operation["responses"].items():
+            if int(status) >= 400:
+                assert "schema" in answer["content"]["application/json"], f"{name} {status}"
+
+
+def test_a_validation_error_is_documented_with_the_validation_shape(document):
+    for name, operation in operations(document):
+        invalid = operation["responses"].get("422")
+        if invalid and name != "POST /imports":
+            assert invalid["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ValidationError"
+            }, name
+    assert document["components"]["schemas"]["ValidationError"]["required"] == ["errors"]
+    assert document["components"]["schemas"]["Error"]["required"] == ["error", "message"]
+
+
+def test_a_refused_import_is_documented_beside_an_invalid_form(document):
+    invalid = document["paths"]["/imports"]["post"]["responses"]["422"]["content"]["application/json"]["schema"]
+    refused = document["components"]["schemas"]["ImportRefused"]
+
+    assert invalid == {
+        "oneOf": [{"$ref": "#/components/schemas/ValidationError"}, {"$ref": "#/components/schemas/ImportRefused"}]
+    }
+    assert set(refused["required"]) == {"error", "message", "errors"}
+    assert set(refused["properties"]["error"]["enum"]) == {
+        value for name, value in vars(refusals).items() if name.isupper() and isinstance(value, str)
+    }
+
+
+def test_the_answers_that_say_when_to_try_again_document_retry_after(document):
+    for name, operation in operations(document):
+        for status in ("429", "503"):
+            if status in operation["responses"]:
+                assert operation["responses"][status]["headers"]["Retry-After"]["required"] is True, f"{name} {status}"
+    assert "429" in document["paths"]["/imports"]["post"]["responses"]
+
+
+@pytest.mark.parametrize("schema_name", ["SheetEnvelope", "ImportRequest"])
+def test_a_recipient_is_documented_with_the_pattern_of_an_organisation_code(document, schema_name):
+    pattern = document["components"]["schemas"][schema_name]["properties"]["recipient"]["pattern"]
+
+    for code in ("13013", "PLIE-PAYS-AIX", "plie-pays-aix"):
+        assert re.fullmatch(pattern.strip("^$"), code)
+        normalise_organisation_code(code)
+    for code in ("", "1", "-13013", "PLIE PAYS", "13013\n", "A" * 32):
+        assert not re.fullmatch(pattern.strip("^$"), code)
+        with pytest.raises(PatternError):
+            normalise_organisation_code(code)

@@ -1,0 +1,196 @@
+"""The OpenAPI document tells the truth: schemathesis calls every operation as every role, with
+data the document admits (positive) and data it refuses (negative), and checks each answer.
+
+For every role (and for a caller without a token) and on both databases: no answer is a server
+error, each status is one the document lists for the operation, with its content type, body
+schema and headers. Path parameters are random, or the ids of real things (sheets, runs, links,
+partners, accounts) so that the answers of success are checked as well as those of refusal.
+Bounded and reproducible: few examples per operation, a derandomised Hypothesis, no example
+database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from liaison import create_app, db
+from liaison.config import Config
+from liaison.models import Role
+from liaison.services import directory, purge
+from liaison.services.audit import Actor
+from liaison.services.demo import DemoAccount
+from liaison.services.purge import PurgeSite
+from tests.conftest import ApiClient
+from tests.examples import fdl1, fdl2
+
+OPENAPI = "/api/v1/openapi.json"
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+EXAMPLES = 6  # per operation, generation mode and role
+# Operations whose every success costs real work (an encrypted file, a key derivation): fewer.
+COSTLY = {"POST /sheets/{sheet_id}/exports": 3, "POST /imports": 3}
+ROLES = ["accompagnateur", "referent", "dpo", "rgc"]  # in this order: the senders' sheets first
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+    report_multiple_bugs=False,
+)
+
+
+# --- what exists, so that success is checked too ---------------------------------------------
+
+
+def known_values(app: Flask, api: dict[str, ApiClient], demo: dict[str, DemoAccount]) -> dict[str, list[str]]:
+    """Real values for each path parameter: sheets both ways, a download link per sender, a
+    partner, an account of the RGC's structure, a purge run."""
+    fdl2_sent = api["accompagnateur"].post("/api/v1/sheets", {"kind": "FDL2", "recipient": "13013", "sheet": fdl2()})
+    fdl1_sent = api["referent"].post("/api/v1/sheets", {"kind": "FDL1", "recipient": "PLIE-PAYS-AIX", "sheet": fdl1()})
+    assert (fdl2_sent.status_code, fdl1_sent.status_code) == (201, 201), (fdl2_sent.json, fdl1_sent.json)
+    sheets = [fdl2_sent.json["id"], fdl1_sent.json["id"]]
+    tokens = []
+    for role, sheet_id in (("accompagnateur", sheets[0]), ("referent", sheets[1])):
+        made = api[role].post(f"/api/v1/sheets/{sheet_id}/exports", {"format": "zip"})
+        assert made.status_code == 201, made.json
+        tokens.append(made.json["download_url"].rsplit("/", 1)[-1])
+    engine = app.extensions["liaison.engine"]
+    with db.session_scope(engine) as session:
+        directory.add_user(session, Actor(None, "test"), "conformite.agent", "PLIE-PAYS-AIX", Role.ACCOMPAGNATEUR)
+    dry = purge.run_purge(
+        PurgeSite.of(app), dt.date.today(), dry_run=True, trigger="commande", actor=Actor(None, "test")
+    )
+    return {
+        "sheet_id": sheets,
+        "token": tokens,
+        "partner_code": ["13013", "PLIE-PAYS-AIX"],
+        "login": ["conformite.agent"],
+        "run_id": [dry.run_id],
+    }
+
+
+def strategies(operation: Any, mode: GenerationMode, headers: dict[str, str], known: dict[str, list[str]]) -> Any:
+    """Random cases, and cases whose path names a real thing."""
+    names = [parameter.name for parameter in operation.path_parameters]
+    variants = [operation.as_strategy(generation_mode=mode, headers=headers)]
+    for name in names:
+        variants += [
+            operation.as_strategy(generation_mode=mode, headers=headers, path_parameters={name: value})
+            for value in known.get(name, [])
+        ]
+    return st.one_of(variants)
+
+
+def modes(operation: Any) -> list[GenerationMode]:
+    """Positive cases always; negative ones where something can be invalid: a path parameter is any
+    string, so an operation with neither query nor body has no negative case."""
+    if len(operation.query) or len(operation.body):
+        return [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+    return [GenerationMode.POSITIVE]
+
+
+@dataclass
+class Tally:
+    """What a run did: the cases sent and what broke, by role and operation."""
+
+    examples: int = 0
+    found: list[str] = field(default_factory=list)
+
+
+def check_operation(operation: Any, mode: GenerationMode, strategy: Any, tally: Tally, label: str) -> None:
+    """Send the cases of ``strategy`` (a bounded number) and check every answer."""
+
+    @settings(SETTINGS, max_examples=COSTLY.get(operation.label, EXAMPLES))
+    @given(case=strategy)
+    def call(case: Any) -> None:
+        tally.examples += 1
+        response = case.call(buffered=True)  # buffered: the body read whole and its file closed (send_file)
+        case.validate_response(response, checks=CHECKS)
+
+    try:
+        call()
+    except (Exception, BaseExceptionGroup) as error:  # failed checks come as a group; each with its example
+        tally.found.append(f"{label} {operation.label} ({mode.value}): {type(error).__name__}: {error}")
+
+
+def check_every_operation(schema: Any, tokens: dict[str, str | None], known: dict[str, list[str]]) -> Tally:
+    tally = Tally()
+    for label, token in tokens.items():
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            for mode in modes(operation):
+                check_operation(operation, mode, strategies(operation, mode, headers, known), tally, label)
+    return tally
+
+
+def documented(app: Flask) -> dict[str, Any]:
+    document: dict[str, Any] = app.test_client().get(OPENAPI).get_json()
+    return document
+
+
+def operation_count(document: dict[str, Any]) -> int:
+    return sum(len([method for method in item if method != "parameters"]) for item in document["paths"].values())
+
+
+def test_every_answer_to_every_role_is_the_one_the_document_describes(app, api, demo):
+    """Every operation, as each role in turn, then without a token: 0 server errors, 0 disagreements."""
+    schema = schemathesis.openapi.from_wsgi(OPENAPI, app)
+    known = known_values(app, api, demo)
+    tokens = {role: api[role].token for role in ROLES} | {"(sans jeton)": None}
+
+    tally = check_every_operation(schema, tokens, known)
+
+    assert not tally.found, "\n\n".join(tally.found)
+    assert len(list(schema.get_all_operations())) == operation_count(documented(app)) == 19
+    assert tally.examples >= 19 * len(tokens) * 3, tally.examples
+
+
+@pytest.fixture(scope="module")
+def app_without_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """Enough to answer 401: a request without a token never reaches the database."""
+    folder = tmp_path_factory.mktemp("conformance")
+    config = Config(environment="test", data_dir=folder / "instance", database_url=f"sqlite:///{folder / 'unused'}")
+    application = create_app(config)
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["liaison.engine"].dispose()
+
+
+def test_an_answer_the_document_does_not_list_is_found(app_without_database):
+    """The check itself can fail: without its 401, the document is caught lying about the operation."""
+    document = documented(app_without_database)
+    del document["paths"]["/partnerships"]["get"]["responses"]["401"]
+    schema = schemathesis.openapi.from_dict(document)
+    schema.app = app_without_database
+    operation = schema["/partnerships"]["GET"]
+
+    tally = Tally()
+    check_operation(operation, GenerationMode.POSITIVE, operation.as_strategy(), tally, "(sans jeton)")
+
+    assert len(tally.found) == 1
+    assert "Undocumented status code" in tally.found[0] and "Received: 401" in tally.found[0]
