@@ -50,8 +50,9 @@ def create_app(config: Config | None = None) -> Flask:
     if config.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies)  # type: ignore[method-assign]
 
-    from liaison import api, errors, web
+    from liaison import api, errors, input_guard, web
 
+    input_guard.init_app(app)  # first: its converter is read as each route is added
     csrf = CSRFProtect(app)
     csrf.exempt(api.blueprint)
     app.register_blueprint(api.blueprint)

@@ -237,3 +237,15 @@ def why_not_send(user: User, kind: SheetKind) -> str:
     if sent is None:
         return REFUSALS[Permission.SEND_SHEETS]
     return f"Votre rôle envoie des fiches {sent.value}, pas {kind.value}."
+
+
+def require_sender(user: User | None, kind: SheetKind | None = None) -> None:
+    """Raise :class:`Refused` unless ``user`` sends sheets, and sheets of ``kind`` when it is known.
+
+    Asked before the body is judged: a role that sends no sheet, or not this kind, gets its 403,
+    not the validation errors of a sheet it could never send. The recipient is not asked here: one
+    the sender may not send to is refused exactly like a code that does not exist (no oracle on
+    other structures' codes), by :func:`may_send`'s caller."""
+    require(user, Permission.SEND_SHEETS)
+    if user is not None and kind is not None and SENDS.get(user.role) is not kind:
+        raise Refused(why_not_send(user, kind))

@@ -24,6 +24,7 @@ __all__ = [
     "JSON_MAX_DEPTH",
     "LATEST",
     "WHOLE_MAX",
+    "JsonTooDeep",
     "is_whole",
     "load_json",
     "parse_date",
@@ -73,7 +74,8 @@ def parse_date(text: str, earliest: dt.date = EARLIEST, latest: dt.date = LATEST
     match = _ISO_DATE.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise PatternError(ISO_DATE_RULE)
-    return _calendar_day(*match.groups(), earliest, latest)
+    year, month, day = match.groups()
+    return _calendar_day(year, month, day, earliest, latest)
 
 
 def parse_french_date(text: str, earliest: dt.date = EARLIEST, latest: dt.date = LATEST) -> dt.date:
@@ -117,6 +119,10 @@ def parse_whole(text: str, minimum: int = 0, maximum: int = WHOLE_MAX) -> int:
     return int(text)
 
 
+class JsonTooDeep(PatternError):
+    """A JSON document nested deeper than its bound."""
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(name)  # NaN, Infinity, -Infinity: not JSON (RFC 8259)
 
@@ -154,11 +160,11 @@ def load_json(raw: bytes | str, max_depth: int = JSON_MAX_DEPTH) -> Any:
     try:
         document = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
     except RecursionError:
-        raise PatternError(too_deep(max_depth)) from None
+        raise JsonTooDeep(too_deep(max_depth)) from None
     except (ValueError, TypeError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise PatternError(NOT_JSON) from None
     if _deeper_than(document, max_depth):
-        raise PatternError(too_deep(max_depth))
+        raise JsonTooDeep(too_deep(max_depth))
     return document
 
 

@@ -3,7 +3,6 @@ and opening an archived sheet with a reason."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Response, current_app, jsonify, request, send_file, url_for
@@ -16,8 +15,9 @@ from liaison.errors import error_response
 from liaison.services import archive, purge, retention_views
 from liaison.services.purge import PurgeSite
 from liaison.services.retention import today
-from schemas import SheetInvalid
+from schemas import SheetInvalid, strict
 from schemas.api import ArchiveOpeningRequestSchema, PurgeRunSchema, RetentionScheduleSchema, SheetDetailSchema
+from schemas.patterns import PatternError
 
 
 def _dpo_only() -> None:
@@ -32,9 +32,9 @@ def retention_schedule() -> Response:
     until = None
     if until_text:
         try:
-            until = dt.date.fromisoformat(until_text)
-        except ValueError:
-            raise SheetInvalid({"until": [f"« {until_text} » n'est pas une date AAAA-MM-JJ."]}) from None
+            until = strict.parse_date(until_text)
+        except PatternError as error:
+            raise SheetInvalid({"until": [str(error)]}) from None
     rows = [
         {
             "destroy_on": row.destroy_on,

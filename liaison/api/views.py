@@ -12,7 +12,7 @@ from liaison.db import get_session
 from liaison.errors import error_response, validation_response
 from liaison.models import SheetKind
 from liaison.services import directory, exports, imports, partnerships, sheets
-from schemas import SHEET_SCHEMAS, SheetInvalid, load_sheet
+from schemas import SHEET_SCHEMAS, SheetInvalid, load_sheet, strict
 from schemas.api import (
     AcknowledgementSchema,
     CreatedSchema,
@@ -26,11 +26,13 @@ from schemas.api import (
     SheetEnvelopeSchema,
     SheetListSchema,
 )
+from schemas.patterns import PatternError
 from schemas.sheets import flatten_errors
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi"}
 MAX_PAGE = 500
+MAX_OFFSET = strict.WHOLE_MAX
 NOT_AN_OBJECT = "Le corps de la requête doit être un objet JSON valide (Content-Type: application/json)."
 
 
@@ -50,9 +52,16 @@ def authenticate() -> Response | None:
 
 
 def _json_body() -> Any:
+    """The request's JSON document, or None when it is not JSON. One nested deeper than any body
+    of the API is refused here (422), before anything recurses into it (:mod:`schemas.strict`)."""
     if not request.is_json:
         return None
-    return request.get_json(silent=True)
+    try:
+        return strict.load_json(request.get_data(cache=True))
+    except strict.JsonTooDeep as error:
+        raise SheetInvalid({"": [str(error)]}) from None
+    except PatternError:
+        return None
 
 
 def _load(schema: Any, data: Any) -> dict[str, Any]:
@@ -72,9 +81,11 @@ def _invalid(error: SheetInvalid) -> Response:
 
 @blueprint.post("/sheets")
 def create_sheet() -> tuple[Response, int, dict[str, str]]:
+    sheets.authorise_sending(context.actor())  # 403 for a role that sends nothing, before the body
     envelope = _json_body()
     if not isinstance(envelope, dict):
         raise SheetInvalid({"": [NOT_AN_OBJECT]})
+    sheets.authorise_sending(context.actor(), envelope.get("kind"))  # a kind it does not send: 403 too
     errors = _envelope_errors(envelope)
     if errors:
         raise SheetInvalid({**errors, **_sheet_errors(envelope)})
@@ -115,20 +126,27 @@ def _sheet_errors(envelope: dict[str, Any]) -> dict[str, list[str]]:
 
 @blueprint.get("/sheets")
 def list_sheets() -> Response:
+    user = context.signed_in_user()
+    sheets.authorise_boxes(user)  # 403 before judging the query
     box = request.args.get("box", "inbox")
     errors: dict[str, list[str]] = {}
     if box not in ("inbox", "outbox"):
         errors["box"] = ["Valeurs possibles : inbox, outbox."]
-    limit, offset = request.args.get("limit", "100"), request.args.get("offset", "0")
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
-        errors["limit"] = [f"Nombre entier de 1 à {MAX_PAGE} attendu."]
-    if not offset.isdigit():
-        errors["offset"] = ["Nombre entier positif attendu."]
+    limit = _whole_argument("limit", "100", 1, MAX_PAGE, errors)
+    offset = _whole_argument("offset", "0", 0, MAX_OFFSET, errors)
     if errors:
         raise SheetInvalid(errors)
-    user = context.signed_in_user()
-    found = sheets.list_box(get_session(), user, box, int(limit), int(offset))  # type: ignore[arg-type]
+    found = sheets.list_box(get_session(), user, box, limit, offset)  # type: ignore[arg-type]
     return jsonify(SheetListSchema().dump({"box": box, "sheets": found}))
+
+
+def _whole_argument(name: str, default: str, minimum: int, maximum: int, errors: dict[str, list[str]]) -> int:
+    """A whole number of the query, in ASCII digits within its bounds; else its error is added."""
+    try:
+        return strict.parse_whole(request.args.get(name, default), minimum, maximum)
+    except PatternError as error:
+        errors[name] = [str(error)]
+        return minimum
 
 
 @blueprint.get("/sheets/<sheet_id>")
@@ -200,6 +218,7 @@ def download_export(token: str) -> Response:
 @blueprint.post("/imports")
 def import_archive() -> tuple[Response, int, dict[str, str]] | Response:
     """Multipart: ``file`` (an encrypted 7z, zip or axx), ``passphrase``, ``kind``, ``recipient``."""
+    sheets.authorise_sending(context.actor(), request.form.get("kind"))  # 403 before judging the form
     upload = request.files.get("file")
     errors: dict[str, list[str]] = {}
     try:
@@ -244,6 +263,7 @@ def list_partnerships() -> Response:
 def set_partnership_key(partner_code: str) -> Response:
     """RGC: set or replace the key agreed with a partner; without a passphrase, one is made and
     returned here, once."""
+    partnerships.authorise(context.actor())  # 403 before judging the body
     body = _json_body() if request.content_length else {}
     wanted = _load(PartnershipKeyRequestSchema(), body)
     passphrase = wanted["passphrase"] or crypto.new_passphrase()

@@ -11,6 +11,7 @@ import click
 
 from liaison import certificates as certificate_files
 from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session, vault_of
+from liaison.cli._types import WholeNumber
 from liaison.enums import PurgeStatus, PurgeTrigger
 from liaison.models import Convention
 from liaison.purge_reports import FORMATS, ReportFormatUnknown, write_report
@@ -19,15 +20,18 @@ from liaison.services import holds as hold_service
 from liaison.services import organisations as organisation_service
 from liaison.services.purge import PurgeBusy, PurgeSite, run_purge
 from liaison.services.retention import RULE_LABELS, today
+from schemas import strict
+from schemas.patterns import PatternError
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"« {value} » n'est pas une date AAAA-MM-JJ.") from None
+        return strict.parse_date(value)
+    except PatternError as error:
+        detail = "." if str(error) == strict.ISO_DATE_RULE else f" : {error}"
+        raise click.BadParameter(f"« {value[:20]} » n'est pas une date AAAA-MM-JJ{detail}") from None
 
 
 @click.command()
@@ -312,7 +316,7 @@ def holds_place(convention: str | None, plie: str | None, identifiant: str | Non
 
 
 @holds.command("release")
-@click.argument("number", metavar="NUMÉRO", type=int)
+@click.argument("number", metavar="NUMÉRO", type=WholeNumber(1))
 @click.option("--reason", required=True, metavar="MOTIF", help="Pourquoi le gel est levé.")
 def holds_release(number: int, reason: str) -> None:
     """Lève un gel : les dates de destruction reprennent leur cours."""

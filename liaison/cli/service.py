@@ -6,6 +6,7 @@ import click
 
 from liaison import db
 from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session, vault_of
+from liaison.cli._types import WholeNumber
 from liaison.config import ConfigError
 from liaison.services import audit
 from liaison.services.demo import install_demo
@@ -44,10 +45,10 @@ def demo() -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, metavar="ADRESSE", help="Adresse d'écoute.")
 @click.option(
-    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), metavar="PORT", help="Port d'écoute."
+    "--port", default=8000, show_default=True, type=WholeNumber(1, 65535), metavar="PORT", help="Port d'écoute."
 )
 @click.option(
-    "--threads", default=8, show_default=True, type=click.IntRange(1, 64), metavar="NOMBRE", help="Fils de traitement."
+    "--threads", default=8, show_default=True, type=WholeNumber(1, 64), metavar="NOMBRE", help="Fils de traitement."
 )
 @click.option("--no-scheduler", is_flag=True, help="Ne pas lancer les tâches planifiées dans ce processus.")
 def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:

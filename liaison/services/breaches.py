@@ -44,6 +44,8 @@ from liaison.models import (
 from liaison.services.audit import Actor, record
 from liaison.services.retention import PARIS
 from retention.deadlines import State, breach_deadlines, state
+from schemas import strict
+from schemas.patterns import PatternError
 
 BREACHES_PATH = "/rgpd/violations"
 REFERENCE_MAX = 120
@@ -103,11 +105,10 @@ def parse_moment(text: str, now: dt.datetime) -> dt.datetime:
     if not text:
         raise ValueError("Indiquez la date et l'heure.")
     try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"« {text[:20]} » n'est pas une date et heure au format AAAA-MM-JJ HH:MM.") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=PARIS)
+        moment = strict.parse_local_moment(text).replace(tzinfo=PARIS)
+    except PatternError as error:
+        detail = "." if str(error) == strict.MOMENT_RULE else f" : {error}"
+        raise ValueError(f"« {text[:20]} » n'est pas une date et heure au format AAAA-MM-JJ HH:MM{detail}") from None
     moment = moment.astimezone(dt.UTC)
     if moment > now:
         raise ValueError("Cette date et heure est dans le futur.")

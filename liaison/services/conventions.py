@@ -19,6 +19,8 @@ from liaison.services.audit import Actor, record
 from liaison.services.retention import reschedule_convention
 from liaison.services.vault import Vault
 from retention.rules import FSE_PROGRAMMES, CeilingChoice
+from schemas import strict
+from schemas.patterns import PatternError
 
 FIELD_LABELS: Mapping[str, str] = {
     "starts_on": "Date de début",
@@ -69,13 +71,14 @@ def parse_changes(raw: Mapping[str, str | None]) -> ChangeSet:
             values[name] = None
         elif name in DATE_FIELDS:
             try:
-                values[name] = dt.date.fromisoformat(text)
-            except ValueError:
-                errors[name] = [f"« {text} » n'est pas une date AAAA-MM-JJ."]
+                values[name] = strict.parse_date(text)
+            except PatternError as error:
+                detail = "." if str(error) == strict.ISO_DATE_RULE else f" : {error}"
+                errors[name] = [f"« {text[:20]} » n'est pas une date AAAA-MM-JJ{detail}"]
         elif name in BOUNDS:
             low, high = BOUNDS[name]
-            if not text.isdigit() or not low <= int(text) <= high:
-                errors[name] = [f"Un nombre entier de {low} à {high} est attendu (reçu « {text} »)."]
+            if not strict.is_whole(text) or not low <= int(text) <= high:
+                errors[name] = [f"Un nombre entier de {low} à {high} est attendu (reçu « {text[:20]} »)."]
             else:
                 values[name] = int(text)
         elif name == "fse_programme":

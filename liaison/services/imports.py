@@ -7,7 +7,6 @@ posted to ``POST /api/v1/sheets``. A refused archive changes nothing but the aud
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ from liaison.models import SheetKind
 from liaison.services import sheets
 from liaison.services.audit import Actor, record
 from liaison.services.vault import Vault
-from schemas import SheetInvalid, SheetRules
+from schemas import SheetInvalid, SheetRules, strict
 
 NOT_JSON = (
     "Le fichier contenu dans l'archive n'est pas une fiche au format JSON (UTF-8) : exportez la fiche "
@@ -75,8 +74,8 @@ def import_archive(
 
 def _json_object(content: bytes) -> Any:
     try:
-        body = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        body = strict.load_json(content.decode("utf-8-sig"))  # bounded in depth, no NaN
+    except ValueError:  # UnicodeDecodeError and PatternError are ValueErrors
         raise SheetInvalid({"file": [NOT_JSON]}) from None
     if not isinstance(body, dict):
         raise SheetInvalid({"file": [NOT_JSON]})

@@ -35,6 +35,7 @@ from liaison.models import Convention, ConventionAgency, Organisation, Organisat
 from liaison.services.audit import Actor, record
 from liaison.services.directory import DirectoryError, count_active_accounts, organisation_by_code
 from retention.rules import FSE_PROGRAMMES
+from schemas import strict
 
 # An agency's code is France Travail's code of that agency (its SAFIR code: 5 digits, 13013).
 AGENCY_CODE = re.compile(r"[0-9]{5}")
@@ -175,7 +176,7 @@ def check_cap(cap: int | str, errors: _Errors) -> int | None:
     if isinstance(cap, str):
         if text.lower() in NONE_WORDS:
             return None
-        value = int(text) if text.isascii() and text.isdigit() else None
+        value = int(text) if strict.is_whole(text) else None
     else:
         value = cap if isinstance(cap, int) and not isinstance(cap, bool) else None
     if value is None or not 0 <= value <= CAP_MAX:

@@ -61,6 +61,12 @@ def _manager(actor: Actor) -> User:
     return user
 
 
+def authorise(actor: Actor) -> None:
+    """Before a request's body is judged: :class:`~liaison.authnz.Refused` unless the caller manages
+    the partnership keys of their structure."""
+    _manager(actor)
+
+
 def _partner(session: Session, user: User, partner_code: str) -> Organisation:
     partner = organisation_by_code(session, partner_code)
     if partner is None or partner not in partners(session, user.organisation):

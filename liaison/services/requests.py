@@ -52,7 +52,7 @@ from liaison.services.sheets import STATE_LABELS, open_sheet_content
 from liaison.services.vault import Vault
 from retention.deadlines import may_announce_extension, request_due
 from retention.rules import add_months
-from schemas import SheetRules
+from schemas import SheetRules, strict
 from schemas.patterns import PatternError, normalise_identifier
 
 REQUESTS_PATH = "/rgpd/demandes"
@@ -113,9 +113,10 @@ def parse_request(raw: Mapping[str, str], today: dt.date, rules: SheetRules | No
         errors["recue_le"] = ["Indiquez la date à laquelle la demande a été reçue."]
     else:
         try:
-            received_on = dt.date.fromisoformat(text)
-        except ValueError:
-            errors["recue_le"] = [f"« {text[:20]} » n'est pas une date au format AAAA-MM-JJ."]
+            received_on = strict.parse_date(text)
+        except PatternError as error:
+            detail = "." if str(error) == strict.ISO_DATE_RULE else f" : {error}"
+            errors["recue_le"] = [f"« {text[:20]} » n'est pas une date au format AAAA-MM-JJ{detail}"]
         else:
             if received_on > today:
                 errors["recue_le"] = ["La date de réception ne peut pas être postérieure à aujourd'hui."]

@@ -91,23 +91,23 @@ def create_sheet(
 ) -> str:
     """Validate ``body`` as a sheet of ``kind``, seal it in its dossier, send it; return its id.
 
-    Raises :class:`SheetInvalid` (every broken field, the recipient included),
-    :class:`~liaison.authnz.Refused` when the sender may not send this kind to this recipient.
+    Raises :class:`~liaison.authnz.Refused` first, before the body is judged, when the sender's
+    role does not send this kind; then :class:`SheetInvalid` (every broken field, the recipient
+    included: a recipient the sender may not send to is answered exactly like a code that does
+    not exist, so that nobody can list the codes of other structures).
     """
     user = _require_user(actor)
-    authnz.require(user, Permission.SEND_SHEETS)
+    authnz.require_sender(user, kind)
     errors: dict[str, list[str]] = {}
     try:
         sheet = load_sheet(kind.value, body, rules)
     except SheetInvalid as invalid:
         errors = {f"sheet.{path}" if path else "sheet": messages for path, messages in invalid.errors.items()}
-    recipient = organisation_by_code(session, recipient_code)
+    recipient = _recipient(session, user, kind, recipient_code)
     if recipient is None:
-        errors["recipient"] = [f"Aucune organisation n'a le code « {recipient_code} »."]
+        errors["recipient"] = [NO_SUCH_RECIPIENT[kind]]
     if errors or recipient is None:
         raise SheetInvalid(errors)
-    if not authnz.may_send(session, user, kind, recipient, today()):
-        raise Refused(_why_not(user, kind, recipient))
 
     plie = recipient if kind is SheetKind.FDL1 else user.organisation
     dossier = _dossier_for(session, vault, plie, sheet["demandeur"]["identifiant_pole_emploi"])
@@ -131,12 +131,31 @@ def create_sheet(
     return sheet_id
 
 
-def _why_not(user: User, kind: SheetKind, recipient: Organisation) -> str:
-    if SENDS.get(user.role) is not kind:
-        return authnz.why_not_send(user, kind)
-    if kind is SheetKind.FDL1:
-        return f"{recipient.code} n'est le PLIE d'aucune convention en vigueur de votre agence."
-    return f"{recipient.code} n'est l'agence d'aucune convention en vigueur de votre PLIE."
+# What a sender reads for a code it may not send to, whether the code exists or not: the same words
+# for both (they depend on the sender's kind only), and never the code itself.
+NO_SUCH_RECIPIENT: Mapping[SheetKind, str] = {
+    SheetKind.FDL1: "Aucun PLIE d'une convention en vigueur de votre agence n'a ce code.",
+    SheetKind.FDL2: "Aucune agence d'une convention en vigueur de votre PLIE n'a ce code.",
+}
+
+
+def _recipient(session: Session, user: User, kind: SheetKind, code: str) -> Organisation | None:
+    """The organisation of this code if ``user`` may send ``kind`` to it today, else None: an
+    organisation beyond the sender's conventions and a code that does not exist look alike."""
+    recipient = organisation_by_code(session, code)
+    if recipient is None or not authnz.may_send(session, user, kind, recipient, today()):
+        return None
+    return recipient
+
+
+def authorise_sending(actor: Actor, kind: object = None) -> None:
+    """Before reading a request's body: :class:`~liaison.authnz.Refused` unless the caller sends
+    sheets, and of ``kind`` when it names a kind (anything else is the schema's to refuse)."""
+    known = SheetKind(kind) if isinstance(kind, str) and kind in _KINDS else None
+    authnz.require_sender(_require_user(actor), known)
+
+
+_KINDS = frozenset(kind.value for kind in SheetKind)
 
 
 def _dossier_for(session: Session, vault: Vault, plie: Organisation, identifiant_pole_emploi: str) -> Dossier:
@@ -165,6 +184,11 @@ def _require_user(actor: Actor) -> User:
 
 def _may_handle_sheets(user: User) -> bool:
     return authnz.has(user, Permission.READ_BOXES)
+
+
+def authorise_boxes(user: User) -> None:
+    """:class:`~liaison.authnz.Refused` unless ``user`` handles sheets: asked before a query is judged."""
+    authnz.require(user, Permission.READ_BOXES)
 
 
 def list_box(session: Session, user: User, box: Box, limit: int = 100, offset: int = 0) -> list[Sheet]:

@@ -15,7 +15,7 @@ from typing import Any
 from marshmallow import Schema
 from werkzeug.datastructures import MultiDict
 
-from schemas import fields
+from schemas import fields, strict
 from schemas.codes import (
     ETAPES_PARCOURS,
     FONCTIONS,
@@ -105,7 +105,7 @@ def _value(item: FormItem, form: MultiDict[str, str]) -> Any:
     if raw == "":
         return None
     if item.control == "number":
-        return int(raw) if raw.isdigit() else raw
+        return int(raw) if strict.is_whole(raw) else raw  # ASCII digits only: "²" and "٢" stay text, refused
     return raw
 
 

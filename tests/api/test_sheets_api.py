@@ -225,8 +225,13 @@ def test_a_plie_may_not_send_an_fdl1(api):
 
 def test_an_agency_may_not_send_a_sheet_to_another_agency(api):
     response = send(api["referent"], "FDL1", "13483", fdl1())
+    """Refused on the recipient, exactly as a code that does not exist (no oracle on the codes)."""
 
-    assert_json_error(response, 403)
+    assert_json_error(response, 422)
+    assert response.json == {
+        "errors": {"recipient": ["Aucun PLIE d'une convention en vigueur de votre agence n'a ce code."]}
+    }
+    assert response.get_data() == send(api["referent"], "FDL1", "99999", fdl1()).get_data()
 
 
 def test_the_plie_may_not_send_to_an_agency_outside_its_convention(app, api):
@@ -236,7 +241,8 @@ def test_the_plie_may_not_send_to_an_agency_outside_its_convention(app, api):
 
     response = send(api["accompagnateur"], "FDL2", "06088", fdl2())
 
-    assert_json_error(response, 403)
+    assert_json_error(response, 422)
+    assert response.get_data() == send(api["accompagnateur"], "FDL2", "99999", fdl2()).get_data()
 
 
 @pytest.mark.parametrize("dates", [{"ends_on": "2025-12-31"}, {"starts_on": "2099-01-01", "ends_on": "2099-12-31"}])
@@ -248,9 +254,11 @@ def test_no_sheet_travels_under_a_convention_not_in_force_today(app, api, dates)
         )
 
     refused = send(api["accompagnateur"], "FDL2", "13013", fdl2())
-    assert_json_error(refused, 403)
-    assert refused.json["message"] == "13013 n'est l'agence d'aucune convention en vigueur de votre PLIE."
-    assert_json_error(send(api["referent"], "FDL1", "PLIE-PAYS-AIX", fdl1()), 403)
+    assert_json_error(refused, 422)
+    assert refused.json == {
+        "errors": {"recipient": ["Aucune agence d'une convention en vigueur de votre PLIE n'a ce code."]}
+    }
+    assert_json_error(send(api["referent"], "FDL1", "PLIE-PAYS-AIX", fdl1()), 422)
 
 
 def test_an_unknown_recipient_is_a_validation_error_on_the_recipient(api):

@@ -17,6 +17,8 @@ from liaison import context
 from liaison.models import Convention
 from liaison.services import conventions
 from retention.rules import FSE_PROGRAMMES, CeilingChoice, add_years, fse_control_end
+from schemas import strict
+from schemas.patterns import PatternError
 
 blueprint = Blueprint("retention", __name__)
 
@@ -28,10 +30,11 @@ CEILING_CHOICE_LABELS: Mapping[str, str] = {
 
 
 def iso_date(text: str) -> str:
-    """A date typed JJ/MM/AAAA (a browser without a date picker) as AAAA-MM-JJ; anything else as is."""
+    """A date typed JJ/MM/AAAA (a browser without a date picker) as AAAA-MM-JJ; anything else as is
+    (for the service to refuse, naming it). ASCII digits only (:mod:`schemas.strict`)."""
     try:
-        return dt.datetime.strptime(text.strip(), "%d/%m/%Y").date().isoformat()
-    except ValueError:
+        return strict.parse_french_date(text).isoformat()
+    except PatternError:
         return text.strip()
 
 

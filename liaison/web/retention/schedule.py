@@ -11,17 +11,19 @@ from liaison.db import get_session
 from liaison.services import retention_views
 from liaison.services.purge import PurgeBusy, PurgeResult, PurgeSite, run_purge
 from liaison.services.retention import RULE_LABELS, today
-from liaison.web.retention._common import blueprint, iso_date
+from liaison.web.retention._common import blueprint
+from schemas import strict
+from schemas.patterns import PatternError
 
 
 def _parse_day(text: str, required: bool) -> tuple[dt.date | None, list[str]]:
-    text = iso_date(text)
+    text = text.strip()
     if not text:
         return None, (["Indiquez une date."] if required else [])
     try:
-        return dt.date.fromisoformat(text), []
-    except ValueError:
-        return None, [f"« {text} » n'est pas une date valide (JJ/MM/AAAA)."]
+        return strict.parse_french_date(text), []
+    except PatternError as error:
+        return None, [f"« {text[:20]} » n'est pas une date valide : {error}"]
 
 
 def _schedule_page(
