@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from flask import Flask, Response
@@ -14,6 +15,7 @@ from liaison.epoch_keys import EpochKeys
 from liaison.keyring import load_keyring
 from liaison.services.directory import password_hasher
 from liaison.services.vault import Vault
+from liaison.session_secret import load_session_secret
 
 __all__ = ["create_app"]
 
@@ -24,26 +26,39 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+# Production only (served over HTTPS behind its proxy): browsers then refuse plain HTTP for two years.
+STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
+# ``__Host-``: a browser keeps this cookie only if it is Secure, for Path=/ and without Domain, so
+# no other host of the domain can set or overwrite it (production, over HTTPS, only).
+PRODUCTION_COOKIE = "__Host-liaison"
 
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the application; refuses to start (ConfigError) without what production needs."""
     config = config or Config.from_environment()
     keyring = load_keyring(config, create=config.may_create_local_key)
+    session_secret = load_session_secret(config)  # not the master key's: it survives rotations
     app = Flask(__name__, instance_path=str(config.data_dir))
     app.config.update(
-        SECRET_KEY=config.secret_key or crypto.derive_secret(keyring.current, "liaison/flask-session/v1"),
+        SECRET_KEY=session_secret,
         MAX_CONTENT_LENGTH=config.max_upload_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.is_production,
-        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        SESSION_COOKIE_NAME=PRODUCTION_COOKIE if config.is_production else "liaison",
+        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_DOMAIN=None,
+        # The server ends sessions (liaison.services.web_sessions); the cookie's own life is only
+        # the absolute limit, and it is not re-sent at every request.
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=config.session_lifetime_hours),
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["liaison.config"] = config
+    app.extensions["liaison.throttle_key"] = crypto.derive_secret(session_secret, "liaison/throttle/v1")
     app.extensions["liaison.vault"] = Vault(keyring, EpochKeys(config.period_keys_dir))
     app.extensions["liaison.hasher"] = password_hasher(config.argon2_time_cost, config.argon2_memory_kib)
     db.init_app(app, db.make_engine(config.database_url))
@@ -63,6 +78,8 @@ def create_app(config: Config | None = None) -> Flask:
     def _security_headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if config.is_production:
+            response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
         return response
 
     logging.getLogger("liaison").setLevel(logging.INFO)

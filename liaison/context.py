@@ -32,6 +32,12 @@ def hasher() -> PasswordHasher:
     return value
 
 
+def throttle_key() -> bytes:
+    """The key of the hashes that stand for logins and addresses in the failure counters."""
+    value: bytes = current_app.extensions["liaison.throttle_key"]
+    return value
+
+
 def today() -> dt.date:
     """The date of the day in France, which is what a sheet's dates mean."""
     return dt.datetime.now(PARIS).date()

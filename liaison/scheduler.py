@@ -27,6 +27,8 @@ from liaison.services.exports import sweep_expired_exports
 from liaison.services.purge import PurgeBusy, PurgeSite, run_purge
 from liaison.services.retention import today
 from liaison.services.retention_views import upcoming_summary
+from liaison.services.throttle import sweep_forgotten_counters
+from liaison.services.web_sessions import SessionLimits, sweep_ended_sessions
 
 log = logging.getLogger(__name__)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600}
@@ -91,6 +93,21 @@ def inactivity_job(app: Flask) -> int:
     return len(done.disabled)
 
 
+def sweep_sessions_job(app: Flask) -> int:
+    """Delete the ended and expired web sessions and the failure counters nobody remembers; returns
+    how many rows went (-1 on failure). Deleting twice is harmless: two processes may run it."""
+    limits = SessionLimits.of(app.extensions["liaison.config"])
+    try:
+        with app.app_context(), session_scope(app.extensions["liaison.engine"]) as session:
+            sessions = sweep_ended_sessions(session, limits)
+            counters = sweep_forgotten_counters(session)
+    except Exception as error:  # a job never brings the scheduler down
+        log.error("session sweep failed: %s", type(error).__name__)
+        return -1
+    log.info("sessions : %d session(s) et %d compteur(s) d'échecs supprimés", sessions, counters)
+    return sessions + counters
+
+
 def purge_is_late(app: Flask, now: dt.datetime) -> bool:
     """No real purge has finished in the last day (or ever)."""
     with session_scope(app.extensions["liaison.engine"]) as session:
@@ -121,6 +138,7 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
     )
     scheduler.add_job(warning_job, "cron", hour=config.purge_hour, minute=30, args=[app], id="warnings")
     scheduler.add_job(inactivity_job, "cron", hour=config.purge_hour, minute=15, args=[app], id="inactivity")
+    scheduler.add_job(sweep_sessions_job, "cron", hour=config.purge_hour, minute=45, args=[app], id="sessions")
     scheduler.start()
     return scheduler
 

@@ -31,7 +31,7 @@ from liaison import authnz, crypto
 from liaison.authnz import Permission
 from liaison.enums import DisabledReason
 from liaison.models import Organisation, OrganisationKind, Role, User, utcnow
-from liaison.services import directory, passwords
+from liaison.services import directory, passwords, web_sessions
 from liaison.services.audit import Actor, record
 from liaison.services.directory import DirectoryError
 from schemas.api import normalise_account_email, normalise_login
@@ -291,12 +291,13 @@ def managed_account(session: Session, actor: Actor, login: str, enabling: bool =
 
 
 def disable_account(session: Session, actor: Actor, login: str) -> User:
-    """Disable an account: its sessions and tokens stop at their next request (``User.active``)."""
+    """Disable an account: its web sessions end now, its tokens stop at their next request (``User.active``)."""
     user = _account(session, actor, login)
     authnz.check_account(actor.user, user)
     if user.active:
         reason = DisabledReason.COMMANDE if actor.user is None else DisabledReason.RGC
         user.active, user.disabled_at, user.disabled_reason = False, utcnow(), reason.value
+        web_sessions.end_all(session, user.id)
         record(session, "user.disable", actor, detail=f"user:{user.id} {reason.value}")
     return user
 
@@ -314,12 +315,14 @@ def enable_account(session: Session, actor: Actor, login: str) -> User:
 
 
 def reset_password(session: Session, actor: Actor, hasher: PasswordHasher, login: str) -> str:
-    """A new temporary password for ``login``, returned once; the old one stops working now and the
-    new one must be changed at the next sign-in. API tokens are left as they are."""
+    """A new temporary password for ``login``, returned once; the old one stops working now, with
+    every web session of the person, and the new one must be changed at the next sign-in. API
+    tokens are left as they are."""
     user = _account(session, actor, login)
     authnz.check_account(actor.user, user)
     password = crypto.new_passphrase()
     directory.set_password(user, password, hasher, temporary=True)
+    web_sessions.end_all(session, user.id)
     record(session, "user.password_reset", actor, detail=f"user:{user.id}")
     return password
 
@@ -327,7 +330,8 @@ def reset_password(session: Session, actor: Actor, hasher: PasswordHasher, login
 def change_own_password(
     session: Session, actor: Actor, hasher: PasswordHasher, current: str, new: str, confirmation: str
 ) -> None:
-    """The signed-in person replaces their password, giving the current one (temporary or not)."""
+    """The signed-in person replaces their password, giving the current one (temporary or not).
+    Every web session of theirs ends (the web page that asked opens a new one for its browser)."""
     user = actor.user
     if user is None:
         raise DirectoryError("Seule une personne connectée change son mot de passe.")
@@ -349,6 +353,7 @@ def change_own_password(
     if errors:
         raise AccountInvalid(errors)
     directory.set_password(user, new, hasher)
+    web_sessions.end_all(session, user.id)
     record(session, "user.password_change", actor, detail=f"user:{user.id}")
 
 
@@ -398,6 +403,7 @@ def run_inactivity(session: Session, actor: Actor, now: dt.datetime, days: int) 
         .where(User.active.is_(True), _idle_before(idle_cutoff(today, days)))
         .values(active=False, disabled_at=now, disabled_reason=DisabledReason.INACTIVITE.value),
     )
+    web_sessions.end_all(session, disabled, now)
     for user_id in disabled:
         record(session, "user.disable", actor, detail=f"user:{user_id} {DisabledReason.INACTIVITE.value}")
     warn_cutoff = idle_cutoff(today, days - WARNING_DAYS)

@@ -28,6 +28,7 @@ ACTIONS = frozenset(
         "export.sweep",
         "user.login",
         "user.login_failed",
+        "user.login_throttled",
         "user.add",
         "user.disable",
         "user.enable",

@@ -26,7 +26,7 @@ from liaison.models import (
     User,
     utcnow,
 )
-from liaison.services import passwords
+from liaison.services import passwords, web_sessions
 from liaison.services.audit import Actor, record
 from liaison.services.vault import Vault
 
@@ -137,11 +137,12 @@ def require_user(session: Session, login: str) -> User:
 
 
 def disable_user(session: Session, actor: Actor, login: str) -> User:
-    """Disable an account: its sessions and tokens stop working at the next request."""
+    """Disable an account: its web sessions end now, its tokens stop working at the next request."""
     user = require_user(session, login)
     if user.active:
         user.active = False
         user.disabled_at = utcnow()
+        web_sessions.end_all(session, user.id)
         record(session, "user.disable", actor, detail=f"user:{user.id}")
     return user
 

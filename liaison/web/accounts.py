@@ -26,6 +26,7 @@ from liaison.enums import DisabledReason
 from liaison.models import Organisation, Role, User, utcnow
 from liaison.services import accounts, directory
 from liaison.services.accounts import AccountInvalid, CapReached, Structure
+from liaison.web import browser_session
 from schemas.api import AccountCreateSchema
 from schemas.sheets import flatten_errors
 
@@ -260,6 +261,7 @@ def change_password() -> Page | BaseResponse:
         except AccountInvalid as invalid:
             errors = _form_errors(invalid.errors, PASSWORD_FIELDS)
         else:
+            browser_session.begin(db, user)  # every session of theirs ended: this browser gets a new one
             db.commit()
             flash("Votre mot de passe est changé.", "succes")
             return redirect(url_for("web.home"))

@@ -6,6 +6,8 @@ JavaScript; forms are protected against cross-site posts (CSRF tokens).
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Any
 
 from flask import (
@@ -14,10 +16,10 @@ from flask import (
     abort,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from marshmallow import ValidationError
@@ -26,11 +28,12 @@ from werkzeug.wrappers import Response as BaseResponse
 from liaison import authnz, context, crypto
 from liaison.authnz import Hidden, Permission, Refused
 from liaison.db import get_session
-from liaison.models import SheetKind, User
-from liaison.services import directory, exports, imports, partnerships, sheets
-from liaison.services.audit import Actor, record
+from liaison.models import SheetKind, User, utcnow
+from liaison.services import directory, exports, imports, partnerships, sheets, sign_in
+from liaison.web import browser_session
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
 from liaison.web.retention import destroyed_rows
+from liaison.web.safe_redirect import local_path
 from schemas import SHEET_SCHEMAS, SheetInvalid
 from schemas.api import EXPORT_FORMATS, EXPORT_KEYS, check_agreed_passphrase, check_import_passphrase
 from schemas.codes import KINDS
@@ -47,10 +50,8 @@ LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
 def load_user() -> BaseResponse | None:
     if request.path.startswith("/api/"):
         return None
-    user_id = session.get("user_id")
-    user = directory.active_user(get_session(), user_id) if isinstance(user_id, int) else None
+    user = browser_session.resume()
     if user is None:
-        session.pop("user_id", None)
         if request.endpoint not in PUBLIC_ENDPOINTS:
             return redirect(url_for("web.login", suivant=request.full_path if request.method == "GET" else None))
         return None
@@ -75,26 +76,48 @@ def login() -> tuple[str, int] | BaseResponse:
     error = None
     if request.method == "POST":
         db = get_session()
-        login_name = request.form.get("identifiant", "").strip().lower()
-        user = directory.authenticate_password(db, login_name, request.form.get("mot_de_passe", ""), context.hasher())
-        if user is None:
-            record(db, "user.login_failed", Actor(None, request.remote_addr or ""))
+        attempt = sign_in.attempt(
+            db,
+            context.hasher(),
+            context.throttle_key(),
+            request.form.get("identifiant", "").strip().lower(),
+            request.form.get("mot_de_passe", ""),
+            request.remote_addr or "",
+        )
+        if attempt.retry_after is not None:
+            return _try_later(attempt.retry_after)
+        if attempt.user is None:
             db.commit()
             error = LOGIN_FAILED
         else:
-            session.clear()
-            session["user_id"] = user.id
-            session.permanent = True
-            record(db, "user.login", Actor(user, request.remote_addr or ""))
+            browser_session.begin(db, attempt.user)
             db.commit()
-            target = request.args.get("suivant", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.home"))
+            return redirect(local_path(request.args.get("suivant")) or url_for("web.home"))
     return render_template("login.html", error=error), (401 if error else 200)
+
+
+def _try_later(seconds: int) -> BaseResponse:
+    """429: the same page whatever the login and password (they were not checked)."""
+    at = (utcnow() + dt.timedelta(seconds=seconds)).astimezone(context.PARIS)
+    wait = f"{seconds} secondes" if seconds < 60 else _minutes(math.ceil(seconds / 60))
+    message = (
+        "Trop de tentatives de connexion ont échoué : par sécurité, la connexion est suspendue. "
+        f"Réessayez dans {wait} (à {at:%H:%M})."
+    )
+    response = make_response(render_template("login.html", error=message), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _minutes(count: int) -> str:
+    return "1 minute" if count == 1 else f"{count} minutes"
 
 
 @blueprint.post("/deconnexion")
 def logout() -> BaseResponse:
-    session.clear()
+    db = get_session()
+    browser_session.end(db)
+    db.commit()
     flash("Vous êtes déconnecté(e).", "info")
     return redirect(url_for("web.login"))
 

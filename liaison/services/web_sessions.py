@@ -1,0 +1,145 @@
+"""Signed-in browsers, held server-side: the ``web_session`` table.
+
+The browser's cookie carries only a random secret (256 bits); the table keeps its SHA-256 as the
+row's id, so a copy of the database opens no session. A session ends:
+
+* when its person signs out (:func:`end`), or when every session of a person is ended
+  (:func:`end_all`: their account is disabled, or their password changed or reset);
+* after ``idle`` without a request, and ``lifetime`` after the sign-in whatever happens
+  (:func:`is_live`, a pure rule; the limits come from ``LIAISON_SESSION_IDLE_MINUTES`` and
+  ``LIAISON_SESSION_LIFETIME_HOURS``);
+* when its account is no longer active.
+
+A replayed cookie of an ended session finds its row ended (or gone) and opens nothing. Reading a
+session costs one primary-key query; ``last_seen_at`` is written at most once a minute
+(:data:`TOUCH_EVERY`), not at every request. Ended and expired rows are deleted by
+:func:`sweep_ended_sessions` (daily) and, for one person, at each of their sign-ins (:func:`start`).
+
+No Flask here, and nothing commits: the caller does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, bindparam, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from liaison import crypto
+from liaison.config import Config
+from liaison.models import User, WebSession, utcnow
+
+TOUCH_EVERY = dt.timedelta(minutes=1)  # last_seen_at is this precise, and written no more often
+
+_BY_DIGEST = select(WebSession, User).join(User, User.id == WebSession.user_id).where(
+    WebSession.id == bindparam("digest")
+)
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    idle: dt.timedelta
+    lifetime: dt.timedelta
+
+    @classmethod
+    def of(cls, config: Config) -> SessionLimits:
+        return cls(
+            idle=dt.timedelta(minutes=config.session_idle_minutes),
+            lifetime=dt.timedelta(hours=config.session_lifetime_hours),
+        )
+
+
+def is_live(
+    created_at: dt.datetime,
+    last_seen_at: dt.datetime,
+    ended_at: dt.datetime | None,
+    now: dt.datetime,
+    limits: SessionLimits,
+) -> bool:
+    """Whether a session still opens pages at ``now`` (pure: times in, answer out).
+
+    ``last_seen_at`` is written at most every :data:`TOUCH_EVERY`, so the idle limit is kept to
+    within that much."""
+    if ended_at is not None:
+        return False
+    return now - last_seen_at < limits.idle and now - created_at < limits.lifetime
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """The person a live session belongs to; ``touched``: its ``last_seen_at`` was written (commit it)."""
+
+    user: User
+    touched: bool
+
+
+def start(session: Session, user: User, now: dt.datetime | None = None, limits: SessionLimits | None = None) -> str:
+    """Open a session for ``user``; returns its secret, for the cookie only. With ``limits``, the
+    person's own ended or expired sessions are deleted first (a few rows, found by their index)."""
+    now = now or utcnow()
+    if limits is not None:
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id, _dead(now, limits)))
+    secret = crypto.new_token()
+    session.add(WebSession(id=crypto.token_digest(secret), user_id=user.id, created_at=now, last_seen_at=now))
+    session.flush()
+    return secret
+
+
+def resume(session: Session, secret: str, limits: SessionLimits, now: dt.datetime | None = None) -> Resumed | None:
+    """The live session whose secret is ``secret``, with its active user; None otherwise."""
+    now = now or utcnow()
+    found = session.execute(_BY_DIGEST, {"digest": crypto.token_digest(secret)}).first()
+    if found is None:
+        return None
+    web_session, user = found
+    row = web_session
+    if not user.active or not is_live(row.created_at, row.last_seen_at, row.ended_at, now, limits):
+        return None
+    touched = now - web_session.last_seen_at >= TOUCH_EVERY
+    if touched:
+        session.execute(
+            update(WebSession)
+            .where(WebSession.id == web_session.id, WebSession.last_seen_at < now - TOUCH_EVERY)
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return Resumed(user, touched)
+
+
+def end(session: Session, secret: str, now: dt.datetime | None = None) -> None:
+    """End the session whose secret is ``secret`` (sign-out); nothing if there is none."""
+    session.execute(
+        update(WebSession)
+        .where(WebSession.id == crypto.token_digest(secret), WebSession.ended_at.is_(None))
+        .values(ended_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def end_all(session: Session, user_ids: int | list[int], now: dt.datetime | None = None) -> int:
+    """End every open session of these people; returns how many were open."""
+    ids = [user_ids] if isinstance(user_ids, int) else list(user_ids)
+    if not ids:
+        return 0
+    result = session.execute(
+        update(WebSession)
+        .where(WebSession.user_id.in_(ids), WebSession.ended_at.is_(None))
+        .values(ended_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def sweep_ended_sessions(session: Session, limits: SessionLimits, now: dt.datetime | None = None) -> int:
+    """Delete every ended or expired session; returns how many."""
+    result = session.execute(delete(WebSession).where(_dead(now or utcnow(), limits)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _dead(now: dt.datetime, limits: SessionLimits) -> ColumnElement[bool]:
+    return or_(
+        WebSession.ended_at.is_not(None),
+        WebSession.last_seen_at <= now - limits.idle,
+        WebSession.created_at <= now - limits.lifetime,
+    )
