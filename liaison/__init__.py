@@ -13,6 +13,7 @@ from liaison import crypto, db
 from liaison.config import Config
 from liaison.epoch_keys import EpochKeys
 from liaison.keyring import load_keyring
+from liaison.services import audit
 from liaison.services.directory import password_hasher
 from liaison.services.vault import Vault
 from liaison.session_secret import load_session_secret
@@ -62,6 +63,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["liaison.vault"] = Vault(keyring, EpochKeys(config.period_keys_dir))
     app.extensions["liaison.hasher"] = password_hasher(config.argon2_time_cost, config.argon2_memory_kib)
     db.init_app(app, db.make_engine(config.database_url))
+    audit.chain_with(app.extensions["liaison.engine"], app.extensions["liaison.vault"])
     if config.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies)  # type: ignore[method-assign]
 

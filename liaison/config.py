@@ -39,6 +39,8 @@ class Config:
     warning_days: int = 30
     purge_hour: int = 2
     inactivity_days: int = 90  # an account without sign-in for that long is disabled
+    # The audit trail's signed checkpoints (default: in the data folder), best on another volume.
+    audit_checkpoints_override: Path | None = None
     # Where users reach the service (``https://liaison.example.org``): every absolute link is built
     # from it, never from a request's Host header. Production refuses to start without it.
     public_url: str | None = None
@@ -67,6 +69,11 @@ class Config:
     def signing_key_file(self) -> Path:
         """The Ed25519 key that signs destruction certificates."""
         return self.data_dir / "certificates-signing.key"
+
+    @property
+    def audit_checkpoints_file(self) -> Path:
+        """The signed checkpoints of the audit trail: outside the database (see liaison.audit_checkpoints)."""
+        return self.audit_checkpoints_override or self.data_dir / "audit-checkpoints.jsonl"
 
     @property
     def secret_key_file(self) -> Path:
@@ -99,6 +106,9 @@ class Config:
             warning_days=_positive_int(env, "LIAISON_WARNING_DAYS", 30, allow_zero=True),
             purge_hour=_hour(env, "LIAISON_PURGE_HOUR", 2),
             inactivity_days=_positive_int(env, "LIAISON_INACTIVITY_DAYS", 90),
+            audit_checkpoints_override=Path(env["LIAISON_AUDIT_CHECKPOINTS_FILE"]).resolve()
+            if env.get("LIAISON_AUDIT_CHECKPOINTS_FILE")
+            else None,
             public_url=env.get("LIAISON_PUBLIC_URL") or None,
             token_lifetime_days=_positive_int(env, "LIAISON_TOKEN_LIFETIME_DAYS", 90),
             session_idle_minutes=_positive_int(env, "LIAISON_SESSION_IDLE_MINUTES", 60),

@@ -8,7 +8,8 @@ dates of exchange, nothing about a job seeker.
 
 Key lifetimes. A data key lives as long as its dossier (or user profile) and is destroyed with
 it. The master key lives until ``liaison keys rotate``. The index key (for keyed hashes of
-identifiers) lives as long as the installation and is stored wrapped like a data key.
+identifiers) lives as long as the installation and is stored wrapped like a data key; the audit
+chain key is derived from it, so it survives rotations too (:func:`audit_chain_key`).
 
 Hazards, written where they bite:
 - AES-GCM: NEVER REUSE A NONCE under the same key. Every seal draws 12 fresh random bytes from
@@ -158,6 +159,24 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def chain_hash(previous: str, entry: bytes) -> str:
-    """The next link of the audit trail: SHA-256 over the previous link and this entry."""
+def audit_chain_key(index_key: bytes) -> bytes:
+    """The key that chains the audit trail, derived from the installation's index key.
+
+    The index key lives as long as the installation, stored only wrapped under the master key: a
+    rotation re-wraps it and leaves it (hence this key) unchanged, and whoever holds the database
+    without the key files cannot compute it. HKDF with its own purpose: independent of the index
+    key's own keyed hashes."""
+    return derive_secret(index_key, "liaison/audit-chain/v1")
+
+
+def audit_link(chain_key: bytes, previous: str, entry: bytes) -> str:
+    """The next link of the audit trail: HMAC-SHA256, under the chain key, of the previous link and
+    this entry. Without the key nobody can make a link that verifies, so a rewritten entry, or
+    every later link recomputed, shows."""
+    return hmac.new(chain_key, previous.encode("ascii") + b"\n" + entry, hashlib.sha256).hexdigest()
+
+
+def UNKEYED_legacy_audit_link(previous: str, entry: bytes) -> str:  # a loud name, on purpose
+    """The link entries had before the chain was keyed (SHA-256 alone, version 0.4 and earlier):
+    anyone with the database can recompute it. ONLY TO VERIFY THOSE OLD ENTRIES, never to write one."""
     return hashlib.sha256(previous.encode("ascii") + b"\n" + entry).hexdigest()

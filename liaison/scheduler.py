@@ -5,7 +5,9 @@ never overlaps a job with itself, and a misfire grace lets a late run still happ
 fails is logged at ERROR with its type, and the scheduler goes on. The daily purge also runs at
 start-up when the last one is more than a day old: a server down for a week catches up once.
 Two processes (``liaison serve`` on two machines, or a ``liaison scheduler``) never purge together:
-the purge takes the database's purge lock.
+the purge takes the database's purge lock. The audit trail gets a signed checkpoint daily (and at
+start-up when the last one is more than a day old, or there is none), besides the one every purge
+writes.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy import select
 
-from liaison.db import session_scope
+from liaison import certificates
+from liaison.db import read_scope, session_scope
 from liaison.models import PurgeRun
+from liaison.services import audit_checks
 from liaison.services.accounts import run_inactivity
 from liaison.services.audit import Actor
 from liaison.services.exports import sweep_expired_exports
@@ -108,6 +112,29 @@ def sweep_sessions_job(app: Flask) -> int:
     return sessions + counters
 
 
+def checkpoint_job(app: Flask) -> int:
+    """Sign where the audit trail stands and append it to the checkpoints file; returns the count
+    of entries it covers (-1 on failure). A trail that does not verify is logged at ERROR."""
+    config = app.extensions["liaison.config"]
+    try:
+        with app.app_context(), read_scope(app.extensions["liaison.engine"]) as session:
+            signing_key = certificates.load_signing_key(config.signing_key_file)
+            written = audit_checks.write_checkpoint(session, signing_key, config.audit_checkpoints_file, "quotidien")
+    except Exception as error:  # a job never brings the scheduler down
+        log.error("audit checkpoint failed: %s", type(error).__name__)
+        return -1
+    return written.checkpoint.entries
+
+
+def checkpoint_is_late(app: Flask, now: dt.datetime) -> bool:
+    """No checkpoint of the audit trail written in the last day (or ever)."""
+    try:
+        written = app.extensions["liaison.config"].audit_checkpoints_file.stat().st_mtime
+    except FileNotFoundError:
+        return True
+    return now - dt.datetime.fromtimestamp(written, dt.UTC) > dt.timedelta(days=1)
+
+
 def purge_is_late(app: Flask, now: dt.datetime) -> bool:
     """No real purge has finished in the last day (or ever)."""
     with session_scope(app.extensions["liaison.engine"]) as session:
@@ -138,6 +165,15 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
     )
     scheduler.add_job(warning_job, "cron", hour=config.purge_hour, minute=30, args=[app], id="warnings")
     scheduler.add_job(inactivity_job, "cron", hour=config.purge_hour, minute=15, args=[app], id="inactivity")
+    scheduler.add_job(
+        checkpoint_job,
+        "cron",
+        hour=config.purge_hour,
+        minute=45,
+        args=[app],
+        id="audit-checkpoint",
+        **({"next_run_time": now} if checkpoint_is_late(app, now) else {}),
+    )
     scheduler.add_job(sweep_sessions_job, "cron", hour=config.purge_hour, minute=45, args=[app], id="sessions")
     scheduler.start()
     return scheduler

@@ -33,6 +33,7 @@ SUBCOMMANDS = [
     ["keys", "rotate"],
     ["audit"],
     ["audit", "verify"],
+    ["audit", "checkpoint"],
 ]
 
 
@@ -230,12 +231,14 @@ class TestUsers:
 
 
 class TestAudit:
-    """``liaison audit verify`` reads the chain the other commands extended."""
+    """``liaison audit verify`` reads the chain the other commands extended (its own tests:
+    ``tests/test_cli_audit.py``)."""
 
     def test_the_trail_is_intact_after_the_commands(self, run: Run) -> None:
         assert run("demo").exit_code == 0
         assert run("users", "add", "--login", "x.audit", "--org", "13013", "--role", "referent").exit_code == 0
         assert run("users", "disable", "x.audit").exit_code == 0
+        assert run("audit", "checkpoint").exit_code == 0
         result = run("audit", "verify")
         assert result.exit_code == 0, result.output
         assert "intacte" in result.output

@@ -74,6 +74,7 @@ class TestOrgsAdd:
         assert "déjà enregistrée avec ces valeurs, rien n'a changé" in again
         assert rows_of(config, Organisation) == 1
         assert rows_of(config, AuditEntry) == trail
+        succeeded(run("audit", "checkpoint"))
         assert "intacte" in succeeded(run("audit", "verify"))
 
     def test_the_kind_is_read_whatever_its_case(self, run: Run) -> None:

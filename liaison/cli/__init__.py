@@ -3,7 +3,8 @@
 One module per command family, each importing its helpers from :mod:`liaison.cli._common` and
 nothing from here; this module builds :func:`main` and adds their commands to it:
 
-- :mod:`~liaison.cli.service`: ``init``, ``demo``, ``serve``, ``keys``, ``audit``;
+- :mod:`~liaison.cli.service`: ``init``, ``demo``, ``serve``, ``keys``;
+- :mod:`~liaison.cli.trail`: ``audit``;
 - :mod:`~liaison.cli.users`: ``users``;
 - :mod:`~liaison.cli.orgs`: ``orgs``;
 - :mod:`~liaison.cli.retention`: ``purge``, ``certificates``, ``conventions``, ``holds``, ``scheduler``.
@@ -20,6 +21,7 @@ from liaison.cli import (
     orgs,
     retention,
     service,
+    trail,
     users,
 )
 from liaison.cli._common import SUBCOMMAND
@@ -40,7 +42,7 @@ for _command in (
     service.demo,
     service.serve,
     service.keys,
-    service.audit_group,
+    trail.audit_group,
     # accounts
     users.users,
     # organisations

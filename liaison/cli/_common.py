@@ -22,6 +22,7 @@ from liaison.services.vault import Vault
 
 CLI_ACTOR = Actor(None, "cli")
 SUBCOMMAND = "COMMANDE [ARGUMENTS]..."
+NOT_INITIALISED = "La base de données n'est pas initialisée ou pas à jour : lancez « liaison init »."
 
 
 def command_app() -> Flask:
@@ -40,7 +41,7 @@ def command_session(app: Flask) -> Iterator[Session]:
     A database never initialised, or not upgraded, is said so instead of failing on a missing table."""
     engine = app.extensions["liaison.engine"]
     if not db.schema_is_current(engine):
-        raise click.ClickException("La base de données n'est pas initialisée ou pas à jour : lancez « liaison init ».")
+        raise click.ClickException(NOT_INITIALISED)
     with db.session_scope(engine) as session:
         try:
             yield session
@@ -48,6 +49,17 @@ def command_session(app: Flask) -> Iterator[Session]:
             raise click.ClickException(str(error)) from None
         except authnz.Hidden as error:
             raise click.ClickException(str(error) or "Introuvable.") from None
+
+
+@contextmanager
+def reading_session(app: Flask) -> Iterator[Session]:
+    """A session that only reads (:func:`liaison.db.read_scope`: on SQLite no writer waits for it),
+    for a long read; a database never initialised, or not upgraded, is said so."""
+    engine = app.extensions["liaison.engine"]
+    if not db.schema_is_current(engine):
+        raise click.ClickException(NOT_INITIALISED)
+    with db.read_scope(engine) as session:
+        yield session
 
 
 def vault_of(app: Flask) -> Vault:

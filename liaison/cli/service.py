@@ -1,4 +1,4 @@
-"""``liaison init``, ``demo``, ``serve``, ``keys`` and ``audit``: install, run and secure the service."""
+"""``liaison init``, ``demo``, ``serve`` and ``keys``: install, run and secure the service."""
 
 from __future__ import annotations
 
@@ -102,18 +102,3 @@ def keys_rotate() -> None:
         f"{new_keyring.current_id} ; l'ancienne est retirée."
     )
 
-
-@click.group("audit", subcommand_metavar=SUBCOMMAND)
-def audit_group() -> None:
-    """Contrôle la piste d'audit."""
-
-
-@audit_group.command("verify")
-def audit_verify() -> None:
-    """Vérifie le chaînage de la piste d'audit (une entrée supprimée ou modifiée se voit)."""
-    app = command_app()
-    with command_session(app) as session:
-        report = audit.verify_chain(session)
-    if not report.intact:
-        raise click.ClickException(f"Piste d'audit rompue à l'entrée {report.first_broken_id}.")
-    click.echo(f"Piste d'audit intacte : {report.entries} entrée(s).")

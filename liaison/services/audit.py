@@ -1,21 +1,46 @@
-"""The trail of every access: append-only, each entry chained to the previous one by a hash.
+"""The trail of every access: append-only, each entry chained to the previous one under a key.
 
 An entry says who (user and organisation ids), what (an action code and a sheet id), when and
 from which address: never a job seeker's data. Deleting or altering an entry breaks the chain,
 which :func:`verify_chain` finds.
+
+The chain is keyed. Each entry's ``entry_hash`` is an HMAC-SHA256, under the audit chain key, of
+the previous entry's hash and of this entry (:func:`liaison.crypto.audit_link`). That key is derived
+from the installation's index key, which the database holds only wrapped under the master key (a
+key file, or ``LIAISON_MASTER_KEY``): whoever can write the database but has not the key files
+cannot make one link that verifies, so cannot rewrite the trail's end either; a rotation of the
+master key re-wraps the index key without changing it. Removing the newest entries breaks no
+link: the signed checkpoints kept outside the database show it (:mod:`liaison.services.audit_checks`).
+
+Entries written before the chain was keyed (version 0.4 and earlier) are linked by SHA-256 alone.
+The trail being append-only they stay as they are, and are verified as such, but only as the
+trail's beginning: once a keyed entry is met every later entry must be keyed, and each checkpoint
+records where that unkeyed beginning ends (``unkeyed_until``), so that a trail rewritten with plain
+SHA-256 from its very first entry shows there too. No migration marks them: the link says which
+kind an entry is.
+
+The chain key is found from the session's database: :func:`chain_with` (called by
+:func:`liaison.create_app`) names the vault that holds the keys of a database, whichever engine
+(the application's, a purge's own) opens a session on it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from liaison import crypto
 from liaison.db import serialise_audit_writers
 from liaison.models import AuditEntry, User, utcnow
+
+if TYPE_CHECKING:
+    from liaison.services.vault import Vault
 
 GENESIS = "0" * 64
 ACTIONS = frozenset(
@@ -93,7 +118,29 @@ _COLUMNS = (
 )
 
 
-def _entry_bytes(entry: AuditEntry) -> bytes:
+_VAULTS: dict[str, Vault] = {}  # a database (its URL, password hidden) → the vault holding its keys
+
+
+def chain_with(engine: Engine, vault: Vault) -> None:
+    """Chain the entries written to ``engine``'s database under the key ``vault`` holds."""
+    _VAULTS[_database_of(engine)] = vault
+
+
+def _database_of(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def chain_key(session: Session) -> bytes:
+    """The audit chain key of the session's database (see :func:`liaison.crypto.audit_chain_key`);
+    the index key it comes from is made on first use, like any use of it."""
+    vault = _VAULTS.get(_database_of(session.get_bind().engine))
+    if vault is None:
+        raise RuntimeError("no vault holds this database's audit chain key: open it with create_app")
+    return crypto.audit_chain_key(vault.index_key(session))
+
+
+def entry_bytes(entry: Any) -> bytes:
+    """What a link covers of an entry (an :class:`AuditEntry` or a row of its columns)."""
     fields = {
         "at": entry.at.isoformat(),
         "action": entry.action,
@@ -111,6 +158,7 @@ def record(session: Session, action: str, actor: Actor, sheet_id: str | None = N
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     serialise_audit_writers(session)
+    key = chain_key(session)  # after the audit lock: the first entry ever may make the index key
     connection = session.connection()  # plain SQL: the trail is append-only, no object is tracked
     previous = connection.execute(_LAST_HASH).scalar()
     user = actor.user
@@ -124,32 +172,89 @@ def record(session: Session, action: str, actor: Actor, sheet_id: str | None = N
         remote_addr=actor.remote_addr[:45],
         previous_hash=previous or GENESIS,
     )
-    entry.entry_hash = crypto.chain_hash(entry.previous_hash, _entry_bytes(entry))
+    entry.entry_hash = crypto.audit_link(key, entry.previous_hash, entry_bytes(entry))
     connection.execute(_APPEND, {column: getattr(entry, column) for column in _COLUMNS})
 
 
 @dataclass(frozen=True)
+class Break:
+    """The first entry that does not verify: its id, date and action, and why (in French)."""
+
+    id: int
+    at: dt.datetime
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ChainReport:
+    """The trail walked from its first entry to its last (``head_id``; 0 and :data:`GENESIS` when
+    empty). ``unkeyed_until``: the last entry of its unkeyed beginning (0: none). ``seen``: for
+    each watched id found, its stored hash and how many entries the trail has up to it."""
+
     entries: int
-    first_broken_id: int | None
+    first_break: Break | None = None
+    head_id: int = 0
+    head_hash: str = GENESIS
+    unkeyed_until: int = 0
+    seen: Mapping[int, tuple[str, int]] = field(default_factory=dict)
+
+    @property
+    def first_broken_id(self) -> int | None:
+        return self.first_break.id if self.first_break else None
 
     @property
     def intact(self) -> bool:
-        return self.first_broken_id is None
+        return self.first_break is None
+
+
+_UNKEYED_TOO_LATE = "chaînée sans clé (SHA-256 seul) après le début du chaînage sous clé : réécrite sans la clé"
+_WRONG_LINK = "son lien ne désigne pas l'entrée qui la précède : une entrée a été supprimée ou insérée avant elle"
+_WRONG_HASH = "son empreinte ne correspond pas à son contenu sous la clé de chaînage : entrée modifiée ou réécrite"
+
+
+def walk_chain(
+    session: Session, key: bytes, unkeyed_until: int | None = None, watch: Collection[int] = ()
+) -> ChainReport:
+    """Walk the whole trail in order, checking every link under ``key``; report the first entry
+    whose link or content does not match, and go on to the end (the head, the count, the watched
+    ids). ``unkeyed_until``: the last entry that may be linked without the key, as the checkpoints
+    recorded it (None: no checkpoint yet, any unkeyed beginning is taken)."""
+    previous, count, keyed, last_unkeyed, head_id = GENESIS, 0, False, 0, 0
+    first_break: Break | None = None
+    seen: dict[int, tuple[str, int]] = {}
+    watched = set(watch)
+    query = select(*(getattr(AuditEntry, column) for column in ("id", *_COLUMNS))).order_by(AuditEntry.id)
+    for entry in session.execute(query.execution_options(yield_per=1000)):
+        count += 1
+        if first_break is None:
+            reason = None
+            content = entry_bytes(entry)
+            unkeyed_allowed = not keyed and (unkeyed_until is None or entry.id <= unkeyed_until)
+            if entry.previous_hash != previous:
+                reason = _WRONG_LINK
+            elif entry.entry_hash == crypto.audit_link(key, previous, content):
+                keyed = True
+            elif entry.entry_hash == crypto.UNKEYED_legacy_audit_link(previous, content):
+                if unkeyed_allowed:
+                    last_unkeyed = entry.id
+                else:
+                    reason = _UNKEYED_TOO_LATE
+            else:
+                reason = _WRONG_HASH
+            if reason is not None:
+                first_break = Break(entry.id, entry.at, entry.action, reason)
+        if entry.id in watched:
+            seen[entry.id] = (entry.entry_hash, count)
+        previous = entry.entry_hash
+        head_id = entry.id
+    return ChainReport(count, first_break, head_id, previous, last_unkeyed, seen)
 
 
 def verify_chain(session: Session) -> ChainReport:
-    """Walk the trail in order; report the first entry whose link or content does not match."""
-    previous = GENESIS
-    count = 0
-    query = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)
-    with session.scalars(query) as entries:  # closes the server-side cursor when we stop early
-        for entry in entries:
-            count += 1
-            if entry.previous_hash != previous or entry.entry_hash != crypto.chain_hash(previous, _entry_bytes(entry)):
-                return ChainReport(count, entry.id)
-            previous = entry.entry_hash
-    return ChainReport(count, None)
+    """Walk the trail in order under its chain key; report the first entry whose link or content
+    does not match (the checkpoints aside: see :func:`liaison.services.audit_checks.verify_trail`)."""
+    return walk_chain(session, chain_key(session))
 
 
 def sheet_history(session: Session, sheet_id: str) -> list[AuditEntry]:

@@ -58,7 +58,7 @@ from liaison.models import (
     User,
     utcnow,
 )
-from liaison.services import exports
+from liaison.services import audit_checks, exports
 from liaison.services.audit import Actor, record
 from liaison.services.retention import schedule_unscheduled
 from liaison.services.vault import Vault
@@ -85,6 +85,7 @@ class PurgeSite:
     certificates_dir: Path
     signing_key_file: Path
     needs_approval: bool = False
+    audit_checkpoints_file: Path | None = None  # a real run ends with a signed checkpoint of the trail
 
     @classmethod
     def of(cls, app: Flask) -> PurgeSite:
@@ -95,6 +96,7 @@ class PurgeSite:
             config.data_dir / "certificates",
             config.signing_key_file,
             config.purge_needs_approval,
+            config.audit_checkpoints_file,
         )
 
     def certificate_path(self, run_id: str, plie_code: str | None = None) -> Path:
@@ -235,7 +237,22 @@ def run_purge(
         _finish_run(site, result, actor, executed)
         if not dry_run and not db.checkpoint_wal(site.engine):
             log.warning("purge %s : journal SQLite (WAL) non vidé, un lecteur le retenait", run_id[:8])
+        if not dry_run:
+            _checkpoint_trail(site, run_id)
         return result
+
+
+def _checkpoint_trail(site: PurgeSite, run_id: str) -> None:
+    """A signed checkpoint of the audit trail, the run's own entries included. The dossiers are
+    destroyed and certified by now: a checkpoint that cannot be written is logged, not raised."""
+    if site.audit_checkpoints_file is None:
+        return
+    try:
+        with db.read_scope(site.engine) as session:
+            signing_key = certificates.load_signing_key(site.signing_key_file)
+            audit_checks.write_checkpoint(session, signing_key, site.audit_checkpoints_file, "purge")
+    except Exception as error:  # the purge is done; the daily checkpoint follows
+        log.error("purge %s : point de contrôle de la piste d'audit non écrit (%s)", run_id[:8], type(error).__name__)
 
 
 def _start_run(site: PurgeSite, as_of: dt.date, dry_run: bool, trigger: PurgeTrigger) -> str:

@@ -174,13 +174,14 @@ def test_an_altered_entry_is_reported_as_the_break(engine, activity):
     assert chain_report(engine).first_broken_id == altered
 
 
-def test_an_altered_entry_whose_own_hash_is_recomputed_breaks_the_link_to_the_next_one(engine, activity):
+def test_an_altered_entry_whose_own_hash_is_recomputed_with_the_key_breaks_the_link_to_the_next_one(engine, activity):
+    """Even someone holding the key files cannot alter an entry without breaking the next link."""
     ids = entry_ids(engine)
     altered, following = ids[2], ids[3]
     with Session(engine) as session:
         entry = session.get_one(AuditEntry, altered)
         entry.remote_addr = "203.0.113.66"
-        forged_hash = crypto.chain_hash(entry.previous_hash, audit._entry_bytes(entry))
+        forged_hash = crypto.audit_link(audit.chain_key(session), entry.previous_hash, audit.entry_bytes(entry))
 
     with guards_lifted(engine) as connection:
         connection.execute(
@@ -189,6 +190,23 @@ def test_an_altered_entry_whose_own_hash_is_recomputed_breaks_the_link_to_the_ne
         )
 
     assert chain_report(engine).first_broken_id == following
+
+
+def test_an_altered_entry_whose_hash_is_recomputed_without_the_key_is_reported_as_the_break(engine, activity):
+    """Whoever has the database alone can recompute a plain SHA-256, not the keyed link."""
+    altered = entry_ids(engine)[2]
+    with Session(engine) as session:
+        entry = session.get_one(AuditEntry, altered)
+        entry.remote_addr = "203.0.113.66"
+        forged_hash = crypto.UNKEYED_legacy_audit_link(entry.previous_hash, audit.entry_bytes(entry))
+
+    with guards_lifted(engine) as connection:
+        connection.execute(
+            text("UPDATE audit_entry SET remote_addr = :addr, entry_hash = :hash WHERE id = :id"),
+            {"addr": "203.0.113.66", "hash": forged_hash, "id": altered},
+        )
+
+    assert chain_report(engine).first_broken_id == altered
 
 
 def test_a_deleted_entry_is_reported_at_the_entry_that_followed_it(engine, activity):
