@@ -109,7 +109,7 @@ class OrganisationRefSchema(StrictSchema):
 
 class SheetSummarySchema(StrictSchema):
     id = fields.String()
-    kind = fields.Function(lambda sheet: sheet.kind.value)
+    kind = fields.Function(lambda sheet: sheet.kind.value, metadata={"enum": list(codes.KINDS)})
     sender = fields.Nested(OrganisationRefSchema)
     recipient = fields.Nested(OrganisationRefSchema)
     state = fields.String(metadata={"enum": ["sent", "read", "exported", "acknowledged"]})

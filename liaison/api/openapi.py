@@ -11,12 +11,22 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields as ma_fields
 
+from liaison.api.views import MAX_OFFSET, MAX_PAGE
 from liaison.archives import refusals
 from schemas import SHEET_SCHEMAS, api, fields
 
-# What the text fields held to a pattern admit, in OpenAPI's (ECMA) syntax: the service takes a
-# code in any case and stores it in upper case (schemas.api.ORGANISATION_CODE).
-_TEXT_PATTERNS: dict[Callable[[str], str], str] = {api.normalise_organisation_code: "^[A-Za-z0-9][A-Za-z0-9-]{1,30}$"}
+# What the text fields of the API's envelopes admit, in OpenAPI's terms (ECMA patterns): a code
+# or a login is taken in any case, then stored in upper (schemas.api.ORGANISATION_CODE) or lower
+# case (schemas.api.LOGIN); an agreed passphrase is printable ASCII without a space at either end.
+_TEXT_FORMATS: dict[Callable[[str], str], dict[str, Any]] = {
+    api.normalise_organisation_code: {"pattern": "^[A-Za-z0-9][A-Za-z0-9-]{1,30}$"},
+    api.normalise_login: {"pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{1,62}[A-Za-z0-9]$"},
+    api.normalise_account_email: {"format": "email", "maxLength": 254},
+    api.check_agreed_passphrase: {
+        "pattern": f"^[!-~][ -~]{{{api.AGREED_PASSPHRASE_MIN - 2},{api.AGREED_PASSPHRASE_MAX - 2}}}[!-~]$"
+    },
+    api.check_import_passphrase: {"minLength": 1, "maxLength": api.IMPORT_PASSPHRASE_MAX},
+}
 # The refusal codes of a received archive (liaison.archives.refusals), under ImportRefused.error.
 IMPORT_REFUSALS = [
     refusals.WRONG_PASSPHRASE,
@@ -134,9 +144,13 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
                 {
                     "name": "limit",
                     "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 100},
                 },
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                {
+                    "name": "offset",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+                },
             ],
             "responses": {"200": _ok("SheetList")},
             "errors": {403: "This role has no inbox (DPO, account manager)", 422: "box, limit or offset invalid"},
@@ -361,6 +375,29 @@ _PATHS += [
 ]
 
 
+# The response bodies dumped from objects that have every field: each property is always there
+# (null where the schema says nullable).
+_ALWAYS_COMPLETE = (
+    "OrganisationRef",
+    "SheetSummary",
+    "SheetList",
+    "SheetDetail",
+    "Created",
+    "ExportCreated",
+    "PartnerStatus",
+    "PartnershipList",
+    "PartnershipKeySet",
+    "Acknowledgement",
+    "ScheduleRow",
+    "RetentionSchedule",
+    "PurgeRun",
+    "PurgeRunList",
+    "Account",
+    "AccountList",
+    "AccountCreated",
+)
+
+
 # apispec writes an optional block as "the block, or any object, or null": that admits any object.
 _ANY_OBJECT_OR_NULL = {"type": "object", "nullable": True}
 _ONLY_NULL = {"type": "object", "nullable": True, "enum": [None]}
@@ -378,12 +415,13 @@ def _field_properties(self: Any, field: ma_fields.Field, ret: dict[str, Any], **
         return {"type": "integer", "minimum": field.minimum, "maximum": field.maximum}
     if isinstance(field, fields.Day):
         return {"type": "string", "format": "date"}
+    if isinstance(field, ma_fields.Function):  # every computed field of the API is a string (a code, a label)
+        return {"type": "string"}
     if isinstance(field, fields.Flag):
         return {"type": "boolean"}
     if isinstance(field, fields.Text):
         described = {"type": "string", "description": (field.normalise.__doc__ or "").strip().split("\n")[0]}
-        pattern = _TEXT_PATTERNS.get(field.normalise)
-        return {**described, "pattern": pattern} if pattern else described
+        return {**described, **_TEXT_FORMATS.get(field.normalise, {})}
     return {}
 
 
@@ -444,6 +482,9 @@ def openapi_document() -> dict[str, Any]:
     ):
         spec.components.schema(name, schema=getattr(api, f"{name}Schema"))
     spec.components.schemas["ImportRefused"]["properties"]["error"]["enum"] = IMPORT_REFUSALS
+    for name in _ALWAYS_COMPLETE:
+        component = spec.components.schemas[name]
+        component["required"] = list(component["properties"])
     spec.components.schemas["ImportRequest"] = _import_form(spec)
     for path, method, operation in _PATHS:
         spec.path(path=path, operations={method: _operation(operation)}, parameters=_path_parameters(path))

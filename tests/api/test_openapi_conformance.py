@@ -30,13 +30,13 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from liaison import create_app, db
+from liaison import archives, create_app, db
 from liaison.config import Config
 from liaison.models import Role
 from liaison.services import directory, purge
 from liaison.services.audit import Actor
-from liaison.services.demo import DemoAccount
 from liaison.services.purge import PurgeSite
+from liaison.services.sheets import canonical_json_of
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
 
@@ -66,41 +66,67 @@ SETTINGS = settings(
 # --- what exists, so that success is checked too ---------------------------------------------
 
 
-def known_values(app: Flask, api: dict[str, ApiClient], demo: dict[str, DemoAccount]) -> dict[str, list[str]]:
-    """Real values for each path parameter: sheets both ways, a download link per sender, a
-    partner, an account of the RGC's structure, a purge run."""
+IMPORT_PASSPHRASE = "conformite de l'import"
+
+
+@dataclass(frozen=True)
+class Known:
+    """Real values, so that success is checked too: for path parameters, by name, and whole
+    valid bodies, by operation."""
+
+    path: dict[str, list[str]]
+    bodies: dict[str, list[Any]]
+
+
+def known_values(app: Flask, api: dict[str, ApiClient]) -> Known:
+    """Sheets both ways, a download link per sender, a partner, an account of the RGC's structure,
+    a purge run; a sheet of each kind to send, an archive of one to import, an account to create."""
     fdl2_sent = api["accompagnateur"].post("/api/v1/sheets", {"kind": "FDL2", "recipient": "13013", "sheet": fdl2()})
     fdl1_sent = api["referent"].post("/api/v1/sheets", {"kind": "FDL1", "recipient": "PLIE-PAYS-AIX", "sheet": fdl1()})
     assert (fdl2_sent.status_code, fdl1_sent.status_code) == (201, 201), (fdl2_sent.json, fdl1_sent.json)
     sheets = [fdl2_sent.json["id"], fdl1_sent.json["id"]]
-    tokens = []
+    links = []
     for role, sheet_id in (("accompagnateur", sheets[0]), ("referent", sheets[1])):
         made = api[role].post(f"/api/v1/sheets/{sheet_id}/exports", {"format": "zip"})
         assert made.status_code == 201, made.json
-        tokens.append(made.json["download_url"].rsplit("/", 1)[-1])
-    engine = app.extensions["liaison.engine"]
-    with db.session_scope(engine) as session:
+        links.append(made.json["download_url"].rsplit("/", 1)[-1])
+    with db.session_scope(app.extensions["liaison.engine"]) as session:
         directory.add_user(session, Actor(None, "test"), "conformite.agent", "PLIE-PAYS-AIX", Role.ACCOMPAGNATEUR)
     dry = purge.run_purge(
         PurgeSite.of(app), dt.date.today(), dry_run=True, trigger="commande", actor=Actor(None, "test")
     )
-    return {
-        "sheet_id": sheets,
-        "token": tokens,
-        "partner_code": ["13013", "PLIE-PAYS-AIX"],
-        "login": ["conformite.agent"],
-        "run_id": [dry.run_id],
-    }
+    archive = archives.WRITERS["zip"]({"fiche.json": canonical_json_of(fdl2())}, IMPORT_PASSPHRASE)
+    return Known(
+        path={
+            "sheet_id": sheets,
+            "token": links,
+            "partner_code": ["13013", "PLIE-PAYS-AIX"],
+            "login": ["conformite.agent"],
+            "run_id": [dry.run_id],
+        },
+        bodies={
+            "POST /sheets": [
+                {"kind": "FDL2", "recipient": "13013", "sheet": fdl2()},
+                {"kind": "FDL1", "recipient": "PLIE-PAYS-AIX", "sheet": fdl1()},
+            ],
+            "POST /imports": [{"file": archive, "passphrase": IMPORT_PASSPHRASE, "kind": "FDL2", "recipient": "13013"}],
+            "POST /users": [{"login": "conformite.nouveau", "role": "accompagnateur", "email": "nouveau@example.org"}],
+        },
+    )
 
 
-def strategies(operation: Any, mode: GenerationMode, headers: dict[str, str], known: dict[str, list[str]]) -> Any:
-    """Random cases, and cases whose path names a real thing."""
-    names = [parameter.name for parameter in operation.path_parameters]
+def strategies(operation: Any, mode: GenerationMode, headers: dict[str, str], known: Known) -> Any:
+    """Random cases, cases whose path names a real thing, and (positive) cases with a valid body."""
     variants = [operation.as_strategy(generation_mode=mode, headers=headers)]
-    for name in names:
+    for parameter in operation.path_parameters:
         variants += [
-            operation.as_strategy(generation_mode=mode, headers=headers, path_parameters={name: value})
-            for value in known.get(name, [])
+            operation.as_strategy(generation_mode=mode, headers=headers, path_parameters={parameter.name: value})
+            for value in known.path.get(parameter.name, [])
+        ]
+    if mode is GenerationMode.POSITIVE:
+        variants += [
+            operation.as_strategy(generation_mode=mode, headers=headers, body=body)
+            for body in known.bodies.get(operation.label, [])
         ]
     return st.one_of(variants)
 
@@ -137,7 +163,7 @@ def check_operation(operation: Any, mode: GenerationMode, strategy: Any, tally: 
         tally.found.append(f"{label} {operation.label} ({mode.value}): {type(error).__name__}: {error}")
 
 
-def check_every_operation(schema: Any, tokens: dict[str, str | None], known: dict[str, list[str]]) -> Tally:
+def check_every_operation(schema: Any, tokens: dict[str, str | None], known: Known) -> Tally:
     tally = Tally()
     for label, token in tokens.items():
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -157,10 +183,10 @@ def operation_count(document: dict[str, Any]) -> int:
     return sum(len([method for method in item if method != "parameters"]) for item in document["paths"].values())
 
 
-def test_every_answer_to_every_role_is_the_one_the_document_describes(app, api, demo):
+def test_every_answer_to_every_role_is_the_one_the_document_describes(app, api):
     """Every operation, as each role in turn, then without a token: 0 server errors, 0 disagreements."""
     schema = schemathesis.openapi.from_wsgi(OPENAPI, app)
-    known = known_values(app, api, demo)
+    known = known_values(app, api)
     tokens = {role: api[role].token for role in ROLES} | {"(sans jeton)": None}
 
     tally = check_every_operation(schema, tokens, known)
