@@ -66,7 +66,6 @@ _RETRY_AFTER = {"Retry-After": _header("Seconds to wait before trying again", {"
 # What an error status means when an operation says no more; every error body has the Error shape
 # ({"error": code, "message": French text}), except 422's ValidationError ({"errors": {path: [messages]}}).
 _ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
-    400: ("The request cannot be read", {}),
     401: (
         "No valid API token: missing, unknown, expired or revoked, or its account disabled",
         {"WWW-Authenticate": _header('Bearer realm="liaison"')},
@@ -76,7 +75,6 @@ _ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     409: ("Not in the expected state", {}),
     410: ("Gone", {}),
     413: ("The request is larger than the service accepts (LIAISON_MAX_UPLOAD_BYTES)", {}),
-    415: ("The body must be JSON (Content-Type: application/json)", {}),
     422: ("Every broken field, by dotted path", {}),
     429: ("Too many requests: try again after Retry-After seconds", _RETRY_AFTER),
     503: (
@@ -237,7 +235,6 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
                 403: "Not an account manager",
                 404: "Not a partner",
                 422: "The passphrase breaks a rule, or a body that is not a JSON object",
-                503: None,
             },
         },
     ),
