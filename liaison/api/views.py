@@ -18,6 +18,7 @@ from schemas.api import (
     CreatedSchema,
     ExportCreatedSchema,
     ExportRequestSchema,
+    ImportRefusedSchema,
     ImportRequestSchema,
     PartnershipKeyRequestSchema,
     PartnershipKeySetSchema,
@@ -244,7 +245,8 @@ def import_archive() -> tuple[Response, int, dict[str, str]] | Response:
         )
     except imports.ImportRefused as refused:
         session.commit()  # the trail's entry of the refusal, and nothing else
-        response = jsonify(error=refused.code, message=refused.message, errors={refused.field: [refused.message]})
+        refusal = {"error": refused.code, "message": refused.message, "errors": {refused.field: [refused.message]}}
+        response = jsonify(ImportRefusedSchema().dump(refusal))
         response.status_code = 422
         return response
     session.commit()
