@@ -9,8 +9,9 @@ from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from liaison import crypto, db
+from liaison import crypto, db, files
 from liaison.config import Config
+from liaison.costly import CostlyBounds, CostlyGate, GatedPasswordHasher
 from liaison.epoch_keys import EpochKeys
 from liaison.keyring import load_keyring
 from liaison.services import audit
@@ -37,6 +38,8 @@ PRODUCTION_COOKIE = "__Host-liaison"
 def create_app(config: Config | None = None) -> Flask:
     """Build the application; refuses to start (ConfigError) without what production needs."""
     config = config or Config.from_environment()
+    files.restrict_umask()  # what the service writes (database, WAL, keys, certificates) is 0600 in 0700 folders
+    files.private_dir(config.data_dir)
     keyring = load_keyring(config, create=config.may_create_local_key)
     session_secret = load_session_secret(config)  # not the master key's: it survives rotations
     app = Flask(__name__, instance_path=str(config.data_dir))
@@ -61,7 +64,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["liaison.config"] = config
     app.extensions["liaison.throttle_key"] = crypto.derive_secret(session_secret, "liaison/throttle/v1")
     app.extensions["liaison.vault"] = Vault(keyring, EpochKeys(config.period_keys_dir))
-    app.extensions["liaison.hasher"] = password_hasher(config.argon2_time_cost, config.argon2_memory_kib)
+    gate = CostlyGate(CostlyBounds(config.costly_workers, _queue(config), config.costly_wait_seconds))
+    app.extensions["liaison.costly"] = gate
+    app.extensions["liaison.hasher"] = GatedPasswordHasher(
+        password_hasher(config.argon2_time_cost, config.argon2_memory_kib), gate
+    )
     db.init_app(app, db.make_engine(config.database_url))
     audit.chain_with(app.extensions["liaison.engine"], app.extensions["liaison.vault"])
     if config.trusted_proxies:
@@ -86,3 +93,10 @@ def create_app(config: Config | None = None) -> Flask:
 
     logging.getLogger("liaison").setLevel(logging.INFO)
     return app
+
+
+def _queue(config: Config) -> int:
+    """How many costly derivations may wait for a slot: as many as run at once unless configured."""
+    if config.costly_queue is not None:
+        return config.costly_queue
+    return config.costly_workers or 0

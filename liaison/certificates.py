@@ -29,6 +29,8 @@ from typing import IO, Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from liaison.files import private_dir
+
 FORMAT = "liaison/certificat-de-destruction/v1"
 
 
@@ -41,7 +43,7 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     try:
         raw = base64.b64decode(path.read_text(encoding="ascii").strip(), validate=True)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         key = Ed25519PrivateKey.generate()
         temporary = path.with_name(path.name + ".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -47,6 +47,13 @@ class Config:
     token_lifetime_days: int = 90
     session_idle_minutes: int = 60
     session_lifetime_hours: int = 12
+    # Costly key derivations (archives' passphrases, Argon2) at once in one process (None: no bound,
+    # for measurements only), how many more may wait for a slot, and how long (see liaison.costly).
+    costly_workers: int | None = field(default_factory=lambda: os.cpu_count() or 1)
+    costly_queue: int | None = None  # None: as many as costly_workers
+    costly_wait_seconds: int = 5
+    # Failed imports (a wrong passphrase, an archive or a sheet refused) per user before a pause.
+    import_failures_allowed: int = 10
 
     @property
     def is_production(self) -> bool:
@@ -113,6 +120,12 @@ class Config:
             token_lifetime_days=_positive_int(env, "LIAISON_TOKEN_LIFETIME_DAYS", 90),
             session_idle_minutes=_positive_int(env, "LIAISON_SESSION_IDLE_MINUTES", 60),
             session_lifetime_hours=_positive_int(env, "LIAISON_SESSION_LIFETIME_HOURS", 12),
+            costly_workers=_positive_int(env, "LIAISON_COSTLY_WORKERS", os.cpu_count() or 1),
+            costly_queue=_positive_int(env, "LIAISON_COSTLY_QUEUE", 0, allow_zero=True)
+            if env.get("LIAISON_COSTLY_QUEUE")
+            else None,
+            costly_wait_seconds=_positive_int(env, "LIAISON_COSTLY_WAIT_SECONDS", 5, allow_zero=True),
+            import_failures_allowed=_positive_int(env, "LIAISON_IMPORT_FAILURES", 10),
         )
 
 

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from flask import current_app, g, request
 
 from liaison.config import Config
+from liaison.costly import CostlyGate
 from liaison.models import User
 from liaison.services.audit import Actor
 from liaison.services.vault import Vault
@@ -29,6 +30,12 @@ def vault() -> Vault:
 
 def hasher() -> PasswordHasher:
     value: PasswordHasher = current_app.extensions["liaison.hasher"]
+    return value
+
+
+def costly_gate() -> CostlyGate:
+    """The bound on costly key derivations (archives' passphrases, Argon2) in this process."""
+    value: CostlyGate = current_app.extensions["liaison.costly"]
     return value
 
 

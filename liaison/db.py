@@ -47,6 +47,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from liaison.files import create_private
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -56,7 +58,12 @@ def make_engine(database_url: str, sqlite_busy_seconds: float = 30) -> Engine:
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        database = Path(url.database)
+        # 0600 in a 0700 folder. SQLite gives its -wal and -shm the database file's mode when it
+        # makes them; those of an older installation are brought to it here.
+        for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+            if path == database or path.exists():
+                create_private(path)
     engine = create_engine(url, connect_args={"timeout": sqlite_busy_seconds})
 
     @event.listens_for(engine, "connect")
@@ -144,6 +151,7 @@ def _job_lock(engine: Engine, number: int, suffix: str) -> Iterator[bool]:
     if path is None:
         yield True
         return
+    create_private(path)
     with open(path, "a+b") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -21,6 +21,7 @@ import secrets
 from pathlib import Path
 
 from liaison.crypto import DecryptionFailed
+from liaison.files import private_dir
 
 UNDATED = "sans-date"  # dossiers with no destruction date (a hold, a decision to come)
 _EPOCH = re.compile(r"\d{4}-\d{2}|" + UNDATED)
@@ -77,7 +78,7 @@ class EpochKeys:
         return secret
 
     def _create(self, path: Path) -> bytes:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.directory)
         temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as handle:

@@ -14,6 +14,8 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from liaison.authnz import Hidden, Refused
+from liaison.costly import Busy
+from liaison.services.import_limit import ImportsPaused
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,20 @@ def init_app(app: Flask) -> None:
         if status == 404:
             return render_template("error.html", status=404), 404
         return render_template("retention_gone.html", title=getattr(error, "title", ""), message=str(error)), status
+
+    def _try_later(error: Busy | ImportsPaused) -> Response | tuple[str, int, dict[str, str]]:
+        """Not now: too much costly work in this process (503), or too many failed imports by this
+        user (429). ``Retry-After`` says when to try again, in seconds."""
+        retry_after = {"Retry-After": str(error.retry_after)}
+        if is_api_request():
+            response = error_response(error.status, str(error), code=error.code)
+            response.headers.update(retry_after)
+            return response
+        page = render_template("try_later.html", title=error.title, message=str(error), retry_after=error.retry_after)
+        return page, error.status, retry_after
+
+    app.register_error_handler(Busy, _try_later)
+    app.register_error_handler(ImportsPaused, _try_later)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response | tuple[str, int]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from liaison import crypto
 from liaison.config import Config, ConfigError
+from liaison.files import private_dir
 
 MISSING_KEY = (
     "Aucune clé maîtresse n'est configurée : définissez LIAISON_MASTER_KEY (32 octets en base64) "
@@ -116,7 +117,7 @@ def _next_file(path: Path) -> Path:
 
 def _write_key_file(path: Path, key: bytes) -> None:
     """Write a key readable by its owner only, durably, replacing nothing half-way."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     temporary = path.with_name(path.name + ".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:

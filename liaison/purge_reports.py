@@ -19,6 +19,7 @@ from fpdf.enums import XPos, YPos
 
 from liaison.certificates import read_lines
 from liaison.enums import Labelled, PurgeStatus, PurgeTrigger
+from liaison.files import open_private
 from liaison.services.retention import RULE_LABELS
 
 FORMATS = (".csv", ".json", ".pdf")
@@ -38,7 +39,7 @@ def write_report(certificate: Path, destination: Path) -> None:
 
 
 def _csv(certificate: Path, destination: Path) -> None:
-    with open(destination, "w", encoding="utf-8", newline="") as handle:
+    with open_private(destination, "w", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(CSV_COLUMNS)
         for document in read_lines(certificate):
@@ -51,7 +52,7 @@ def _json(certificate: Path, destination: Path) -> None:
     header: dict[str, Any] = {}
     summary: dict[str, Any] = {}
     signature: dict[str, Any] = {}
-    with open(destination, "w", encoding="utf-8") as handle:
+    with open_private(destination, "w") as handle:
         handle.write('{"dossiers": [')
         first = True
         for document in read_lines(certificate):
@@ -142,7 +143,8 @@ def _pdf(certificate: Path, destination: Path) -> None:
         f"Clé publique de signature (Ed25519) : {signature.get('cle_publique', '')}\n"
         "Vérification : liaison certificates verify <fichier du certificat>",
     )
-    pdf.output(str(destination))
+    with open_private(destination, "wb") as handle:
+        handle.write(pdf.output())
 
 
 def _label(kind: type[Labelled], value: Any) -> str:

@@ -344,6 +344,7 @@ class Builder:
                 self.config.export_lifetime,
                 SheetRules().fonctions,
                 key="single_use",
+                gate=self.app.extensions["liaison.costly"],
             )
             return made.download_token
 

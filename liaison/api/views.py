@@ -184,6 +184,7 @@ def create_export(sheet_id: str) -> tuple[Response, int]:
         context.config().export_lifetime,
         context.sheet_rules().fonctions,
         key=wanted["key"],
+        gate=context.costly_gate(),
     )
     session.commit()
     return (
@@ -242,6 +243,9 @@ def import_archive() -> tuple[Response, int, dict[str, str]] | Response:
             upload.read(),
             wanted["passphrase"],
             context.sheet_rules(),
+            gate=context.costly_gate(),
+            throttle_key=context.throttle_key(),
+            failures_allowed=context.config().import_failures_allowed,
         )
     except imports.ImportRefused as refused:
         session.commit()  # the trail's entry of the refusal, and nothing else

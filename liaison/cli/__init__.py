@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import click
 
+from liaison import files
 from liaison.cli import (
     _french,  # noqa: F401 - click's own words in French, before any command is built
     orgs,
@@ -34,6 +35,7 @@ def main() -> None:
     Configuration par variables d'environnement : DATABASE_URL, LIAISON_ENV, LIAISON_MASTER_KEY ou
     LIAISON_MASTER_KEY_FILE, LIAISON_DATA_DIR (voir le README).
     """
+    files.restrict_umask()  # whatever a command writes (keys, database, reports) is its owner's only
 
 
 for _command in (

@@ -190,6 +190,10 @@ def authenticate_password(session: Session, login: str, password: str, hasher: P
     """The active user with that login and password, or None, in the same time either way."""
     user = user_by_login(session, login)
     stored = user.password_hash if user is not None and user.password_hash else None
+    # Argon2 takes a good part of a second, and may wait for a slot of the costly gate
+    # (liaison.costly): not inside a transaction. On SQLite every transaction is BEGIN IMMEDIATE
+    # and holds the writer lock, which every other request would wait for. Nothing is written yet.
+    session.commit()
     try:
         hasher.verify(stored or _dummy_hash(hasher), password)
         verified = stored is not None

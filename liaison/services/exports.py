@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from liaison import archives, crypto
 from liaison.archives import sevenzip
 from liaison.authnz import Hidden, Refused
+from liaison.costly import CostlyGate
 from liaison.db import hold_master_key
 from liaison.models import Dossier, Export, Sheet, User, utcnow
 from liaison.pdf import render_sheet_pdf
@@ -58,6 +59,8 @@ def create_export(
     lifetime: dt.timedelta,
     fonctions: Mapping[str, str],
     key: str | None = None,
+    *,
+    gate: CostlyGate,
 ) -> NewExport:
     """Build the encrypted file of a sheet (its JSON and its PDF) for the caller; ``fonctions``
     are the installation's agent functions, printed by their labels. ``key``: ``"partnership"``,
@@ -89,7 +92,8 @@ def create_export(
         f"{base}.pdf": render_sheet_pdf(kind, content, sender, recipient, fonctions=fonctions),
     }
     passphrase = agreed.passphrase if agreed else crypto.new_passphrase()
-    encrypted = _encrypted(vault, file_format, files, passphrase, agreed)
+    with gate.slot():  # a key derivation (axx: a good part of a second): bounded with the imports'
+        encrypted = _encrypted(vault, file_format, files, passphrase, agreed)
     _still_there(session, user, sheet)
     token = crypto.new_token()
     now = utcnow()

@@ -2,7 +2,9 @@
 
 The archive is read in memory within bounds (see :mod:`liaison.archives`), must hold exactly one
 file, the sheet as canonical JSON, which is then validated and stored exactly as if it had been
-posted to ``POST /api/v1/sheets``. A refused archive changes nothing but the audit trail.
+posted to ``POST /api/v1/sheets``. A refused archive changes nothing but the audit trail and the
+user's count of failed imports (:mod:`liaison.services.import_limit`); its key derivation is
+bounded with the others of this process (:mod:`liaison.costly`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from sqlalchemy.orm import Session
 from liaison import archives, authnz
 from liaison.archives import ArchiveRefused, ReadLimits
 from liaison.archives.refusals import DEFAULT_LIMITS, WRONG_PASSPHRASE
-from liaison.models import SheetKind
-from liaison.services import sheets
+from liaison.costly import CostlyGate
+from liaison.models import SheetKind, User
+from liaison.services import import_limit, sheets
 from liaison.services.audit import Actor, record
 from liaison.services.vault import Vault
 from schemas import SheetInvalid, SheetRules, strict
@@ -45,31 +48,55 @@ def import_archive(
     data: bytes,
     passphrase: str,
     rules: SheetRules,
+    *,
+    gate: CostlyGate,
+    throttle_key: bytes,
+    failures_allowed: int,
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> str:
     """Open ``data`` with ``passphrase`` and send the sheet it holds; return the new sheet's id.
 
     Raises :class:`ImportRefused` (the archive), :class:`SheetInvalid` (its content, with the
-    same paths as ``POST /api/v1/sheets``), :class:`~liaison.authnz.Refused` (the caller's role).
-    Commits what the session holds before decrypting (see below); the caller commits the rest,
-    and after :class:`ImportRefused` it may commit the trail's entry alone.
+    same paths as ``POST /api/v1/sheets``), :class:`~liaison.authnz.Refused` (the caller's role),
+    :class:`~liaison.services.import_limit.ImportsPaused` (too many failed imports by the caller
+    lately, 429), :class:`~liaison.costly.Busy` (``gate`` full: too many key derivations running
+    or waiting in this process, 503).
+    Commits what the session holds before decrypting (see below), and a failure's count and trail
+    after a sheet was refused; the caller commits the rest, and after :class:`ImportRefused` it
+    commits the failure's count and trail.
     """
     user = actor.user
     if user is None or authnz.SENDS.get(user.role) is not kind:
         raise authnz.Refused(f"Votre rôle ne permet pas d'importer une fiche {kind.value}.")
+    import_limit.check(session, throttle_key, user)  # during a pause: refused, neither counted nor derived
     # Decrypting may take a second (AxCrypt's key derivation): end the transaction the request
     # opened first. On SQLite every transaction is BEGIN IMMEDIATE, which holds the writer lock
     # and would make every other request wait for the whole decryption. Nothing is written yet.
     session.commit()
     try:
-        entry = archives.read_archive(data, passphrase, limits)
+        with gate.slot():  # at most so many derivations at once in this process; Busy (503) beyond
+            entry = archives.read_archive(data, passphrase, limits)
+        body = _json_object(entry.content)
+        sheet_id = sheets.create_sheet(session, vault, actor, kind, recipient_code, body, rules)
     except ArchiveRefused as refusal:
-        record(session, "import.refused", actor, detail=refusal.code)
+        _count_failure(session, actor, user, throttle_key, failures_allowed, refusal.code)
         raise ImportRefused(refusal) from None
-    body = _json_object(entry.content)
-    sheet_id = sheets.create_sheet(session, vault, actor, kind, recipient_code, body, rules)
+    except (SheetInvalid, authnz.Refused):  # the archive opened: its derivation was paid for nothing
+        session.rollback()  # whatever the refused sheet began; nothing else was pending
+        _count_failure(session, actor, user, throttle_key, failures_allowed, "sheet_refused")
+        session.commit()
+        raise
     record(session, "sheet.import", actor, sheet_id=sheet_id, detail=_format_of(data))
     return sheet_id
+
+
+def _count_failure(session: Session, actor: Actor, user: User, key: bytes, allowed: int, code: str) -> None:
+    """One more failed import for ``user``, traced; the beginning of a pause is traced too (the
+    refusals during it are not, one by one: a flood does not fill the trail)."""
+    pause = import_limit.count_failure(session, key, user, allowed)
+    record(session, "import.refused", actor, detail=code)
+    if pause is not None:
+        record(session, "import.paused", actor, detail=f"{pause}s")
 
 
 def _json_object(content: bytes) -> Any:

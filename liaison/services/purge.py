@@ -41,6 +41,7 @@ from liaison import authnz, certificates, db
 from liaison.authnz import Permission
 from liaison.enums import PurgeStatus, PurgeTrigger
 from liaison.epoch_keys import destroyable
+from liaison.files import open_private, private_dir
 from liaison.models import (
     Convention,
     CopyAttestation,
@@ -293,7 +294,7 @@ def _dry_run(
     are then written from (one streamed query: a dry run of a million dossiers neither sorts again
     per batch nor sits in memory)."""
     lines = _lines_path(site, result.run_id)
-    lines.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(lines.parent)
     due = due_dossiers(result.as_of, result.scope).subquery()
     counted = (
         select(
@@ -307,7 +308,7 @@ def _dry_run(
         .group_by(due.c.id, due.c.rule, due.c.plie_id)
         .execution_options(yield_per=batch_size)
     )
-    with open(lines, "wb") as handle, db.read_scope(site.engine) as session:
+    with open_private(lines, "wb") as handle, db.read_scope(site.engine) as session:
         for dossier_id, rule, plie_id, fdl1, fdl2 in session.execute(counted):
             kinds = {"FDL1": int(fdl1 or 0), "FDL2": int(fdl2 or 0)}
             reference = dossier_reference(index_key, dossier_id)
@@ -524,7 +525,7 @@ def _write_certificates(site: PurgeSite, run: PurgeRun, result: PurgeResult, ses
     dossier) and each PLIE's (only that PLIE's dossiers, and its conventions' parameters; a PLIE
     without any: a certificate of zero lines). Returns the installation's SHA-256; ``result`` gets
     the counts, and each PLIE's part in ``result.plies``."""
-    site.certificates_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(site.certificates_dir)
     key = certificates.load_signing_key(site.signing_key_file)
     header = {
         "execution": run.id,
@@ -545,7 +546,7 @@ def _write_certificates(site: PurgeSite, run: PurgeRun, result: PurgeResult, ses
     with ExitStack() as files:
 
         def draft(path: Path, document: dict[str, Any]) -> _Draft:
-            handle = files.enter_context(open(path.with_suffix(".tmp"), "wb"))
+            handle = files.enter_context(open_private(path.with_suffix(".tmp"), "wb"))
             return _Draft(path, handle, certificates.CertificateWriter(handle, key, document))
 
         def of_plie(plie_id: int) -> _Draft:

@@ -30,6 +30,7 @@ from liaison.authnz import Hidden, Permission, Refused
 from liaison.db import get_session
 from liaison.models import SheetKind, User, utcnow
 from liaison.services import directory, exports, imports, partnerships, sheets, sign_in
+from liaison.services.import_limit import ImportsPaused
 from liaison.web import browser_session
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
 from liaison.web.retention import destroyed_rows
@@ -270,6 +271,7 @@ def export(sheet_id: str) -> str | tuple[str, int]:
             context.config().export_lifetime,
             context.sheet_rules().fonctions,
             key=request.form.get("cle") if request.form.get("cle") in EXPORT_KEYS else None,
+            gate=context.costly_gate(),
         )
     except Refused as refused:
         flash(str(refused), "erreur")
@@ -301,7 +303,7 @@ IMPORT_INDEX = {
 
 
 @blueprint.route("/fiches/importer", methods=["GET", "POST"])
-def import_sheet() -> tuple[str, int] | BaseResponse:
+def import_sheet() -> tuple[str, int] | tuple[str, int, dict[str, str]] | BaseResponse:
     """Upload an encrypted 7z, zip or AxCrypt file received by mail, with its passphrase."""
     user = _user()
     kind = sheets.kind_sent_by(user)
@@ -310,6 +312,7 @@ def import_sheet() -> tuple[str, int] | BaseResponse:
     db = get_session()
     recipients = sheets.recipients_of(db, user)
     errors: dict[str, list[str]] = {}
+    retry_after: int | None = None
     recipient = request.form.get("destinataire", recipients[0].code if len(recipients) == 1 else "")
     if request.method == "POST":
         upload = request.files.get("fichier")
@@ -326,8 +329,21 @@ def import_sheet() -> tuple[str, int] | BaseResponse:
         if not errors:
             try:
                 sheet_id = imports.import_archive(
-                    db, context.vault(), context.actor(), kind, recipient, data, passphrase, context.sheet_rules()
+                    db,
+                    context.vault(),
+                    context.actor(),
+                    kind,
+                    recipient,
+                    data,
+                    passphrase,
+                    context.sheet_rules(),
+                    gate=context.costly_gate(),
+                    throttle_key=context.throttle_key(),
+                    failures_allowed=context.config().import_failures_allowed,
                 )
+            except ImportsPaused as paused:
+                errors = {"fichier": [str(paused)]}
+                retry_after = paused.retry_after
             except imports.ImportRefused as refused:
                 db.commit()  # the trail's entry of the refusal
                 errors = {"phrase_de_passe" if refused.field == "passphrase" else "fichier": [refused.message]}
@@ -343,9 +359,12 @@ def import_sheet() -> tuple[str, int] | BaseResponse:
                 )
                 return redirect(url_for("web.read_sheet", sheet_id=sheet_id))
     index = {**IMPORT_INDEX, **_sheet_index(kind)}
-    return render_template(
+    page = render_template(
         "import.html", kind=kind.value, recipients=recipients, recipient=recipient, errors=errors, index=index
-    ), (422 if errors else 200)
+    )
+    if retry_after is not None:  # too many failed imports lately: the form says until when
+        return page, 429, {"Retry-After": str(retry_after)}
+    return page, (422 if errors else 200)
 
 
 def _sheet_index(kind: SheetKind) -> dict[str, tuple[str, str]]:
