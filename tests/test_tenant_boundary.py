@@ -218,12 +218,20 @@ def _breach_form(**named: str) -> dict[str, str]:
 
 
 # Calls without an id in their address, other than GET: what each is sent, how it is judged. A string
-# says why the call is not made. The recipient of a new or imported sheet is not compared: it is a
-# code of the directory, and the interface answers 403 for a known organisation one may not send to
-# and 422 for an unknown code.
+# says why the call is not made. The recipient of a new sheet is compared too: an organisation one
+# may not send to is answered exactly like a code that does not exist (each caller is sent both
+# kinds; the kind its role does not send is refused before anything else, alike).
 WRITES: dict[tuple[str, str], Sequence[Ref | Own] | str] = {
-    ("web.new_sheet", "POST"): [Own(_new_sheet_form)],
-    ("api.create_sheet", "POST"): [Own(_new_sheet_envelope)],
+    ("web.new_sheet", "POST"): [
+        Own(_new_sheet_form),
+        Ref("organisation", sheet_form_data(fdl2(), REF).to_dict()),
+        Ref("organisation", sheet_form_data(fdl1(), REF).to_dict()),
+    ],
+    ("api.create_sheet", "POST"): [
+        Own(_new_sheet_envelope),
+        Ref("organisation", {"kind": "FDL2", "recipient": REF, "sheet": fdl2()}),
+        Ref("organisation", {"kind": "FDL1", "recipient": REF, "sheet": fdl1()}),
+    ],
     ("web.import_sheet", "POST"): [Own(lambda caller: {"destinataire": BRAVO.plie, "phrase_de_passe": ""})],
     ("api.import_archive", "POST"): [Own(lambda caller: Multipart({"kind": "FDL1", "recipient": BRAVO.plie}))],
     ("web.profile", "POST"): [
