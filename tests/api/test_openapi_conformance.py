@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -35,6 +35,7 @@ from liaison.config import Config
 from liaison.models import Role
 from liaison.services import directory, purge
 from liaison.services.audit import Actor
+from liaison.services.demo import install_demo
 from liaison.services.purge import PurgeSite
 from liaison.services.sheets import canonical_json_of
 from tests.conftest import ApiClient
@@ -48,6 +49,7 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
+AGREEMENT = CHECKS[1:]  # the answer as documented, whatever its status
 EXAMPLES = 6  # per operation, generation mode and role
 # Operations whose every success costs real work (an encrypted file, a key derivation): fewer.
 COSTLY = {"POST /sheets/{sheet_id}/exports": 3, "POST /imports": 3}
@@ -220,3 +222,52 @@ def test_an_answer_the_document_does_not_list_is_found(app_without_database):
 
     assert len(tally.found) == 1
     assert "Undocumented status code" in tally.found[0] and "Received: 401" in tally.found[0]
+
+
+# --- the answers that say "not now" ----------------------------------------------------------
+
+
+@pytest.fixture
+def strained_app(config: Config) -> Iterator[Flask]:
+    """One costly derivation at a time and no queue; imports paused after one failure."""
+    application = create_app(replace(config, costly_workers=1, costly_queue=0, import_failures_allowed=1))
+    application.config["TESTING"] = True
+    yield application
+    application.extensions["liaison.engine"].dispose()
+
+
+def test_the_answers_that_say_when_to_try_again_are_the_ones_the_document_describes(strained_app):
+    """503 while the costly-work bound is full (import, export, account creation), 429 once a
+    user's imports are paused: each as documented, Retry-After included."""
+    with db.session_scope(strained_app.extensions["liaison.engine"]) as session:
+        demo = install_demo(
+            session, strained_app.extensions["liaison.vault"], strained_app.extensions["liaison.hasher"]
+        )
+    client = strained_app.test_client()
+    api = {account.role: ApiClient(client, account.token) for account in demo}
+    known = known_values(strained_app, api)
+    schema = schemathesis.openapi.from_wsgi(OPENAPI, strained_app)
+
+    def answer(role: str, path: str, method: str, **parts: Any) -> int:
+        case = schema[path][method].Case(headers={"Authorization": f"Bearer {api[role].token}"}, **parts)
+        response = case.call(buffered=True)
+        case.validate_response(response, checks=AGREEMENT)  # a 503 is wanted here: is it the one documented?
+        return int(response.status_code)
+
+    imported = {"body": known.bodies["POST /imports"][0], "media_type": "multipart/form-data"}
+    exported = {"path_parameters": {"sheet_id": known.path["sheet_id"][0]}, "body": {"format": "zip"}}
+    account = {"body": known.bodies["POST /users"][0]}
+    with strained_app.extensions["liaison.costly"].slot():  # the one slot, taken
+        busy = [
+            answer("accompagnateur", "/imports", "POST", **imported),
+            answer("accompagnateur", "/sheets/{sheet_id}/exports", "POST", **exported),
+            answer("rgc", "/users", "POST", **account),
+        ]
+    wrong = {
+        "body": {**known.bodies["POST /imports"][0], "passphrase": "pas la bonne"},
+        "media_type": "multipart/form-data",
+    }
+    paused = [answer("accompagnateur", "/imports", "POST", **wrong) for _ in range(2)]
+
+    assert busy == [503, 503, 503]
+    assert paused == [422, 429]
