@@ -139,10 +139,11 @@ def read(path: Path, trusted_public_keys: list[str]) -> list[Signed] | None:
 
 @contextmanager
 def appending(path: Path) -> Iterator[IO[bytes]]:
-    """The file (created 0600, its folder 0700, if absent), open to read from its start and to
-    append, locked against every other writer until the block ends."""
+    """The file (created 0600, its folder 0700, if absent; an existing file brought to 0600), open
+    to read from its start and to append, locked against every other writer until the block ends."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    os.fchmod(descriptor, 0o600)
     with os.fdopen(descriptor, "r+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

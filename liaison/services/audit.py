@@ -66,7 +66,6 @@ ACTIONS = frozenset(
         "keys.rotate",
         "sheet.import",
         "import.refused",
-        "import.paused",
         "partnership.set",
         "partnership.remove",
         "retention.purge",
@@ -158,8 +157,8 @@ def record(session: Session, action: str, actor: Actor, sheet_id: str | None = N
     """Append one entry to the trail, in the caller's transaction."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
+    key = chain_key(session)  # before the audit lock: the first use makes the index key (« Lock order »)
     serialise_audit_writers(session)
-    key = chain_key(session)  # after the audit lock: the first entry ever may make the index key
     connection = session.connection()  # plain SQL: the trail is append-only, no object is tracked
     previous = connection.execute(_LAST_HASH).scalar()
     user = actor.user
