@@ -31,12 +31,14 @@ from liaison.config import Config
 from liaison.models import AuditEntry, DataKey, Dossier, Export, Sheet
 from liaison.services import exports
 from liaison.services import sheets as sheets_service
+from liaison.services.demo import DemoAccount
 from liaison.services.vault import Vault
 from tests.commands import Run
 from tests.conftest import ApiClient, command_environment
 from tests.instruments import WAIT, holding
 from tests.retention.dossiers import identifier, integration, later, purge, refusal
 from tests.retention.test_purge_concurrency import purge_paused_before_deleting_keys
+from tests.web import sign_in
 
 T = TypeVar("T")
 ROUNDS = 3
@@ -158,6 +160,27 @@ class TestADownloadLinkServesOneRequest:
             assert statuses == [200] + [410] * (AT_ONCE - 1), f"round {round_}: {statuses}"
             served = next(outcome.value for outcome in outcomes if outcome.value.status_code == 200)
             assert served.data[:2] == b"PK"  # the zip itself
+            assert audit_count(engine, "export.download", sheet_id) == round_ + 1
+
+    def test_simultaneous_downloads_from_the_pages_serve_the_file_once(
+        self, app: Flask, engine: Engine, api: dict[str, ApiClient], demo: dict[str, DemoAccount]
+    ) -> None:
+        """The same link followed from the web pages (``/telechargements/…``) by several browsers of
+        the user who made it."""
+        sheet_id = send(api["accompagnateur"], integration(identifier(3)))
+        browsers = [app.test_client() for _ in range(AT_ONCE)]
+        for browser in browsers:
+            assert sign_in(browser, "demo.referent", demo["demo.referent"].password).status_code == 302
+        for round_ in range(ROUNDS):
+            made = api["referent"].post(f"/api/v1/sheets/{sheet_id}/exports", {"format": "zip"})
+            token = urlsplit(made.json["download_url"]).path.rsplit("/", 1)[1]
+            outcomes = at_once(
+                [lambda browser=browser, token=token: browser.get(f"/telechargements/{token}") for browser in browsers]
+            )
+
+            assert [outcome.error for outcome in outcomes] == [None] * AT_ONCE
+            statuses = sorted(outcome.value.status_code for outcome in outcomes)
+            assert statuses == [200] + [410] * (AT_ONCE - 1), f"round {round_}: {statuses}"
             assert audit_count(engine, "export.download", sheet_id) == round_ + 1
 
     def test_a_link_claimed_by_one_request_is_gone_for_the_next(
