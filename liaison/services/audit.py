@@ -66,6 +66,7 @@ ACTIONS = frozenset(
         "keys.rotate",
         "sheet.import",
         "import.refused",
+        "import.paused",
         "partnership.set",
         "partnership.remove",
         "retention.purge",
