@@ -30,7 +30,7 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.
     try:
         return strict.parse_date(value)
     except PatternError as error:
-        detail = "." if str(error) == strict.ISO_DATE_RULE else f" : {error}"
+        detail = "." if str(error) == strict.ISO_DATE_RULE else f". {error}"
         raise click.BadParameter(f"« {value[:20]} » n'est pas une date AAAA-MM-JJ{detail}") from None
 
 

@@ -107,7 +107,7 @@ def parse_moment(text: str, now: dt.datetime) -> dt.datetime:
     try:
         moment = strict.parse_local_moment(text).replace(tzinfo=PARIS)
     except PatternError as error:
-        detail = "." if str(error) == strict.MOMENT_RULE else f" : {error}"
+        detail = "." if str(error) == strict.MOMENT_RULE else f". {error}"
         raise ValueError(f"« {text[:20]} » n'est pas une date et heure au format AAAA-MM-JJ HH:MM{detail}") from None
     moment = moment.astimezone(dt.UTC)
     if moment > now:

@@ -73,7 +73,7 @@ def parse_changes(raw: Mapping[str, str | None]) -> ChangeSet:
             try:
                 values[name] = strict.parse_date(text)
             except PatternError as error:
-                detail = "." if str(error) == strict.ISO_DATE_RULE else f" : {error}"
+                detail = "." if str(error) == strict.ISO_DATE_RULE else f". {error}"
                 errors[name] = [f"« {text[:20]} » n'est pas une date AAAA-MM-JJ{detail}"]
         elif name in BOUNDS:
             low, high = BOUNDS[name]

@@ -115,7 +115,7 @@ def parse_request(raw: Mapping[str, str], today: dt.date, rules: SheetRules | No
         try:
             received_on = strict.parse_date(text)
         except PatternError as error:
-            detail = "." if str(error) == strict.ISO_DATE_RULE else f" : {error}"
+            detail = "." if str(error) == strict.ISO_DATE_RULE else f". {error}"
             errors["recue_le"] = [f"« {text[:20]} » n'est pas une date au format AAAA-MM-JJ{detail}"]
         else:
             if received_on > today:

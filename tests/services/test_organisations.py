@@ -524,9 +524,9 @@ class TestRemovingAnAgencyOfTheDemoConvention:
         assert api["referent"].get(f"{SHEETS}/{sent.json['id']}").status_code == 200
         assert api["accompagnateur"].get(f"{SHEETS}/{sent.json['id']}").status_code == 200
         again = api["accompagnateur"].post(SHEETS, {"kind": "FDL2", "recipient": "13013", "sheet": fdl2()})
-        assert again.status_code == 403, again.json
+        assert again.status_code == 422 and list(again.json["errors"]) == ["recipient"], again.json
         answer = api["referent"].post(SHEETS, {"kind": "FDL1", "recipient": PLIE[0], "sheet": fdl1()})
-        assert answer.status_code == 403, answer.json
+        assert answer.status_code == 422 and list(answer.json["errors"]) == ["recipient"], answer.json
         with Session(app.extensions["liaison.engine"]) as session:
             [dossier] = session.scalars(select(Dossier)).all()
             assert dossier.convention is not None and dossier.convention.code == CONVENTION
