@@ -41,6 +41,7 @@ def create_app(config: Config | None = None) -> Flask:
     files.restrict_umask()  # what the service writes (database, WAL, keys, certificates) is 0600 in 0700 folders
     files.private_dir(config.data_dir)
     keyring = load_keyring(config, create=config.may_create_local_key)
+    config.base_url  # noqa: B018 - production without LIAISON_PUBLIC_URL stops here, saying so
     session_secret = load_session_secret(config)  # not the master key's: it survives rotations
     app = Flask(__name__, instance_path=str(config.data_dir))
     app.config.update(

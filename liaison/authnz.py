@@ -192,6 +192,27 @@ def check_enable(manager: User | None, account: User) -> None:
         raise Refused(DISABLED_BY_OPERATOR)
 
 
+# --- API tokens -----------------------------------------------------------------------------------
+
+
+def may_issue_token(user: User | None, owner: User) -> bool:
+    """A person makes their own API tokens (the operator, anyone's); nobody makes another's."""
+    return user is None or user.id == owner.id
+
+
+def may_revoke_token(user: User | None, owner: User) -> bool:
+    """Whether ``user`` may list and revoke ``owner``'s API tokens: their owner, and the RGC who acts
+    on the owner's account (:func:`may_act_on`: their own structure, an RGC's account apart)."""
+    return user is None or user.id == owner.id or may_act_on(user, owner)
+
+
+def check_tokens(user: User | None, owner: User) -> None:
+    """Raise :class:`Hidden` unless ``user`` may see and revoke ``owner``'s tokens: another's token
+    is answered exactly like one that does not exist."""
+    if not may_revoke_token(user, owner):
+        raise Hidden
+
+
 # --- who sends what to whom --------------------------------------------------------------------
 
 

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("production", "development", "test")
+# Where links point in development and test: what `liaison serve` listens on by default.
+DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:8000"
+PUBLIC_URL_MISSING = (
+    "LIAISON_PUBLIC_URL manque : en production, indiquez l'adresse publique du service "
+    "(par exemple https://liaison.example.org) ; les liens absolus (téléchargements) en sont faits, "
+    "jamais de l'en-tête Host d'une requête."
+)
 
 
 class ConfigError(RuntimeError):
@@ -58,6 +67,17 @@ class Config:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def base_url(self) -> str:
+        """Where every absolute link starts (``public_url`` checked, without its trailing slash);
+        in development and test, :data:`DEVELOPMENT_PUBLIC_URL` by default. Production has no
+        default: :class:`ConfigError` naming ``LIAISON_PUBLIC_URL`` (``create_app`` asks at start-up)."""
+        if self.public_url:
+            return checked_public_url(self.public_url, self.environment)
+        if self.is_production:
+            raise ConfigError(PUBLIC_URL_MISSING)
+        return DEVELOPMENT_PUBLIC_URL
 
     @property
     def may_create_local_key(self) -> bool:
@@ -116,7 +136,9 @@ class Config:
             audit_checkpoints_override=Path(env["LIAISON_AUDIT_CHECKPOINTS_FILE"]).resolve()
             if env.get("LIAISON_AUDIT_CHECKPOINTS_FILE")
             else None,
-            public_url=env.get("LIAISON_PUBLIC_URL") or None,
+            public_url=checked_public_url(env["LIAISON_PUBLIC_URL"], environment)
+            if env.get("LIAISON_PUBLIC_URL")
+            else None,
             token_lifetime_days=_positive_int(env, "LIAISON_TOKEN_LIFETIME_DAYS", 90),
             session_idle_minutes=_positive_int(env, "LIAISON_SESSION_IDLE_MINUTES", 60),
             session_lifetime_hours=_positive_int(env, "LIAISON_SESSION_LIFETIME_HOURS", 12),
@@ -135,6 +157,40 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def checked_public_url(raw: str, environment: str) -> str:
+    """``LIAISON_PUBLIC_URL`` as links are made of it: ``https://host[:port][/prefix]`` (``http`` in
+    development and test only), nothing after the path, no trailing slash; else :class:`ConfigError`."""
+    wanted = "https://" if environment == "production" else "https:// (ou http://)"
+    example = "https://liaison.example.org ou https://example.org/liaison"
+
+    def refused(why: str) -> ConfigError:
+        return ConfigError(f"LIAISON_PUBLIC_URL {why} (reçu « {raw} ») ; exemple : {example}.")
+
+    try:
+        parts = urlsplit(raw.strip())
+        port = parts.port  # a port that is not a number, or beyond 65535, raises here
+    except ValueError:
+        raise refused("n'est pas une adresse valide") from None
+    if parts.scheme not in (("https",) if environment == "production" else ("https", "http")):
+        raise refused(f"doit commencer par {wanted}")
+    if "@" in parts.netloc or not _HOST.fullmatch(parts.netloc):
+        raise refused("doit nommer un hôte (lettres, chiffres, points, tirets ; un port au besoin), sans identifiant")
+    if parts.query or parts.fragment or raw.strip().endswith(("?", "#")):
+        raise refused("s'arrête au chemin, sans « ? » ni « # »")
+    path = parts.path.rstrip("/")
+    if not _PATH.fullmatch(path):
+        raise refused("a un chemin invalide : /préfixe, en lettres, chiffres, tirets, points et soulignés")
+    netloc = parts.netloc.lower().rstrip(":")
+    if port is not None:
+        netloc = f"{netloc.rpartition(':')[0]}:{port}"
+    return f"{parts.scheme}://{netloc}{path}"
+
+
+_LABEL = r"[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_HOST = re.compile(rf"({_LABEL}(\.{_LABEL})*|\[[0-9a-fA-F:.]+\])(:[0-9]*)?")  # a name or [IPv6], a port
+_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)*")
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int, allow_zero: bool = False) -> int:

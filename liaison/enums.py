@@ -95,3 +95,11 @@ class BreachNature(Labelled):
     UNAUTHORISED_ACCESS = "unauthorised_access", "Accès non autorisé"
     MALWARE = "malware", "Logiciel malveillant"
     OTHER = "other", "Autre"
+
+
+class TokenState(Labelled):
+    """Where an API token stands (:func:`liaison.services.tokens.state_of`); only ``ACTIVE`` opens the API."""
+
+    ACTIVE = "active", "Actif"
+    EXPIRED = "expired", "Expiré"
+    REVOKED = "revoked", "Révoqué"

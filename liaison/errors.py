@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: ("bad_request", "Requête invalide."),
-    401: ("unauthorized", "Authentification requise : jeton d'API absent, invalide ou désactivé."),
+    401: ("unauthorized", "Authentification requise : jeton d'API absent, invalide ou révoqué, ou compte désactivé."),
     403: ("forbidden", "Action non autorisée."),
     404: ("not_found", "Ressource introuvable."),
     405: ("method_not_allowed", "Méthode non autorisée pour cette adresse."),

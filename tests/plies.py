@@ -18,6 +18,7 @@ from liaison.models import OrganisationKind, Role
 from liaison.services import directory, organisations
 from liaison.services.audit import Actor
 from liaison.services.demo import DemoAccount
+from tests.api_tokens import new_token
 
 OPERATOR = Actor(None, "test")
 
@@ -51,5 +52,5 @@ def add_staff(app: Flask, login: str, organisation: str, role: Role) -> DemoAcco
             user,
             directory.Profile("Berthier", "Lina", "accompagnateur_emploi", "+33442000009", "lina@example.org"),
         )
-        token = directory.issue_token(session, OPERATOR, user)
+        token = new_token(session, OPERATOR, user)
     return DemoAccount(login, organisation, role.value, password, token)

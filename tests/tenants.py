@@ -42,7 +42,17 @@ from liaison.models import (
     Tombstone,
     User,
 )
-from liaison.services import breaches, directory, exports, holds, organisations, partnerships, requests, sheets
+from liaison.services import (
+    breaches,
+    directory,
+    exports,
+    holds,
+    organisations,
+    partnerships,
+    requests,
+    sheets,
+    tokens,
+)
 from liaison.services.audit import Actor
 from liaison.services.purge import PurgeSite, dossier_reference, run_purge
 from liaison.services.requests import NewRequest
@@ -58,6 +68,7 @@ CONVENTION_DATES = (dt.date(2021, 9, 1), dt.date(2027, 12, 31))
 FSE_PROGRAMME = "fse_plus_2021_2027"
 ADDRESS = "192.0.2.1"
 OPERATOR = Actor(None, "test")  # the command line
+TOKEN_LIFETIME = dt.timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,8 @@ class Thing:
     """One object of the world, as a route or a form names it."""
 
     # sheet, run, dossier, request, breach, hold, convention, login, user, organisation, plie, token,
-    # person (a France Travail identifier), surname
+    # person (a France Travail identifier), surname, api_token (an API token's number; "token" is a
+    # download link's)
     kind: str
     value: str  # as it appears in a URL or a form (numbers as text)
     tenant: str  # "A", "B", or "both" (a purge run: each PLIE has its part of it)
@@ -138,6 +150,7 @@ def missing_value(kind: str) -> str:
         "person": "7999999Z",
         "surname": "Nulnom",
         "plie": "PLIE-NOWHERE",
+        "api_token": "900005",
     }[kind]
 
 
@@ -292,7 +305,8 @@ class Builder:
                 user = directory.add_user(session, OPERATOR, login, organisation, role)
                 password = crypto.new_passphrase()
                 directory.set_password(user, password, self.hasher)
-                token = directory.issue_token(session, OPERATOR, user)
+                made = tokens.issue_token(session, OPERATOR, user, "Matrice", TOKEN_LIFETIME)
+                token = made.secret
                 active = not login.endswith(".ancien")
                 if not active:
                     directory.disable_user(session, OPERATOR, login)
@@ -303,6 +317,8 @@ class Builder:
                     label = f"compte {login} ({role.value}, {organisation})"
                     self.world.add(Thing("login", login, key, owners, label, (_login(login),)))
                     self.world.add(Thing("user", str(user.id), key, owners, label))
+                    named = f"jeton d'API n° {made.id} de {login}"
+                    self.world.add(Thing("api_token", str(made.id), key, owners, named))
 
     # --- sheets ---
 

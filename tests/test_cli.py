@@ -29,6 +29,7 @@ SUBCOMMANDS = [
     ["users", "disable"],
     ["users", "list"],
     ["users", "token"],
+    ["users", "tokens"],
     ["keys"],
     ["keys", "rotate"],
     ["audit"],
@@ -195,7 +196,7 @@ class TestUsers:
         self, run: Run, config: Config
     ) -> None:
         assert run("users", "add", "--login", "x.api", "--org", "13181", "--role", "referent").exit_code == 0
-        result = run("users", "token", "x.api")
+        result = run("users", "token", "x.api", "--name", "Logiciel de suivi")
         assert result.exit_code == 0, result.output
         assert result.stdout.count("\n") == 1 and result.stdout.endswith("\n")
         token = result.stdout.strip()
@@ -219,15 +220,18 @@ class TestUsers:
         assert ["x.api", "13181", "referent", "désactivé"] in [
             line.split("\t") for line in run("users", "list").output.splitlines()
         ]
-        assert_refused(run("users", "token", "x.api"), "désactivé")
+        assert_refused(run("users", "token", "x.api", "--name", "Encore"), "désactivé")
 
     def test_each_token_is_new(self, run: Run) -> None:
-        first, second = run("users", "token", "demo.referent"), run("users", "token", "demo.referent")
+        first = run("users", "token", "demo.referent", "--name", "Premier")
+        second = run("users", "token", "demo.referent", "--name", "Second")
         assert first.stdout != second.stdout
 
-    @pytest.mark.parametrize("command", ["token", "disable"])
-    def test_an_unknown_login_is_refused_in_french(self, run: Run, command: str) -> None:
-        assert_refused(run("users", command, "personne"), "Aucun utilisateur", "personne")
+    @pytest.mark.parametrize(
+        "command", [["token", "--name", "Essai"], ["tokens"], ["tokens", "--revoke", "1"], ["disable"]]
+    )
+    def test_an_unknown_login_is_refused_in_french(self, run: Run, command: list[str]) -> None:
+        assert_refused(run("users", command[0], "personne", *command[1:]), "Aucun utilisateur", "personne")
 
 
 class TestAudit:

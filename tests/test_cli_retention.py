@@ -165,6 +165,7 @@ class TestPurgeCommand:
         production = {
             "LIAISON_ENV": "production",
             "LIAISON_MASTER_KEY": config.default_master_key_file.read_text(encoding="ascii").strip(),
+            "LIAISON_PUBLIC_URL": "https://liaison.example.org",
         }
         refused = run("purge", "--as-of", AS_OF, env_changes=production)
         assert_refused(refused, "--as-of", "LIAISON_ENV=development ou test", "--dry-run")

@@ -32,6 +32,7 @@ from liaison.services.audit import Actor
 from liaison.services.exports import sweep_expired_exports
 from liaison.services.purge import PurgeSite, run_purge
 from liaison.services.retention import today
+from tests.api_tokens import new_token
 from tests.conftest import ApiClient
 from tests.examples import fdl2
 from tests.instruments import WAIT, holding
@@ -159,7 +160,7 @@ class TestDownloading:
     ) -> None:
         with db.session_scope(app.extensions["liaison.engine"]) as session:
             colleague = directory.add_user(session, Actor(None, "cli"), "colleague.referent", "13013", Role.REFERENT)
-            token = directory.issue_token(session, Actor(None, "cli"), colleague)
+            token = new_token(session, Actor(None, "cli"), colleague)
         response = download(api["referent"].as_user(token), made)
         assert response.status_code == 404
         assert download(api["referent"], made).status_code == 200  # the refusal consumed nothing

@@ -102,6 +102,7 @@ ARGUMENTS = {
     "org_code": "organisation",
     "organisation": "organisation",
     "token": "token",
+    "token_id": "api_token",  # /jetons/<token_id>/revoquer
 }
 # Variable parts that name no object: every value is called.
 ENUMERATED = {
@@ -148,6 +149,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("registers.extend_request", "POST"): {"annonce": "oui"},
     ("registers.notify_breach", "POST"): {"partenaire_le": NOW_LOCAL, "cnil_le": NOW_LOCAL},
     ("accounts.confirm", "POST"): {"confirme": "oui"},
+    ("tokens.revoke", "POST"): {"confirme": "oui"},
 }
 
 
@@ -270,6 +272,7 @@ WRITES: dict[tuple[str, str], Sequence[Ref | Own] | str] = {
     ("retention.simulate", "POST"): [Own(lambda caller: {"date": "{today}"})],
     ("api.create_user", "POST"): [Own(_new_account)],
     ("accounts.new", "POST"): [Own(_new_account_form)],
+    ("tokens.create", "POST"): [Own(lambda caller: {"jeton": "Matrice bis"})],
     # a wrong current password: the caller's own password stays (the matrix keeps signing in)
     ("accounts.change_password", "POST"): [
         Own(lambda caller: {"mot_de_passe_actuel": "pas le bon", "nouveau_mot_de_passe": "x", "confirmation": "x"})
@@ -769,7 +772,9 @@ def snapshot(engine: Engine, world: World) -> dict[str, list[tuple[Any, ...]]]:
                 ).where(User.organisation_id.in_([plie, agency]))
             ),
             "API tokens of A's accounts": rows(
-                select(ApiToken.id, ApiToken.user_id, ApiToken.revoked_at).where(ApiToken.user_id.in_(users))
+                select(ApiToken.id, ApiToken.user_id, ApiToken.name, ApiToken.expires_at, ApiToken.revoked_at).where(
+                    ApiToken.user_id.in_(users)
+                )
             ),
             "A's purge runs": rows(
                 select(PurgeRun.id, PurgeRun.status, PurgeRun.approved_by_id, PurgeRun.approved_at).where(

@@ -10,8 +10,9 @@ from marshmallow import ValidationError
 from liaison import context, crypto
 from liaison.db import get_session
 from liaison.errors import error_response, validation_response
+from liaison.links import absolute_url
 from liaison.models import SheetKind
-from liaison.services import directory, exports, imports, partnerships, sheets
+from liaison.services import exports, imports, partnerships, sheets, tokens
 from schemas import SHEET_SCHEMAS, SheetInvalid, load_sheet, strict
 from schemas.api import (
     AcknowledgementSchema,
@@ -43,13 +44,29 @@ def authenticate() -> Response | None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    user = directory.authenticate_token(get_session(), token.strip()) if scheme.lower() == "bearer" and token else None
-    if user is None:
-        response = error_response(401)
-        response.headers["WWW-Authenticate"] = 'Bearer realm="liaison"'
-        return response
-    g.user = user
+    session = get_session()
+    try:
+        found = tokens.authenticate_token(session, token.strip()) if scheme.lower() == "bearer" and token else None
+    except tokens.TokenExpired as expired:
+        return _unauthorised(EXPIRED_MESSAGE.format(day=expired.expired_at.astimezone(context.PARIS)), "token_expired")
+    if found is None:
+        return _unauthorised()
+    g.user, use_recorded = found
+    if use_recorded:
+        session.commit()  # the hourly « last used » mark, at the request's boundary
     return None
+
+
+EXPIRED_MESSAGE = (
+    "Ce jeton d'API a expiré le {day:%d/%m/%Y} : demandez-en un nouveau (page « Mon profil », "
+    "rubrique « Jetons d'API »)."
+)
+
+
+def _unauthorised(message: str | None = None, code: str | None = None) -> Response:
+    response = error_response(401, message, code)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="liaison"'
+    return response
 
 
 def _json_body() -> Any:
@@ -191,7 +208,7 @@ def create_export(sheet_id: str) -> tuple[Response, int]:
         jsonify(
             ExportCreatedSchema().dump(
                 {
-                    "download_url": url_for("api.download_export", token=made.download_token, _external=True),
+                    "download_url": absolute_url("api.download_export", token=made.download_token),
                     "passphrase": made.passphrase,
                     "key": made.key,
                     "expires_at": made.export.expires_at,

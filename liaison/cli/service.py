@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 
 from liaison import db
@@ -34,7 +36,8 @@ def demo() -> None:
     app = command_app()
     db.upgrade_schema(app.extensions["liaison.engine"])
     with command_session(app) as session:
-        accounts = install_demo(session, vault_of(app), app.extensions["liaison.hasher"])
+        lifetime = dt.timedelta(days=app.extensions["liaison.config"].token_lifetime_days)
+        accounts = install_demo(session, vault_of(app), app.extensions["liaison.hasher"], lifetime)
     click.echo("Comptes de démonstration (mots de passe et jetons affichés une seule fois) :")
     for account in accounts:
         click.echo(f"\n  {account.login}  ({account.role}, {account.organisation})")

@@ -6,18 +6,22 @@ without user): any structure, any role, and still within each structure's cap of
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
+from zoneinfo import ZoneInfo
 
 import click
 
 from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session
 from liaison.models import Role
-from liaison.services import accounts, directory
+from liaison.services import accounts, directory, tokens
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @click.group(subcommand_metavar=SUBCOMMAND)
 def users() -> None:
-    """Gère les comptes (ajout, désactivation, réactivation, liste, jetons d'API)."""
+    """Gère les comptes (ajout, désactivation, réactivation, liste, jetons d'API et leur révocation)."""
 
 
 @users.command("add")
@@ -96,12 +100,60 @@ def users_list(organisation: str | None) -> None:
 
 @users.command("token")
 @click.argument("login", metavar="IDENTIFIANT")
-def users_token(login: str) -> None:
-    """Affiche un nouveau jeton d'API pour ce compte, seul sur une ligne."""
+@click.option(
+    "--name",
+    "name",
+    required=True,
+    metavar="NOM",
+    help=f"Nom du jeton, {tokens.NAME_MAX} caractères au plus (ex. « Logiciel de suivi ») : on le révoque par son nom.",
+)
+def users_token(login: str, name: str) -> None:
+    """Affiche un nouveau jeton d'API pour ce compte, seul sur une ligne. Il expire après
+    LIAISON_TOKEN_LIFETIME_DAYS jours (90 par défaut) ; les autres jetons du compte restent valables."""
     app = command_app()
+    lifetime = dt.timedelta(days=app.extensions["liaison.config"].token_lifetime_days)
     with command_session(app) as session:
         user = directory.require_user(session, login)
         if not user.active:
             raise click.ClickException(f"Le compte {login} est désactivé.")
-        token = directory.issue_token(session, CLI_ACTOR, user)
-    click.echo(token)
+        made = tokens.issue_token(session, CLI_ACTOR, user, name, lifetime)
+    click.echo(made.secret)
+
+
+TOKEN_HEADINGS = ("n°", "nom", "créé le", "expire le", "dernier usage", "état")
+
+
+@users.command("tokens")
+@click.argument("login", metavar="IDENTIFIANT")
+@click.option(
+    "--revoke",
+    "revoke",
+    type=int,
+    default=None,
+    metavar="N°",
+    help="Révoque ce jeton du compte (son n° dans la liste) : il cesse aussitôt de fonctionner.",
+)
+def users_tokens(login: str, revoke: int | None) -> None:
+    """Liste les jetons d'API du compte (n°, nom, création, expiration, dernier usage, état), heures
+    de Paris ; avec --revoke N°, révoque ce jeton, les autres restant valables."""
+    app = command_app()
+    with command_session(app) as session:
+        user = directory.require_user(session, login)
+        if revoke is not None:
+            token = tokens.revoke_token(session, CLI_ACTOR, revoke, owner=user)
+            name = token.name
+        rows = tokens.list_tokens(session, CLI_ACTOR, user)
+    if revoke is not None:
+        click.echo(f"Jeton n° {revoke} « {name} » de {login} révoqué : il ne fonctionne plus.")
+        return
+    if not rows:
+        click.echo(f"Aucun jeton d'API pour le compte {login}.")
+        return
+    click.echo("\t".join(TOKEN_HEADINGS))
+    for row in rows:
+        moments = (_paris(row.created_at), _paris(row.expires_at), _paris(row.last_used_at, "jamais"))
+        click.echo("\t".join((str(row.id), row.name, *moments, row.state.label)))
+
+
+def _paris(moment: dt.datetime | None, missing: str = "—") -> str:
+    return moment.astimezone(PARIS).strftime("%Y-%m-%d %H:%M") if moment is not None else missing

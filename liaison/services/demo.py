@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from liaison import crypto
 from liaison.models import OrganisationKind, Role
-from liaison.services import directory, organisations
+from liaison.services import directory, organisations, tokens
 from liaison.services.audit import Actor
 from liaison.services.vault import Vault
 
@@ -30,6 +30,8 @@ CONVENTION = "PLIE-PAYS-AIX-2021"
 # The convention ran from 1 September 2021 to 31 December 2022 (art. 9.1); the demo supposes it
 # extended to the end of the FSE+ 2021-2027 programme, which co-funds it.
 CONVENTION_DATES = (dt.date(2021, 9, 1), dt.date(2027, 12, 31))
+DEMO_TOKEN_NAME = "Démonstration"  # noqa: S105 - a token's name, not a secret
+DEMO_TOKEN_LIFETIME = dt.timedelta(days=90)  # LIAISON_TOKEN_LIFETIME_DAYS's default
 FSE_PROGRAMME = "fse_plus_2021_2027"
 # login, organisation, role, agent profile (invented people)
 USERS = (
@@ -59,8 +61,11 @@ class DemoAccount:
     token: str
 
 
-def install_demo(session: Session, vault: Vault, hasher: PasswordHasher) -> list[DemoAccount]:
-    """Create what is missing, give each demo user a fresh password and API token, return them."""
+def install_demo(
+    session: Session, vault: Vault, hasher: PasswordHasher, token_lifetime: dt.timedelta = DEMO_TOKEN_LIFETIME
+) -> list[DemoAccount]:
+    """Create what is missing, give each demo user a fresh password and one more API token (named
+    « Démonstration »; those of earlier runs live on until they expire), return them."""
     system = Actor(None, "cli")
     wanted = [(*PLIE, OrganisationKind.PLIE), *((code, name, OrganisationKind.AGENCE) for code, name in AGENCIES)]
     for code, name, kind in wanted:
@@ -76,6 +81,6 @@ def install_demo(session: Session, vault: Vault, hasher: PasswordHasher) -> list
             directory.write_profile(session, vault, user, profile)
         password = crypto.new_passphrase()
         directory.set_password(user, password, hasher)
-        token = directory.issue_token(session, system, user)
+        token = tokens.issue_token(session, system, user, DEMO_TOKEN_NAME, token_lifetime).secret
         accounts.append(DemoAccount(login, organisation, role.value, password, token))
     return accounts

@@ -1,4 +1,5 @@
-"""Organisations, conventions, users, passwords, API tokens and who may send what to whom."""
+"""Organisations, conventions, users, passwords and who may send what to whom (API tokens:
+:mod:`liaison.services.tokens`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from liaison import authnz, crypto
 from liaison.models import (
-    ApiToken,
     Convention,
     ConventionAgency,
     DataKeyPurpose,
@@ -39,13 +39,7 @@ ROLE_LABELS: Mapping[Role, str] = {
 }
 
 
-# Statements of the hot path, built once (building one costs more than running it).
-_USER_BY_TOKEN = (
-    select(User)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.digest == bindparam("digest"), ApiToken.revoked_at.is_(None), User.active.is_(True))
-    .options(joinedload(User.organisation))
-)
+# A statement of the hot path, built once (building one costs more than running it).
 _ORGANISATION_BY_CODE = select(Organisation).where(Organisation.code == bindparam("code"))
 
 
@@ -215,20 +209,6 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     if key not in _DUMMY_HASHES:
         _DUMMY_HASHES[key] = hasher.hash(_UNKNOWN_USER_PASSWORD)
     return _DUMMY_HASHES[key]
-
-
-def issue_token(session: Session, actor: Actor, user: User) -> str:
-    """A new API token for ``user``; only its digest is stored, the token is returned once."""
-    token = "lsn_" + crypto.new_token()
-    session.add(ApiToken(user=user, digest=crypto.token_digest(token)))
-    session.flush()
-    record(session, "user.token", actor, detail=f"user:{user.id}")
-    return token
-
-
-def authenticate_token(session: Session, token: str) -> User | None:
-    """The active user holding this (unrevoked) token, or None (one query, organisation included)."""
-    return session.scalars(_USER_BY_TOKEN, {"digest": crypto.token_digest(token)}).first()
 
 
 def active_user(session: Session, user_id: int) -> User | None:

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Flask
 
 from liaison.context import PARIS
-from liaison.web import accounts, registers, retention
+from liaison.web import accounts, registers, retention, tokens
 from liaison.web.views import blueprint
 
 
@@ -27,5 +27,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(accounts.blueprint)  # after web's: its hooks need the signed-in user
     app.register_blueprint(registers.blueprint)
     app.register_blueprint(retention.blueprint)
+    app.register_blueprint(tokens.blueprint)
     app.add_template_filter(heure)
     app.add_template_filter(date_fr)

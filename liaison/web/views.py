@@ -29,7 +29,7 @@ from liaison import authnz, context, crypto
 from liaison.authnz import Hidden, Permission, Refused
 from liaison.db import get_session
 from liaison.models import SheetKind, User, utcnow
-from liaison.services import directory, exports, imports, partnerships, sheets, sign_in
+from liaison.services import directory, exports, imports, partnerships, sheets, sign_in, tokens
 from liaison.services.import_limit import ImportsPaused
 from liaison.web import browser_session
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
@@ -447,6 +447,13 @@ def profile() -> str | tuple[str, int] | BaseResponse:
         values = form_values(request.form)
     else:
         values = directory.read_profile(context.vault(), user).as_agent()
-    return render_template("profile.html", items=items, index=index_of(items), values=values, errors=errors), (
-        422 if errors else 200
+    page = render_template(
+        "profile.html",
+        items=items,
+        index=index_of(items),
+        values=values,
+        errors=errors,
+        api_tokens=tokens.list_tokens(db, context.actor(), user),
+        token_lifetime_days=context.config().token_lifetime_days,
     )
+    return page, (422 if errors else 200)

@@ -14,6 +14,7 @@ from liaison import db
 from liaison.services import directory
 from liaison.services.audit import Actor
 from liaison.services.demo import DemoAccount
+from tests.api_tokens import new_token
 
 SHEETS = "/api/v1/sheets?box=inbox"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
@@ -125,7 +126,7 @@ def test_a_disabled_user_loses_api_access_at_the_next_request(app, client, demo)
 def test_a_new_token_issued_to_a_disabled_user_opens_nothing(app, client, demo):
     disable(app, "demo.referent")
     with db.session_scope(app.extensions["liaison.engine"]) as session:
-        token = directory.issue_token(session, Actor(None, "test"), directory.require_user(session, "demo.referent"))
+        token = new_token(session, Actor(None, "test"), directory.require_user(session, "demo.referent"))
 
     assert call_with(client, f"Bearer {token}").status_code == 401
 

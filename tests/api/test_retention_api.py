@@ -23,6 +23,7 @@ from liaison.services.audit import Actor
 from liaison.services.demo import CONVENTION, CONVENTION_DATES, PLIE, DemoAccount
 from liaison.services.retention import PARIS, RULE_LABELS, today
 from retention.rules import add_years
+from tests.api_tokens import new_token
 from tests.conftest import ApiClient
 from tests.retention.dossiers import (
     actor,
@@ -52,7 +53,7 @@ def stranger(app: Flask, client: FlaskClient, demo: dict[str, DemoAccount]) -> A
     """A référent of another agency of the convention (13483): neither sender nor recipient."""
     with db.session_scope(app.extensions["liaison.engine"]) as session:
         user = directory.add_user(session, Actor(None, "cli"), "autre.referent", "13483", Role.REFERENT)
-        token = directory.issue_token(session, Actor(None, "cli"), user)
+        token = new_token(session, Actor(None, "cli"), user)
     return ApiClient(client, token)
 
 

@@ -17,6 +17,7 @@ from liaison.models import OrganisationKind, Role
 from liaison.services import conventions, directory, organisations
 from liaison.services.audit import Actor
 from liaison.services.demo import CONVENTION
+from tests.api_tokens import new_token
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
 
@@ -31,7 +32,7 @@ def add_api_user(app: Flask, login: str, organisation: str, role: Role) -> str:
     """A new user of ``organisation`` with ``role``, and an API token for them."""
     with db.session_scope(app.extensions["liaison.engine"]) as session:
         user = directory.add_user(session, Actor(None, "test"), login, organisation, role)
-        return directory.issue_token(session, Actor(None, "test"), user)
+        return new_token(session, Actor(None, "test"), user)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from liaison.models import Role
 from liaison.services import accounts, directory
 from liaison.services.audit import Actor
 from liaison.services.demo import DemoAccount
+from tests.api_tokens import new_token
 from tests.conftest import ApiClient
 from tests.test_exports import PASSPHRASE
 from tests.web import sign_in
@@ -38,7 +39,7 @@ def agency_rgc(app: Flask) -> str:
         assert agency is not None
         hasher = app.extensions["liaison.hasher"]
         made = accounts.create_account(session, Actor(None, "test"), hasher, agency, "rgc.galice", Role.RGC, None)
-        return directory.issue_token(session, Actor(None, "test"), made.user)
+        return new_token(session, Actor(None, "test"), made.user)
 
 
 class TestListing:

@@ -24,7 +24,7 @@ from liaison import db
 from liaison.authnz import Hidden, Refused
 from liaison.enums import DisabledReason
 from liaison.models import AuditEntry, Organisation, Role, User, utcnow
-from liaison.services import accounts, directory
+from liaison.services import accounts, directory, tokens
 from liaison.services.accounts import (
     WARNING_DAYS,
     AccountInvalid,
@@ -371,7 +371,7 @@ class TestDisablingAndEnabling:
 
         assert (user.active, user.disabled_reason) == (False, DisabledReason.RGC.value)
         assert user.disabled_at is not None
-        assert directory.authenticate_token(session, account.token) is None
+        assert tokens.authenticate_token(session, account.token) is None
         assert directory.authenticate_password(session, account.login, account.password, hasher(app)) is None
         assert audit(session, "user.disable")[-1] == f"user:{user.id} rgc"
 
@@ -410,7 +410,7 @@ class TestPasswords:
         assert directory.authenticate_password(session, account.login, account.password, hasher(app)) is None
         user = directory.authenticate_password(session, account.login, password, hasher(app))
         assert user is not None and user.must_change_password
-        assert directory.authenticate_token(session, account.token) is not None
+        assert tokens.authenticate_token(session, account.token) is not None
         assert audit(session, "user.password_reset") == [f"user:{user.id}"]
 
     def test_one_changes_one_s_own_password_and_it_is_no_longer_temporary(
@@ -657,4 +657,4 @@ class TestNoPersonalData:
         accounts.reset_password(session, rgc, hasher(app), "paul.neuf")
         session.flush()
         details = list(session.scalars(select(AuditEntry.detail).where(AuditEntry.action.like("user.%"))))
-        assert details and all(re.fullmatch(r"user:\d+( [a-z]+)?", detail) for detail in details), details
+        assert details and all(re.fullmatch(r"(user|token):\d+( [a-z]+)?", detail) for detail in details), details

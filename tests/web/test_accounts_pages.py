@@ -19,6 +19,7 @@ from liaison.models import Role, User
 from liaison.services import accounts, directory
 from liaison.services.audit import Actor
 from liaison.services.demo import DemoAccount
+from tests.api_tokens import new_token
 from tests.test_exports import PASSPHRASE
 from tests.web import page, post_form, sign_in
 from tests.web.conftest import TODAY, SignedIn
@@ -273,7 +274,7 @@ class TestTemporaryPassword:
 
     def test_its_api_tokens_keep_working(self, app: Flask, paul: str) -> None:
         with db.session_scope(app.extensions["liaison.engine"]) as session:
-            token = directory.issue_token(session, Actor(None, "test"), directory.user_by_login(session, "paul.neuf"))  # type: ignore[arg-type]
+            token = new_token(session, Actor(None, "test"), directory.user_by_login(session, "paul.neuf"))  # type: ignore[arg-type]
         response = app.test_client().get("/api/v1/sheets?box=inbox", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200
 
