@@ -211,11 +211,6 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return _DUMMY_HASHES[key]
 
 
-def active_user(session: Session, user_id: int) -> User | None:
-    user = session.get(User, user_id)
-    return user if user is not None and user.active else None
-
-
 def read_profile(vault: Vault, user: User) -> Profile:
     if user.profile_sealed is None or user.profile_key is None:
         return Profile()
