@@ -1,7 +1,7 @@
 """The service's configuration: one frozen object, built from the environment at start-up.
 
-Nothing reads the environment anywhere else. A production start-up without a master key stops
-with a sentence naming the variable to set.
+Nothing reads the environment anywhere else. A production start-up without a master key, or
+without its public URL (``LIAISON_PUBLIC_URL``), stops with a sentence naming the variable to set.
 """
 
 from __future__ import annotations

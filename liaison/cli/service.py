@@ -64,6 +64,7 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
     db.upgrade_schema(app.extensions["liaison.engine"])
     scheduler = None if no_scheduler else start_scheduler(app)
     click.echo(f"liaison écoute sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    click.echo(f"Liens absolus (téléchargements) : {app.extensions['liaison.config'].base_url}/… (LIAISON_PUBLIC_URL)")
     try:
         waitress_serve(app, host=host, port=port, threads=threads, ident="liaison")
     finally:
