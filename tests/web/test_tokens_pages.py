@@ -161,3 +161,11 @@ class TestAccountManager:
         assert browser.get(revoke_path(made)).status_code == 404
         assert browser.get("/comptes/demo.referent/jetons").status_code == 404
         assert works(app, made.secret)
+
+
+@pytest.mark.parametrize("number", ["0", "2147483648", "9223372036854775808", "99999999999999999999", "-1", "²", "1e3"])
+def test_any_token_number_in_the_address_answers_a_page_never_a_server_error(signed_in: SignedIn, number: str) -> None:
+    browser = signed_in("demo.referent")
+    assert browser.get(f"/jetons/{number}/revoquer").status_code == 404
+    token = page(browser.get("/profil")).csrf_token()
+    assert browser.post(f"/jetons/{number}/revoquer", data={"csrf_token": token, "confirme": "oui"}).status_code == 404
