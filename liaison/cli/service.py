@@ -105,4 +105,3 @@ def keys_rotate() -> None:
         f"{count} clé(s) de données re-chiffrée(s) sous la nouvelle clé maîtresse "
         f"{new_keyring.current_id} ; l'ancienne est retirée."
     )
-

@@ -225,8 +225,8 @@ def test_a_plie_may_not_send_an_fdl1(api):
 
 
 def test_an_agency_may_not_send_a_sheet_to_another_agency(api):
-    response = send(api["referent"], "FDL1", "13483", fdl1())
     """Refused on the recipient, exactly as a code that does not exist (no oracle on the codes)."""
+    response = send(api["referent"], "FDL1", "13483", fdl1())
 
     assert_json_error(response, 422)
     assert response.json == {
