@@ -92,7 +92,6 @@ def test_an_expired_token_is_listed_as_expired(run: Run, app: Flask) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["token", "demo.referent"], ["Option obligatoire manquante", "--name"]),
         (["token", "demo.referent", "--name", ""], ["Nommez le jeton en 1 à 64 caractères"]),
         (["token", "demo.referent", "--name", "x" * 65], ["Nommez le jeton en 1 à 64 caractères"]),
         (["tokens", "demo.referent", "--revoke", "900005"], ["Aucun jeton d'API n° 900005"]),
@@ -108,3 +107,11 @@ def test_an_account_without_tokens_says_so(run: Run) -> None:
     assert run("users", "add", "--login", "x.sans", "--org", "13181", "--role", "referent").exit_code == 0
     listed = run("users", "tokens", "x.sans")
     assert listed.exit_code == 0 and listed.output == "Aucun jeton d'API pour le compte x.sans.\n"
+
+
+def test_a_token_asked_without_a_name_is_named_after_the_command_line(run: Run, app: Flask) -> None:
+    """``liaison users token LOGIN`` as the interface writes it: the token alone on its line."""
+    made = run("users", "token", "demo.referent")
+    assert made.exit_code == 0, made.output
+    assert len(made.stdout.splitlines()) == 1 and works(app, made.stdout.strip())
+    assert table(run("users", "tokens", "demo.referent").stdout)[1][1] == "Ligne de commande"

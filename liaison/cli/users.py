@@ -98,14 +98,19 @@ def users_list(organisation: str | None) -> None:
         click.echo("\t".join(row))
 
 
+DEFAULT_TOKEN_NAME = "Ligne de commande"
+
+
 @users.command("token")
 @click.argument("login", metavar="IDENTIFIANT")
 @click.option(
     "--name",
     "name",
-    required=True,
+    default=DEFAULT_TOKEN_NAME,
+    show_default=True,
     metavar="NOM",
-    help=f"Nom du jeton, {tokens.NAME_MAX} caractères au plus (ex. « Logiciel de suivi ») : on le révoque par son nom.",
+    help=f"Nom du jeton, {tokens.NAME_MAX} caractères au plus (ex. « Logiciel de suivi ») : "
+    "il dit lequel révoquer dans « liaison users tokens ».",
 )
 def users_token(login: str, name: str) -> None:
     """Affiche un nouveau jeton d'API pour ce compte, seul sur une ligne. Il expire après
