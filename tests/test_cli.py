@@ -11,11 +11,11 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from liaison import create_app, db
 from liaison.config import Config
-from liaison.models import Organisation, User
+from liaison.models import DataKey, DataKeyPurpose, Organisation, User
 from liaison.services.demo import AGENCIES, USERS, install_demo
 from tests.commands import ENGLISH, Run, assert_refused
 
@@ -63,6 +63,15 @@ class TestInit:
         assert key_file.read_bytes() == key  # never replaced
         assert "Base de données à jour" in second.output
         assert first.output == second.output
+
+    def test_init_makes_the_one_index_key_that_lookups_and_the_audit_chain_use(
+        self, run: Run, engine: Engine
+    ) -> None:
+        """Made once by init, not by the first requests, which could make two at once."""
+        assert run("init").exit_code == 0 and run("init").exit_code == 0
+        with db.session_scope(engine) as session:
+            purposes = session.scalars(select(DataKey.purpose)).all()
+        assert purposes.count(DataKeyPurpose.INDEX) == 1
 
     @pytest.mark.parametrize("command", [["users", "list"], ["orgs", "list"], ["conventions", "list"]])
     def test_a_command_before_init_says_to_run_init(self, run_help: Run, command: list[str]) -> None:

@@ -22,6 +22,10 @@ def init() -> None:
     """
     app = command_app()
     db.upgrade_schema(app.extensions["liaison.engine"])
+    with command_session(app) as session:
+        # made here, by one process, rather than by the first two requests at once: keyed lookups
+        # and the audit chain must all use the same one
+        vault_of(app).index_key(session)
     keyring = vault_of(app).keyring
     where = f"fichier {keyring.file}" if keyring.file else "variable LIAISON_MASTER_KEY"
     click.echo(f"Base de données à jour. Clé maîtresse {keyring.current_id} ({where}).")

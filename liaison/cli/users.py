@@ -98,7 +98,7 @@ def users_list(organisation: str | None) -> None:
         click.echo("\t".join(row))
 
 
-DEFAULT_TOKEN_NAME = "Ligne de commande"
+DEFAULT_TOKEN_NAME = "Ligne de commande"  # noqa: S105 - a label, not a secret
 
 
 @users.command("token")

@@ -91,7 +91,8 @@ class Vault:
         """The installation's key for keyed hashes of identifiers, made on first use."""
         if self._index_key is not None:
             return self._index_key
-        row = session.scalars(select(DataKey).where(DataKey.purpose == DataKeyPurpose.INDEX)).first()
+        query = select(DataKey).where(DataKey.purpose == DataKeyPurpose.INDEX)
+        row = session.scalars(query.order_by(DataKey.created_at, DataKey.id)).first()
         if row is None:
             row, key = self.new_data_key(session, DataKeyPurpose.INDEX)
             session.flush()
