@@ -4,6 +4,10 @@ production refuses to start without it, with a French sentence naming it."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,3 +115,22 @@ class TestProductionStart:
             "LIAISON_PUBLIC_URL": "http://liaison.example.org",
         }
         assert_refused(run("init", env_changes=production), "LIAISON_PUBLIC_URL doit commencer par https://")
+
+
+def test_liaison_serve_in_development_links_to_its_own_port(tmp_path: Path) -> None:
+    """``./scripts/demo --port 8080``: the download links lead to 8080, where the server listens."""
+    with socket.socket() as probe:  # a free port, given back at once for the server to take
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LIAISON_") and key != "DATABASE_URL"}
+    env.update(LIAISON_ENV="development", LIAISON_DATA_DIR=str(tmp_path / "instance"))
+    command = [sys.executable, "-c", "from liaison.cli import main; main()", "serve", "--no-scheduler"]
+    with subprocess.Popen(  # noqa: S603 - our own command, no shell
+        [*command, "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            lines = [server.stdout.readline() for _ in range(2)]
+        finally:
+            server.terminate()
+    assert f"Liens absolus (téléchargements) : http://127.0.0.1:{port}/" in lines[1], lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import click
@@ -65,6 +66,10 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
     from liaison.scheduler import start_scheduler
 
     app = command_app()
+    config = app.extensions["liaison.config"]
+    if config.public_url is None and not config.is_production:  # links lead where this server listens
+        reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - compared, not bound
+        app.extensions["liaison.config"] = dataclasses.replace(config, public_url=f"http://{reachable}:{port}")
     db.upgrade_schema(app.extensions["liaison.engine"])
     scheduler = None if no_scheduler else start_scheduler(app)
     click.echo(f"liaison écoute sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
