@@ -157,8 +157,13 @@ class TestTheBreachForm:
                 },
             ),
             (
-                {"decouverte_le": "hier", "nature": "other", "debut": "2026-11-24", "fin": "2026-11-24T10:00"},
+                {"decouverte_le": "hier", "nature": "other", "debut": "2026-11-24T00:00", "fin": "2026-11-24T10:00"},
                 {"decouverte_le": ["« hier » n'est pas une date et heure au format AAAA-MM-JJ HH:MM."]},
+            ),
+            (  # a moment is a day and an hour: a day alone is not read as its midnight
+                {"decouverte_le": "2026-11-24T11:00", "nature": "other", "debut": "2026-11-24",
+                 "fin": "2026-11-24T10:00"},
+                {"debut": ["« 2026-11-24 » n'est pas une date et heure au format AAAA-MM-JJ HH:MM."]},
             ),
         ],
     )
