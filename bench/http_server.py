@@ -12,6 +12,7 @@ exits 0.
 from __future__ import annotations
 
 import _thread
+import logging
 import multiprocessing
 import sys
 import threading
@@ -72,6 +73,8 @@ def serve(spec: ServerSpec, pipe: Connection) -> None:
     from waitress import wasyncore
     from waitress.server import create_server
 
+    # a flood keeps every thread busy on purpose: waitress's "Task queue depth" warning is the point, not news
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     try:
         app, dispose = build(spec)
         server = create_server(app, **spec.waitress_settings())
