@@ -9,10 +9,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from liaison import crypto
-from liaison.models import OrganisationKind, Role
+from liaison.models import ApiToken, OrganisationKind, Role
 from liaison.services import directory, organisations, tokens
 from liaison.services.audit import Actor
 from liaison.services.vault import Vault
@@ -64,8 +65,8 @@ class DemoAccount:
 def install_demo(
     session: Session, vault: Vault, hasher: PasswordHasher, token_lifetime: dt.timedelta = DEMO_TOKEN_LIFETIME
 ) -> list[DemoAccount]:
-    """Create what is missing, give each demo user a fresh password and one more API token (named
-    « Démonstration »; those of earlier runs live on until they expire), return them."""
+    """Create what is missing, give each demo user a fresh password and a fresh API token (named
+    « Démonstration »; the one of an earlier run is revoked, as its password is replaced), return them."""
     system = Actor(None, "cli")
     wanted = [(*PLIE, OrganisationKind.PLIE), *((code, name, OrganisationKind.AGENCE) for code, name in AGENCIES)]
     for code, name, kind in wanted:
@@ -81,6 +82,11 @@ def install_demo(
             directory.write_profile(session, vault, user, profile)
         password = crypto.new_passphrase()
         directory.set_password(user, password, hasher)
+        earlier = select(ApiToken.id).where(
+            ApiToken.user_id == user.id, ApiToken.name == DEMO_TOKEN_NAME, ApiToken.revoked_at.is_(None)
+        )
+        for token_id in session.scalars(earlier).all():
+            tokens.revoke_token(session, system, token_id, user)
         token = tokens.issue_token(session, system, user, DEMO_TOKEN_NAME, token_lifetime).secret
         accounts.append(DemoAccount(login, organisation, role.value, password, token))
     return accounts
