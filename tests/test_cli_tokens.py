@@ -95,7 +95,12 @@ def test_an_expired_token_is_listed_as_expired(run: Run, app: Flask) -> None:
         (["token", "demo.referent", "--name", ""], ["Nommez le jeton en 1 à 64 caractères"]),
         (["token", "demo.referent", "--name", "x" * 65], ["Nommez le jeton en 1 à 64 caractères"]),
         (["tokens", "demo.referent", "--revoke", "900005"], ["Aucun jeton d'API n° 900005"]),
-        (["tokens", "demo.referent", "--revoke", "deux"], ["n'est pas un nombre valide"]),
+        (["tokens", "demo.referent", "--revoke", "deux"], ["« deux »", "Nombre entier de 1 à"]),
+        (["tokens", "demo.referent", "--revoke", "٣"], ["« ٣ »", "chiffres 0 à 9"]),
+        (["tokens", "demo.referent", "--revoke", "1_0"], ["« 1_0 »", "Nombre entier de 1 à"]),
+        (["tokens", "demo.referent", "--revoke", "0"], ["« 0 »", "Nombre entier de 1 à"]),
+        (["tokens", "demo.referent", "--revoke", "-1"], ["Nombre entier de 1 à"]),
+        (["tokens", "demo.referent", "--revoke", "99999999999999999999"], ["Nombre entier de 1 à 2147483647"]),
         (["tokens", "personne"], ["Aucun utilisateur", "personne"]),
     ],
 )

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session
+from liaison.cli._types import WholeNumber
 from liaison.models import Role
 from liaison.services import accounts, directory, tokens
 
@@ -133,7 +134,7 @@ TOKEN_HEADINGS = ("n°", "nom", "créé le", "expire le", "dernier usage", "éta
 @click.option(
     "--revoke",
     "revoke",
-    type=int,
+    type=WholeNumber(1),
     default=None,
     metavar="N°",
     help="Révoque ce jeton du compte (son n° dans la liste) : il cesse aussitôt de fonctionner.",
