@@ -31,7 +31,7 @@ from liaison.db import get_session
 from liaison.models import SheetKind, User, utcnow
 from liaison.services import directory, exports, imports, partnerships, sheets, sign_in, tokens
 from liaison.services.import_limit import ImportsPaused
-from liaison.web import browser_session
+from liaison.web import browser_session, known_device
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
 from liaison.web.retention import destroyed_rows
 from liaison.web.safe_redirect import local_path
@@ -77,13 +77,16 @@ def login() -> tuple[str, int] | BaseResponse:
     error = None
     if request.method == "POST":
         db = get_session()
+        login_name = request.form.get("identifiant", "").strip().lower()
+        device = known_device.device_of(login_name)
         attempt = sign_in.attempt(
             db,
             context.hasher(),
             context.throttle_key(),
-            request.form.get("identifiant", "").strip().lower(),
+            login_name,
             request.form.get("mot_de_passe", ""),
             request.remote_addr or "",
+            device,
         )
         if attempt.retry_after is not None:
             return _try_later(attempt.retry_after)
@@ -93,7 +96,9 @@ def login() -> tuple[str, int] | BaseResponse:
         else:
             browser_session.begin(db, attempt.user)
             db.commit()
-            return redirect(local_path(request.args.get("suivant")) or url_for("web.home"))
+            response = redirect(local_path(request.args.get("suivant")) or url_for("web.home"))
+            known_device.remember(response, login_name, device)
+            return response
     return render_template("login.html", error=error), (401 if error else 200)
 
 

@@ -4,6 +4,7 @@ few, 429 with Retry-After whatever the password; a capped delay; a success clear
 from __future__ import annotations
 
 import re
+import threading
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -16,7 +17,7 @@ from liaison.backoff import SIGN_IN_ACCOUNT, SIGN_IN_ADDRESS
 from liaison.models import AuditEntry, Throttle, utcnow
 from liaison.services.demo import DemoAccount
 from liaison.web.views import LOGIN_FAILED
-from tests.web import page, sign_in
+from tests.web import csrf_token, page, sign_in
 
 ACCOUNT_FREE = SIGN_IN_ACCOUNT.free
 ADDRESS_FREE = SIGN_IN_ADDRESS.free
@@ -147,6 +148,87 @@ class TestPerAddress:
             assert sign_in(client, f"personne.{number}", WRONG).status_code == 401
         client = from_address(app.test_client(), "2001:db8:1:2::ffff")
         assert sign_in(client, "personne.nouvelle", WRONG).status_code == 429
+
+
+class TestAttemptsAtOnce:
+    """Each attempt is counted before its password is checked, its counters held meanwhile: attempts
+    sent at once are decided one after the other, not all let through because none had failed yet."""
+
+    def test_attempts_sent_at_once_beyond_the_free_failures_are_refused_unchecked(
+        self, app: Flask, engine: Engine, demo: object
+    ) -> None:
+        attempts = ACCOUNT_FREE + 7
+        browsers = [from_address(app.test_client(), f"198.51.100.{number + 1}") for number in range(attempts)]
+        tokens = [csrf_token(browser, "/connexion") for browser in browsers]
+        start = threading.Barrier(attempts)
+        statuses: list[int] = []
+
+        def attempt(browser: FlaskClient, token: str) -> None:
+            start.wait()
+            form = {"csrf_token": token, "identifiant": "demo.referent", "mot_de_passe": WRONG}
+            statuses.append(browser.post("/connexion", data=form).status_code)
+
+        threads = [threading.Thread(target=attempt, args=pair) for pair in zip(browsers, tokens, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [401] * (ACCOUNT_FREE + 1) + [429] * 6
+        assert len(actions(engine, "user.login_failed")) == ACCOUNT_FREE + 1  # the others were never checked
+
+    def test_a_success_gives_its_attempt_back_to_the_address(
+        self, client: FlaskClient, engine: Engine, demo: dict[str, DemoAccount]
+    ) -> None:
+        fail_times(client, "personne.inconnue", 3)
+        assert sign_in(client, "demo.dpo", demo["demo.dpo"].password).status_code == 302
+        assert counters(engine) == {"connexion.adresse": 3, "connexion.compte": 3}
+
+
+class TestKnownDevice:
+    """A browser where the account signed in before is counted on its own: failing on purpose
+    elsewhere does not keep the owner out of it (never a lockout an attacker imposes)."""
+
+    def test_the_owner_signs_in_from_a_known_browser_while_the_account_is_blocked(
+        self, app: Flask, demo: dict[str, DemoAccount]
+    ) -> None:
+        owner = from_address(app.test_client(), "203.0.113.7")
+        password = demo["demo.referent"].password
+        assert sign_in(owner, "demo.referent", password).status_code == 302
+        owner.post("/deconnexion", data={"csrf_token": csrf_token(owner, "/fiches/recues")})
+
+        attacker = from_address(app.test_client(), "198.51.100.9")
+        fail_times(attacker, "demo.referent", ACCOUNT_FREE + 1)
+        assert sign_in(attacker, "demo.referent", password).status_code == 429  # blocked, right password or not
+        assert sign_in(owner, "demo.referent", password).status_code == 302  # the owner's own browser is not
+
+    def test_failures_on_a_known_browser_block_that_browser_not_the_account(
+        self, app: Flask, demo: dict[str, DemoAccount]
+    ) -> None:
+        known = app.test_client()
+        assert sign_in(known, "demo.referent", demo["demo.referent"].password).status_code == 302
+        assert fail_times(known, "demo.referent", ACCOUNT_FREE + 2) == [401] * (ACCOUNT_FREE + 1) + [429]
+        elsewhere = from_address(app.test_client(), "198.51.100.9")
+        assert sign_in(elsewhere, "demo.referent", demo["demo.referent"].password).status_code == 302
+
+    def test_a_browser_is_known_for_the_account_it_signed_in_to_only(
+        self, app: Flask, demo: dict[str, DemoAccount]
+    ) -> None:
+        browser = app.test_client()
+        assert sign_in(browser, "demo.dpo", demo["demo.dpo"].password).status_code == 302
+        attacker = from_address(app.test_client(), "198.51.100.9")
+        fail_times(attacker, "demo.referent", ACCOUNT_FREE + 1)
+        assert sign_in(browser, "demo.referent", demo["demo.referent"].password).status_code == 429
+
+    def test_a_forged_or_foreign_cookie_makes_no_known_device(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        owner = app.test_client()
+        assert sign_in(owner, "demo.referent", demo["demo.referent"].password).status_code == 302
+        cookie = owner.get_cookie("liaison-appareil")
+        assert cookie is not None
+        attacker = from_address(app.test_client(), "198.51.100.9")
+        fail_times(attacker, "demo.referent", ACCOUNT_FREE + 1)
+        forged = cookie.value[:-2] + ("AA" if not cookie.value.endswith("AA") else "BB")
+        attacker.set_cookie("liaison-appareil", forged)
+        assert sign_in(attacker, "demo.referent", demo["demo.referent"].password).status_code == 429
 
 
 class TestSharedCounters:

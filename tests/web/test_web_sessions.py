@@ -103,7 +103,7 @@ class TestEnded:
         browsers = [signed_in("demo.referent"), signed_in("demo.referent")]
         stolen = [cookie_of(browser) for browser in browsers]
         with db.session_scope(engine) as session:
-            directory.disable_user(session, OPERATOR, "demo.referent")
+            accounts.disable_account(session, OPERATOR, "demo.referent")
         with db.session_scope(engine) as session:
             directory.require_user(session, "demo.referent").active = True  # enabled again behind its back
         assert all(goes_to_sign_in(replay(app, value)) for value in stolen)  # ended, not merely refused
@@ -160,7 +160,7 @@ class TestEnded:
     def test_other_people_keep_their_sessions(self, signed_in: SignedIn, engine: Engine) -> None:
         kept = signed_in("demo.accompagnateur")
         with db.session_scope(engine) as session:
-            directory.disable_user(session, OPERATOR, "demo.referent")
+            accounts.disable_account(session, OPERATOR, "demo.referent")
         assert kept.get(INBOX).status_code == 200
 
 
@@ -263,12 +263,12 @@ class TestProduction:
         browser = production.test_client()
         response = sign_in(browser, "demo.referent", demo["demo.referent"].password)
         assert response.status_code == 302
-        [set_cookie] = response.headers.getlist("Set-Cookie")
-        name, _, rest = set_cookie.partition("=")
-        attributes = {part.strip().split("=")[0].lower() for part in rest.split(";")[1:]}
-        assert name == "__Host-liaison"
-        assert {"secure", "httponly", "path"} <= attributes and "domain" not in attributes
-        assert "Path=/;" in set_cookie + ";" and "SameSite=Lax" in set_cookie
+        cookies = {cookie.partition("=")[0]: cookie for cookie in response.headers.getlist("Set-Cookie")}
+        assert set(cookies) == {"__Host-liaison", "__Host-liaison-appareil"}  # the session, the known device
+        for set_cookie in cookies.values():
+            attributes = {part.strip().split("=")[0].lower() for part in set_cookie.split(";")[1:]}
+            assert {"secure", "httponly", "path"} <= attributes and "domain" not in attributes
+            assert "Path=/;" in set_cookie + ";" and "SameSite=Lax" in set_cookie
         assert browser.get(INBOX).status_code == 200
         for path in ("/connexion", INBOX, "/nulle-part", "/api/v1/sheets"):
             answer = browser.get(path)
@@ -277,8 +277,9 @@ class TestProduction:
     def test_development_has_neither(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
         browser = app.test_client()
         response = sign_in(browser, "demo.referent", demo["demo.referent"].password)
-        [set_cookie] = response.headers.getlist("Set-Cookie")
-        assert set_cookie.startswith("liaison=") and "Secure" not in set_cookie
+        cookies = {cookie.partition("=")[0]: cookie for cookie in response.headers.getlist("Set-Cookie")}
+        assert set(cookies) == {"liaison", "liaison-appareil"}
+        assert not any("Secure" in cookie for cookie in cookies.values())
         assert "Strict-Transport-Security" not in browser.get(INBOX).headers
 
 
