@@ -5,6 +5,7 @@ production refuses to start without it, with a French sentence naming it."""
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -130,7 +131,11 @@ def test_liaison_serve_in_development_links_to_its_own_port(tmp_path: Path) -> N
     ) as server:
         try:
             assert server.stdout is not None
-            lines = [server.stdout.readline() for _ in range(2)]
+            lines = []
+            for _ in range(2):  # a server that says less fails the test in 60 s, never hangs the suite
+                ready, _, _ = select.select([server.stdout], [], [], 60)
+                assert ready, f"liaison serve said only {lines}"
+                lines.append(server.stdout.readline())
         finally:
-            server.terminate()
+            server.kill()
     assert f"Liens absolus (téléchargements) : http://127.0.0.1:{port}/" in lines[1], lines
