@@ -5,10 +5,10 @@ production refuses to start without it, with a French sentence naming it."""
 from __future__ import annotations
 
 import os
-import select
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -131,11 +131,12 @@ def test_liaison_serve_in_development_links_to_its_own_port(tmp_path: Path) -> N
     ) as server:
         try:
             assert server.stdout is not None
-            lines = []
-            for _ in range(2):  # a server that says less fails the test in 60 s, never hangs the suite
-                ready, _, _ = select.select([server.stdout], [], [], 60)
-                assert ready, f"liaison serve said only {lines}"
-                lines.append(server.stdout.readline())
+            output = server.stdout
+            lines: list[str] = []
+            reader = threading.Thread(target=lambda: lines.extend(output.readline() for _ in range(2)), daemon=True)
+            reader.start()
+            reader.join(timeout=60)  # a server that says less fails the test, never hangs the suite
+            assert len(lines) == 2, f"liaison serve said only {lines}"
         finally:
             server.kill()
     assert f"Liens absolus (téléchargements) : http://127.0.0.1:{port}/" in lines[1], lines
