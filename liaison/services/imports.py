@@ -66,8 +66,8 @@ def import_archive(
     commits the failure's count and trail.
     """
     user = actor.user
-    if user is None or authnz.SENDS.get(user.role) is not kind:
-        raise authnz.Refused(f"Votre rôle ne permet pas d'importer une fiche {kind.value}.")
+    authnz.require_sender(user, kind)  # importing a sheet is sending it: the same roles, the same 403
+    assert user is not None  # noqa: S101 - require_sender refuses the anonymous
     import_limit.check(session, throttle_key, user)  # during a pause: refused, neither counted nor derived
     # Decrypting may take a second (AxCrypt's key derivation): end the transaction the request
     # opened first. On SQLite every transaction is BEGIN IMMEDIATE, which holds the writer lock
