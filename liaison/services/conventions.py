@@ -77,10 +77,10 @@ def parse_changes(raw: Mapping[str, str | None]) -> ChangeSet:
                 errors[name] = [f"« {text[:20]} » n'est pas une date AAAA-MM-JJ{detail}"]
         elif name in BOUNDS:
             low, high = BOUNDS[name]
-            if not strict.is_whole(text) or not low <= int(text) <= high:
+            try:
+                values[name] = strict.parse_whole(text, low, high)
+            except PatternError:
                 errors[name] = [f"Un nombre entier de {low} à {high} est attendu (reçu « {text[:20]} »)."]
-            else:
-                values[name] = int(text)
         elif name == "fse_programme":
             if text not in FSE_PROGRAMMES:
                 errors[name] = [f"Programmes possibles : {', '.join(FSE_PROGRAMMES)} (ou vide : sans FSE)."]

@@ -36,6 +36,7 @@ from liaison.services.audit import Actor, record
 from liaison.services.directory import DirectoryError, count_active_accounts, organisation_by_code
 from retention.rules import FSE_PROGRAMMES
 from schemas import strict
+from schemas.patterns import PatternError
 
 # An agency's code is France Travail's code of that agency (its SAFIR code: 5 digits, 13013).
 AGENCY_CODE = re.compile(r"[0-9]{5}")
@@ -172,18 +173,15 @@ def check_siret(siret: str, errors: _Errors) -> str:
 
 def check_cap(cap: int | str, errors: _Errors) -> int | None:
     """A cap of active accounts: a whole number from 0, or (typed) its digits, or ``none``: no cap."""
-    text = cap.strip() if isinstance(cap, str) else str(cap)
-    if isinstance(cap, str):
-        if text.lower() in NONE_WORDS:
-            return None
-        value = int(text) if strict.is_whole(text) else None
-    else:
-        value = cap if isinstance(cap, int) and not isinstance(cap, bool) else None
-    if value is None or not 0 <= value <= CAP_MAX:
+    text = cap.strip() if isinstance(cap, str) else str(cap)  # a number's text: -1, True, 2.5 are refused
+    if isinstance(cap, str) and text.lower() in NONE_WORDS:
+        return None
+    try:
+        return strict.parse_whole(text, 0, CAP_MAX)
+    except PatternError:
         message = f"un nombre entier de 0 à {CAP_MAX}, ou « none » : sans plafond"
         errors.add("max_active_accounts", f"{message}{_received(text)}.")
         return None
-    return value
 
 
 def parse_optional(text: str) -> str | None:

@@ -24,6 +24,7 @@ from schemas.codes import (
     MOTIFS_SORTIE,
     SITUATIONS_FAMILIALES,
 )
+from schemas.patterns import PatternError
 
 CHOICE_LABELS: Mapping[str, Mapping[str, str]] = {
     "fonction": FONCTIONS,
@@ -105,7 +106,10 @@ def _value(item: FormItem, form: MultiDict[str, str]) -> Any:
     if raw == "":
         return None
     if item.control == "number":
-        return int(raw) if strict.is_whole(raw) else raw  # ASCII digits only: "²" and "٢" stay text, refused
+        try:
+            return strict.parse_whole(raw)
+        except PatternError:  # "²", "٢", "-1", "1_0", beyond any column: left as text, which the schema refuses
+            return raw
     return raw
 
 
