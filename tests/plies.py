@@ -45,7 +45,7 @@ def add_staff(app: Flask, login: str, organisation: str, role: Role) -> DemoAcco
     password = crypto.new_passphrase()
     with db.session_scope(app.extensions["liaison.engine"]) as session:
         user = directory.add_user(session, OPERATOR, login, organisation, role)
-        directory.set_password(user, password, app.extensions["liaison.hasher"])
+        directory.set_password(session, user, password, app.extensions["liaison.hasher"])
         directory.write_profile(
             session,
             app.extensions["liaison.vault"],

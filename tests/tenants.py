@@ -43,6 +43,7 @@ from liaison.models import (
     User,
 )
 from liaison.services import (
+    accounts,
     breaches,
     directory,
     exports,
@@ -304,12 +305,12 @@ class Builder:
             for login, organisation, role, key in wanted:
                 user = directory.add_user(session, OPERATOR, login, organisation, role)
                 password = crypto.new_passphrase()
-                directory.set_password(user, password, self.hasher)
+                directory.set_password(session, user, password, self.hasher)
                 made = tokens.issue_token(session, OPERATOR, user, "Matrice", TOKEN_LIFETIME)
                 token = made.secret
                 active = not login.endswith(".ancien")
                 if not active:
-                    directory.disable_user(session, OPERATOR, login)
+                    accounts.disable_account(session, OPERATOR, login)
                 account = Account(login, organisation, role, password, token, user.id, key, active)
                 self.world.accounts[login] = account
                 if key in ("A", "B"):

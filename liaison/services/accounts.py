@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 
 from liaison import authnz, crypto
 from liaison.authnz import Permission
+from liaison.backoff import SIGN_IN_ACCOUNT
 from liaison.enums import DisabledReason
 from liaison.models import Organisation, OrganisationKind, Role, User, utcnow
-from liaison.services import directory, passwords, web_sessions
+from liaison.services import directory, passwords, sign_in, throttle, web_sessions
 from liaison.services.audit import Actor, record
 from liaison.services.directory import DirectoryError
 from schemas.api import normalise_account_email, normalise_login
@@ -252,10 +253,10 @@ def create_account(
     user = directory.add_user(session, actor, login, organisation.code, role)
     user.email = email
     if password is not None:
-        directory.set_password(user, password, hasher)
+        directory.set_password(session, user, password, hasher)
         return NewAccount(user, None)
     temporary = crypto.new_passphrase()
-    directory.set_password(user, temporary, hasher, temporary=True)
+    directory.set_password(session, user, temporary, hasher, temporary=True)
     return NewAccount(user, temporary)
 
 
@@ -321,39 +322,76 @@ def reset_password(session: Session, actor: Actor, hasher: PasswordHasher, login
     user = _account(session, actor, login)
     authnz.check_account(actor.user, user)
     password = crypto.new_passphrase()
-    directory.set_password(user, password, hasher, temporary=True)
-    web_sessions.end_all(session, user.id)
+    directory.set_password(session, user, password, hasher, temporary=True)
     record(session, "user.password_reset", actor, detail=f"user:{user.id}")
     return password
 
 
+class ChangeThrottled(DirectoryError):
+    """Too many wrong passwords for this account lately (at sign-in or here): the change is refused
+    before the current password is checked, for ``retry_after`` seconds (429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Trop de tentatives ont échoué : réessayez plus tard.")
+        self.retry_after = retry_after
+
+
 def change_own_password(
-    session: Session, actor: Actor, hasher: PasswordHasher, current: str, new: str, confirmation: str
+    session: Session,
+    actor: Actor,
+    hasher: PasswordHasher,
+    throttle_key: bytes,
+    current: str,
+    new: str,
+    confirmation: str,
+    now: dt.datetime | None = None,
 ) -> None:
     """The signed-in person replaces their password, giving the current one (temporary or not).
-    Every web session of theirs ends (the web page that asked opens a new one for its browser)."""
+    Every web session of theirs ends (the web page that asked opens a new one for its browser).
+
+    Giving the current password is guessing it: it counts on the sign-in's counter of the account
+    (:mod:`liaison.services.sign_in`), so a stolen session cannot try passwords faster than the
+    sign-in page lets anyone. While the account is blocked, :class:`ChangeThrottled` is raised
+    before anything is checked; a wrong current password is traced and counted. The transaction
+    ends before Argon2 (as in :func:`~liaison.services.directory.authenticate_password`); on
+    :class:`AccountInvalid` the caller commits the count and the trail."""
     user = actor.user
     if user is None:
         raise DirectoryError("Seule une personne connectée change son mot de passe.")
-    errors: dict[str, list[str]] = {}
-    if not current:
-        errors["current"] = [CURRENT_MISSING]
-    elif not _verifies(hasher, user.password_hash, current):
-        errors["current"] = [WRONG_PASSWORD]
+    now = now or utcnow()
+    subject = throttle.subject_of(throttle_key, sign_in.ACCOUNT, user.login)
+    wait = throttle.check(session, sign_in.ACCOUNT, subject, now)
+    if wait is not None:
+        raise ChangeThrottled(wait)
+    others: dict[str, list[str]] = {}
     if current and new == current:
-        errors["new"] = [SAME_PASSWORD]
+        others["new"] = [SAME_PASSWORD]
     else:
         organisation = user.organisation
         words = passwords.account_words(user.login, user.email, organisation.name, organisation.code)
         reason = passwords.weakness(new, user.login, words)
         if reason:
-            errors["new"] = [reason]
+            others["new"] = [reason]
     if new != confirmation:
-        errors["confirmation"] = [CONFIRMATION_DIFFERS]
+        others["confirmation"] = [CONFIRMATION_DIFFERS]
+    stored = user.password_hash
+    # Argon2 (here, and the new password's hash) takes a good part of a second: not inside a
+    # transaction, whose SQLite writer lock every other request would wait for. Nothing is written
+    # yet, and everything read above stays loaded (the sessions do not expire on commit).
+    session.commit()
+    errors: dict[str, list[str]] = {}
+    if not current:
+        errors["current"] = [CURRENT_MISSING]
+    elif not _verifies(hasher, stored, current):
+        errors["current"] = [WRONG_PASSWORD]
+        record(session, "user.password_change_failed", actor, detail=f"user:{user.id}")
+        seconds = throttle.fail(session, sign_in.ACCOUNT, subject, SIGN_IN_ACCOUNT, now)
+        if seconds is not None:  # a block begins: traced once, as at sign-in
+            record(session, "user.login_throttled", actor, detail=f"compte:{subject[:16]} {seconds}s")
+    errors.update(others)
     if errors:
         raise AccountInvalid(errors)
-    directory.set_password(user, new, hasher)
-    web_sessions.end_all(session, user.id)
+    directory.set_password(session, user, new, hasher)
     record(session, "user.password_change", actor, detail=f"user:{user.id}")
 
 

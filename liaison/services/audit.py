@@ -59,6 +59,7 @@ ACTIONS = frozenset(
         "user.enable",
         "user.password_reset",
         "user.password_change",
+        "user.password_change_failed",
         "user.inactivity_warning",
         "user.accounts_export",
         "user.token",

@@ -81,7 +81,7 @@ def install_demo(
         if user.profile_sealed is None:
             directory.write_profile(session, vault, user, profile)
         password = crypto.new_passphrase()
-        directory.set_password(user, password, hasher)
+        directory.set_password(session, user, password, hasher)  # their open sessions end
         earlier = select(ApiToken.id).where(
             ApiToken.user_id == user.id, ApiToken.name == DEMO_TOKEN_NAME, ApiToken.revoked_at.is_(None)
         )

@@ -130,17 +130,6 @@ def require_user(session: Session, login: str) -> User:
     return user
 
 
-def disable_user(session: Session, actor: Actor, login: str) -> User:
-    """Disable an account: its web sessions end now, its tokens stop working at the next request."""
-    user = require_user(session, login)
-    if user.active:
-        user.active = False
-        user.disabled_at = utcnow()
-        web_sessions.end_all(session, user.id)
-        record(session, "user.disable", actor, detail=f"user:{user.id}")
-    return user
-
-
 # The Opus conventions' annex 2 caps a structure's active accounts, its account manager not counted.
 CAP_EXEMPT_ROLES = frozenset({Role.RGC})
 
@@ -164,9 +153,17 @@ class WeakPassword(DirectoryError):
     """A password the strength rules refuse (:mod:`liaison.services.passwords`); the message says why."""
 
 
-def set_password(user: User, password: str, hasher: PasswordHasher, *, temporary: bool = False) -> None:
-    """Hash ``password`` for ``user`` once the strength rules accept it; a ``temporary`` one (made by
-    the service and given by hand) must be changed at the next sign-in."""
+def set_password(
+    session: Session, user: User, password: str, hasher: PasswordHasher, *, temporary: bool = False
+) -> None:
+    """Hash ``password`` for ``user`` once the strength rules accept it, and end every web session
+    of the person (the only way a password is set: a new account, a reset, a change, the demo). A
+    ``temporary`` one (made by the service and given by hand) must be changed at the next sign-in.
+    API tokens are left as they are. The browser that changed its own password gets a new session
+    from its caller (:func:`liaison.web.browser_session.begin`).
+
+    Argon2 runs before the first statement: a caller that ended its transaction first (as
+    :func:`liaison.services.accounts.change_own_password` does) hashes holding no lock."""
     organisation = user.organisation
     words = passwords.account_words(user.login, user.email, organisation.name, organisation.code)
     reason = passwords.weakness(password, user.login, words)
@@ -174,6 +171,7 @@ def set_password(user: User, password: str, hasher: PasswordHasher, *, temporary
         raise WeakPassword(reason)
     user.password_hash = hasher.hash(password)
     user.must_change_password = temporary
+    web_sessions.end_all(session, user.id)
 
 
 # A hash to verify against when the login is unknown, so that both failures take as long.

@@ -25,8 +25,9 @@ from liaison.db import get_session
 from liaison.enums import DisabledReason
 from liaison.models import Organisation, Role, User, utcnow
 from liaison.services import accounts, directory
-from liaison.services.accounts import AccountInvalid, CapReached, Structure
+from liaison.services.accounts import AccountInvalid, CapReached, ChangeThrottled, Structure
 from liaison.web import browser_session
+from liaison.web.suspended import sign_in_suspended
 from schemas.api import AccountCreateSchema
 from schemas.sheets import flatten_errors
 
@@ -242,7 +243,7 @@ def confirm(login: str, action: str) -> Page | BaseResponse:
 
 
 @blueprint.route("/mot-de-passe", methods=["GET", "POST"])
-def change_password() -> Page | BaseResponse:
+def change_password() -> Page | tuple[str, int, dict[str, str]] | BaseResponse:
     """Everyone: replace one's password, giving the current one (the temporary one, at first sign-in)."""
     user = context.signed_in_user()
     errors: dict[str, list[str]] = {}
@@ -254,17 +255,27 @@ def change_password() -> Page | BaseResponse:
                 db,
                 context.actor(),
                 context.hasher(),
+                context.throttle_key(),
                 form["mot_de_passe_actuel"],
                 form["nouveau_mot_de_passe"],
                 form["confirmation"],
             )
+        except ChangeThrottled as throttled:  # nothing was checked: the same answer whatever was typed
+            errors = {"mot_de_passe_actuel": [sign_in_suspended(throttled.retry_after)]}
+            page = _password_page(user, errors)
+            return page, 429, {"Retry-After": str(throttled.retry_after)}
         except AccountInvalid as invalid:
+            db.commit()  # a wrong current password is counted and traced
             errors = _form_errors(invalid.errors, PASSWORD_FIELDS)
         else:
             browser_session.begin(db, user)  # every session of theirs ended: this browser gets a new one
             db.commit()
             flash("Votre mot de passe est changé.", "succes")
             return redirect(url_for("web.home"))
+    return _password_page(user, errors), (422 if errors else 200)
+
+
+def _password_page(user: User, errors: dict[str, list[str]]) -> str:
     return render_template(
         "password_change.html", errors=errors, index=PASSWORD_INDEX, temporary=user.must_change_password
-    ), (422 if errors else 200)
+    )

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from werkzeug.test import TestResponse
 
 from liaison import db
-from liaison.services import directory
+from liaison.services import accounts, directory
 from liaison.services.audit import Actor
 from liaison.services.demo import DemoAccount
 from tests.api_tokens import new_token
@@ -31,7 +31,7 @@ def call_with(client: FlaskClient, authorization: str | None) -> TestResponse:
 
 def disable(app: Flask, login: str) -> None:
     with db.session_scope(app.extensions["liaison.engine"]) as session:
-        directory.disable_user(session, Actor(None, "test"), login)
+        accounts.disable_account(session, Actor(None, "test"), login)
 
 
 def sign_in(client: FlaskClient, login: str, password: str) -> TestResponse:

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Iterator
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,9 +23,10 @@ from sqlalchemy.orm import Session
 
 from liaison import db
 from liaison.authnz import Hidden, Refused
+from liaison.backoff import SIGN_IN_ACCOUNT
 from liaison.enums import DisabledReason
 from liaison.models import AuditEntry, Organisation, Role, User, utcnow
-from liaison.services import accounts, directory, tokens
+from liaison.services import accounts, directory, sign_in, throttle, tokens
 from liaison.services.accounts import (
     WARNING_DAYS,
     AccountInvalid,
@@ -44,6 +46,7 @@ PARIS = ZoneInfo("Europe/Paris")
 OPERATOR = Actor(None, "test")
 DAYS = 90
 STRONG = "Calanques de Cassis au petit matin"
+KEY = b"the throttle key of these tests"
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -419,7 +422,7 @@ class TestPasswords:
         account = demo["demo.referent"]
         actor = as_user(session, account.login)
         actor.user.must_change_password = True  # type: ignore[union-attr]
-        accounts.change_own_password(session, actor, hasher(app), account.password, STRONG, STRONG)
+        accounts.change_own_password(session, actor, hasher(app), KEY, account.password, STRONG, STRONG)
 
         assert actor.user.must_change_password is False  # type: ignore[union-attr]
         assert directory.authenticate_password(session, account.login, STRONG, hasher(app)) is not None
@@ -454,7 +457,7 @@ class TestPasswords:
         confirmation = new if confirmation is None else confirmation
         with pytest.raises(AccountInvalid) as refused:
             accounts.change_own_password(
-                session, as_user(session, account.login), hasher(app), current, new, confirmation
+                session, as_user(session, account.login), hasher(app), KEY, current, new, confirmation
             )
 
         assert list(refused.value.errors) == list(errors)
@@ -462,10 +465,60 @@ class TestPasswords:
             assert refused.value.errors[field][0].startswith(message)
         assert directory.authenticate_password(session, account.login, account.password, hasher(app)) is not None
 
+    def test_argon2_runs_outside_any_transaction(
+        self, session: Session, app: Flask, demo: dict[str, DemoAccount]
+    ) -> None:
+        """Verifying the current password and hashing the new one hold no lock (SQLite's writer lock
+        is taken at the start of each transaction): the transaction ends before them."""
+        spy = TransactionSpy(session, hasher(app))
+        account = demo["demo.referent"]
+        actor = as_user(session, account.login)
+        accounts.change_own_password(session, actor, spy, KEY, account.password, STRONG, STRONG)
+
+        assert spy.seen == [("verify", False), ("hash", False)]
+        assert directory.authenticate_password(session, account.login, STRONG, hasher(app)) is not None
+
+    def test_a_wrong_current_password_is_counted_on_the_sign_in_s_counter_of_the_account(
+        self, session: Session, app: Flask, demo: dict[str, DemoAccount]
+    ) -> None:
+        account = demo["demo.referent"]
+        subject = throttle.subject_of(KEY, sign_in.ACCOUNT, account.login)
+        for _ in range(SIGN_IN_ACCOUNT.free + 1):
+            with pytest.raises(AccountInvalid):
+                accounts.change_own_password(
+                    session, as_user(session, account.login), hasher(app), KEY, "pas le bon", STRONG, STRONG
+                )
+        wait = throttle.check(session, sign_in.ACCOUNT, subject)
+        assert wait is not None
+
+        with pytest.raises(accounts.ChangeThrottled) as refused:
+            accounts.change_own_password(
+                session, as_user(session, account.login), hasher(app), KEY, account.password, STRONG, STRONG
+            )
+        assert 0 < refused.value.retry_after <= wait
+        attempt = sign_in.attempt(session, hasher(app), KEY, account.login, account.password, "198.51.100.9")
+        assert attempt.user is None and attempt.retry_after is not None
+
     def test_set_password_refuses_a_weak_password_saying_why(self, session: Session, app: Flask) -> None:
         user = directory.user_by_login(session, "demo.referent")
         with pytest.raises(directory.WeakPassword, match="répète"):
-            directory.set_password(user, "aaaaaaaaaaaa", hasher(app))  # type: ignore[arg-type]
+            directory.set_password(session, user, "aaaaaaaaaaaa", hasher(app))  # type: ignore[arg-type]
+
+
+class TransactionSpy(PasswordHasher):
+    """The real Argon2 of ``hasher``, noting whether ``session`` was inside a transaction each time."""
+
+    def __init__(self, session: Session, hasher: PasswordHasher) -> None:
+        super().__init__(hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len, hasher.salt_len)
+        self.session, self.seen = session, list[tuple[str, bool]]()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.seen.append(("verify", self.session.in_transaction()))
+        return super().verify(hash, password)
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self.seen.append(("hash", self.session.in_transaction()))
+        return super().hash(password, salt=salt)
 
 
 # --- the inactivity rule (pure) -------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from liaison import authnz
 from liaison.models import AuditEntry, Convention, Dossier, Organisation, OrganisationKind, Role
-from liaison.services import directory, organisations
+from liaison.services import accounts, directory, organisations
 from liaison.services.audit import Actor, verify_chain
 from liaison.services.conventions import ChangeSet, update_convention
 from liaison.services.demo import AGENCIES, CONVENTION, PLIE, install_demo
@@ -309,7 +309,7 @@ class TestListOrganisations:
             10,
             False,
         )
-        directory.disable_user(session, OPERATOR, "demo.referent")
+        accounts.disable_account(session, OPERATOR, "demo.referent")
         assert {row.code: row for row in organisations.list_organisations(session)}["13013"].active_accounts == 0
 
 

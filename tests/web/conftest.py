@@ -46,7 +46,7 @@ def gardanne_referent(app: Flask, demo: dict[str, DemoAccount]) -> DemoAccount:
     password = crypto.new_passphrase()
     with db.session_scope(app.extensions["liaison.engine"]) as session:
         user = directory.add_user(session, Actor(None, "test"), "gardanne.referent", "13181", Role.REFERENT)
-        directory.set_password(user, password, app.extensions["liaison.hasher"])
+        directory.set_password(session, user, password, app.extensions["liaison.hasher"])
     account = DemoAccount("gardanne.referent", "13181", Role.REFERENT.value, password, "")
     demo[account.login] = account
     return account

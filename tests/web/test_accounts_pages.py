@@ -13,9 +13,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from liaison import db
-from liaison.models import Role, User
+from liaison.backoff import SIGN_IN_ACCOUNT
+from liaison.models import AuditEntry, Role, User
 from liaison.services import accounts, directory
 from liaison.services.audit import Actor
 from liaison.services.demo import DemoAccount
@@ -27,6 +29,7 @@ from tests.web.test_pages import assert_accessible
 
 STRONG = "Calanques de Cassis au petit matin"
 PARIS_NOON = dt.time(11, 0, tzinfo=dt.UTC)
+ACCOUNT_FREE = SIGN_IN_ACCOUNT.free
 
 
 def change(app: Flask, login: str, edit: Callable[[User], None]) -> None:
@@ -42,6 +45,13 @@ def stored(app: Flask, login: str) -> User:
         assert user is not None
         session.expunge(user)
         return user
+
+
+def traced(app: Flask, action: str) -> list[str]:
+    """The details of the trail's entries of ``action``, oldest first."""
+    with db.session_scope(app.extensions["liaison.engine"]) as session:
+        query = select(AuditEntry.detail).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        return [detail or "" for detail in session.scalars(query)]
 
 
 def set_cap(app: Flask, cap: int | None) -> None:
@@ -327,6 +337,71 @@ class TestChangingOneSPassword:
         assert message in html.text
         assert {e.id.removeprefix("champ-") for e in html.controls() if e.attrs.get("aria-invalid")} == fields
         assert all(e.attrs.get("value", "") == "" for e in html.controls())  # passwords are never sent back
+
+
+class TestGuessingThroughTheChangePage:
+    """The current password asked by the change page counts on the sign-in's counter of the account:
+    a stolen session cannot try passwords there faster than the sign-in page lets anyone."""
+
+    def wrong_changes(self, browser: FlaskClient, times: int) -> list[int]:
+        form = {"mot_de_passe_actuel": "pas le bon", "nouveau_mot_de_passe": STRONG, "confirmation": STRONG}
+        return [post_form(browser, "/mot-de-passe", form).status_code for _ in range(times)]
+
+    def test_after_the_free_failures_even_the_right_password_is_refused_429(
+        self, app: Flask, signed_in: SignedIn, demo: dict[str, DemoAccount]
+    ) -> None:
+        browser = signed_in("demo.referent")
+        before = stored(app, "demo.referent").password_hash
+        assert self.wrong_changes(browser, ACCOUNT_FREE + 1) == [422] * (ACCOUNT_FREE + 1)  # the last starts a block
+        right = {"mot_de_passe_actuel": demo["demo.referent"].password, "nouveau_mot_de_passe": STRONG,
+                 "confirmation": STRONG}  # fmt: skip
+
+        response = post_form(browser, "/mot-de-passe", right)
+        assert response.status_code == 429
+        assert int(response.headers["Retry-After"]) == int(SIGN_IN_ACCOUNT.first_delay.total_seconds())
+        html = assert_accessible(response)
+        assert "Trop de tentatives de connexion" in html.text and "Réessayez dans 30 secondes" in html.text
+        assert stored(app, "demo.referent").password_hash == before
+        assert browser.get("/fiches/recues").status_code == 200  # still signed in: nothing was changed
+
+    def test_the_sign_in_of_that_account_is_throttled_by_the_same_counter(
+        self, app: Flask, signed_in: SignedIn, demo: dict[str, DemoAccount]
+    ) -> None:
+        self.wrong_changes(signed_in("demo.referent"), ACCOUNT_FREE + 1)
+        elsewhere = app.test_client()
+        elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+        assert sign_in(elsewhere, "demo.referent", demo["demo.referent"].password).status_code == 429
+        assert sign_in(elsewhere, "demo.dpo", demo["demo.dpo"].password).status_code == 302  # only that account
+
+    def test_failures_at_sign_in_block_the_change_page_too(
+        self, app: Flask, signed_in: SignedIn, demo: dict[str, DemoAccount]
+    ) -> None:
+        browser = signed_in("demo.referent")
+        elsewhere = app.test_client()
+        for _ in range(ACCOUNT_FREE + 1):
+            assert sign_in(elsewhere, "demo.referent", "pas le bon").status_code == 401
+        right = {"mot_de_passe_actuel": demo["demo.referent"].password, "nouveau_mot_de_passe": STRONG,
+                 "confirmation": STRONG}  # fmt: skip
+        assert post_form(browser, "/mot-de-passe", right).status_code == 429
+
+    def test_each_wrong_current_password_is_traced_and_the_block_once(
+        self, app: Flask, signed_in: SignedIn
+    ) -> None:
+        self.wrong_changes(signed_in("demo.referent"), ACCOUNT_FREE + 2)  # the last is refused unchecked
+        user_id = stored(app, "demo.referent").id
+        assert traced(app, "user.password_change_failed") == [f"user:{user_id}"] * (ACCOUNT_FREE + 1)
+        [block] = traced(app, "user.login_throttled")
+        assert block.startswith("compte:") and block.endswith(" 30s")
+
+    def test_free_failures_do_not_stop_the_right_password(
+        self, app: Flask, signed_in: SignedIn, demo: dict[str, DemoAccount]
+    ) -> None:
+        browser = signed_in("demo.referent")
+        assert self.wrong_changes(browser, ACCOUNT_FREE) == [422] * ACCOUNT_FREE  # all free
+        right = {"mot_de_passe_actuel": demo["demo.referent"].password, "nouveau_mot_de_passe": STRONG,
+                 "confirmation": STRONG}  # fmt: skip
+        assert post_form(browser, "/mot-de-passe", right).status_code == 302
+        assert sign_in(app.test_client(), "demo.referent", STRONG).status_code == 302
 
 
 class TestStateOfActiveAccounts:

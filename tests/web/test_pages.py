@@ -126,24 +126,24 @@ class TestSignIn:
         self, app: Any, client: FlaskClient, demo: dict[str, DemoAccount]
     ) -> None:
         from liaison import db
-        from liaison.services import directory
+        from liaison.services import accounts
         from liaison.services.audit import Actor
 
         with db.session_scope(app.extensions["liaison.engine"]) as session:
-            directory.disable_user(session, Actor(None, "test"), "demo.referent")
+            accounts.disable_account(session, Actor(None, "test"), "demo.referent")
         response = sign_in(client, "demo.referent", demo["demo.referent"].password)
         assert response.status_code == 401
         assert LOGIN_FAILED in page(response).text
 
     def test_disabling_an_account_ends_its_open_sessions(self, app: Any, signed_in: SignedIn) -> None:
         from liaison import db
-        from liaison.services import directory
+        from liaison.services import accounts
         from liaison.services.audit import Actor
 
         browser = signed_in("demo.referent")
         assert browser.get("/fiches/recues").status_code == 200
         with db.session_scope(app.extensions["liaison.engine"]) as session:
-            directory.disable_user(session, Actor(None, "test"), "demo.referent")
+            accounts.disable_account(session, Actor(None, "test"), "demo.referent")
         assert browser.get("/fiches/recues").headers["Location"].startswith("/connexion")
 
     def test_after_sign_in_the_person_goes_back_where_they_were(

@@ -21,7 +21,7 @@ from liaison.config import Config, ConfigError
 from liaison.models import User, WebSession, utcnow
 from liaison.services import accounts, directory
 from liaison.services.audit import Actor
-from liaison.services.demo import DemoAccount
+from liaison.services.demo import DemoAccount, install_demo
 from liaison.session_secret import load_session_secret
 from tests.commands import Run
 from tests.web import page, post_form, sign_in
@@ -143,6 +143,12 @@ class TestEnded:
         stolen = cookie_of(signed_in("demo.accompagnateur"))
         with db.session_scope(engine) as session:
             accounts.reset_password(session, OPERATOR, app.extensions["liaison.hasher"], "demo.accompagnateur")
+        assert goes_to_sign_in(replay(app, stolen))
+
+    def test_after_the_demo_replaces_its_passwords(self, app: Flask, engine: Engine, signed_in: SignedIn) -> None:
+        stolen = cookie_of(signed_in("demo.referent"))
+        with db.session_scope(engine) as session:
+            install_demo(session, app.extensions["liaison.vault"], app.extensions["liaison.hasher"])
         assert goes_to_sign_in(replay(app, stolen))
 
     def test_after_the_account_is_disabled_for_inactivity(
