@@ -6,8 +6,6 @@ JavaScript; forms are protected against cross-site posts (CSRF tokens).
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from typing import Any
 
 from flask import (
@@ -28,13 +26,14 @@ from werkzeug.wrappers import Response as BaseResponse
 from liaison import authnz, context, crypto
 from liaison.authnz import Hidden, Permission, Refused
 from liaison.db import get_session
-from liaison.models import SheetKind, User, utcnow
+from liaison.models import SheetKind, User
 from liaison.services import directory, exports, imports, partnerships, sheets, sign_in, tokens
 from liaison.services.import_limit import ImportsPaused
 from liaison.web import browser_session, known_device
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
 from liaison.web.retention import destroyed_rows
 from liaison.web.safe_redirect import local_path
+from liaison.web.suspended import sign_in_suspended
 from schemas import SHEET_SCHEMAS, SheetInvalid
 from schemas.api import EXPORT_FORMATS, EXPORT_KEYS, check_agreed_passphrase, check_import_passphrase
 from schemas.codes import KINDS
@@ -104,19 +103,9 @@ def login() -> tuple[str, int] | BaseResponse:
 
 def _try_later(seconds: int) -> BaseResponse:
     """429: the same page whatever the login and password (they were not checked)."""
-    at = (utcnow() + dt.timedelta(seconds=seconds)).astimezone(context.PARIS)
-    wait = f"{seconds} secondes" if seconds < 60 else _minutes(math.ceil(seconds / 60))
-    message = (
-        "Trop de tentatives de connexion ont échoué : par sécurité, la connexion est suspendue. "
-        f"Réessayez dans {wait} (à {at:%H:%M})."
-    )
-    response = make_response(render_template("login.html", error=message), 429)
+    response = make_response(render_template("login.html", error=sign_in_suspended(seconds)), 429)
     response.headers["Retry-After"] = str(seconds)
     return response
-
-
-def _minutes(count: int) -> str:
-    return "1 minute" if count == 1 else f"{count} minutes"
 
 
 @blueprint.post("/deconnexion")
