@@ -63,3 +63,30 @@ def calls_recorded(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) ->
 
     monkeypatch.setattr(owner, name, recorded_call)
     yield calls
+
+
+@dataclass
+class Outcome:
+    """What one thread returned, or raised."""
+
+    value: Any = None
+    error: BaseException | None = None
+
+
+@contextmanager
+def in_thread(work: Callable[[], Any]) -> Iterator[tuple[threading.Thread, Outcome]]:
+    """Run ``work`` in a thread for the block's length; what it returned or raised is in the outcome."""
+    outcome = Outcome()
+
+    def run() -> None:
+        try:
+            outcome.value = work()
+        except BaseException as error:  # handed to the test, which fails with it
+            outcome.error = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield thread, outcome
+    finally:
+        thread.join(WAIT)

@@ -15,9 +15,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -35,7 +33,7 @@ from liaison.services.demo import DemoAccount
 from liaison.services.vault import Vault
 from tests.commands import Run
 from tests.conftest import ApiClient, command_environment
-from tests.instruments import WAIT, holding
+from tests.instruments import WAIT, Outcome, holding, in_thread
 from tests.retention.dossiers import identifier, integration, later, purge, refusal
 from tests.retention.test_purge_concurrency import purge_paused_before_deleting_keys
 from tests.web import sign_in
@@ -44,14 +42,6 @@ T = TypeVar("T")
 ROUNDS = 3
 AT_ONCE = 4
 LIAISON = Path(sys.executable).with_name("liaison")  # the command installed in the virtual environment
-
-
-@dataclass
-class Outcome:
-    """What one thread returned, or raised."""
-
-    value: Any = None
-    error: BaseException | None = None
 
 
 def at_once(works: list[Callable[[], Any]]) -> list[Outcome]:
@@ -74,24 +64,6 @@ def at_once(works: list[Callable[[], Any]]) -> list[Outcome]:
         thread.join(WAIT)
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
     return outcomes
-
-
-@contextmanager
-def in_thread(work: Callable[[], Any]) -> Iterator[tuple[threading.Thread, Outcome]]:
-    outcome = Outcome()
-
-    def run() -> None:
-        try:
-            outcome.value = work()
-        except BaseException as error:  # handed to the test, which fails with it
-            outcome.error = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield thread, outcome
-    finally:
-        thread.join(WAIT)
 
 
 def own_client(app: Flask, caller: ApiClient) -> ApiClient:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -33,6 +33,7 @@ from liaison.services.demo import PLIE, DemoAccount
 from liaison.services.purge import PurgeResult, PurgeSite, run_purge
 from liaison.services.retention import today
 from schemas import SheetRules
+from tests.instruments import in_thread
 from tests.retention.dossiers import (
     CLI,
     RECIPIENTS,
@@ -53,32 +54,6 @@ from tests.retention.test_purge import opened, rows_of
 
 WAIT = 30.0  # seconds: far beyond what any step needs; only reached when something is wrong
 STILL_WAITING = 1.0  # seconds a blocked thread must still be blocked after
-
-
-class Outcome:
-    """What a thread returned or raised."""
-
-    def __init__(self) -> None:
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-
-@contextmanager
-def in_thread(work: Callable[[], Any]) -> Iterator[tuple[threading.Thread, Outcome]]:
-    outcome = Outcome()
-
-    def run() -> None:
-        try:
-            outcome.value = work()
-        except BaseException as error:  # handed to the test, which fails with it
-            outcome.error = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield thread, outcome
-    finally:
-        thread.join(WAIT)
 
 
 @contextmanager
