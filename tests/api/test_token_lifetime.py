@@ -4,8 +4,8 @@ API hands out start with ``LIAISON_PUBLIC_URL``, whatever ``Host`` the request c
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -106,15 +106,9 @@ class TestLinksFromConfiguration:
     """An export's ``download_url`` is built on the configured public URL, never on ``Host``."""
 
     @pytest.fixture
-    def config(self, tmp_path: Path, database_url: str, request: pytest.FixtureRequest) -> Config:
-        return Config(
-            environment="test",
-            data_dir=tmp_path / "instance",
-            database_url=database_url,
-            argon2_time_cost=1,
-            argon2_memory_kib=8,
-            public_url=getattr(request, "param", None),
-        )
+    def config(self, config: Config, request: pytest.FixtureRequest) -> Config:
+        """The suite's test installation, with the public URL a test is parametrised with."""
+        return dataclasses.replace(config, public_url=getattr(request, "param", None))
 
     @pytest.mark.parametrize(
         ("config", "base"),
