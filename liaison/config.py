@@ -63,6 +63,11 @@ class Config:
     costly_wait_seconds: int = 5
     # Failed imports (a wrong passphrase, an archive or a sheet refused) per user before a pause.
     import_failures_allowed: int = 10
+    # Email notifications: ``smtp://``, ``smtps://`` or ``smtp+starttls://`` (None: no email, and
+    # the service says so), and their sender address.
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str | None = None
+    draft_days: int = 30  # a kept form (draft) is destroyed that many days after its last change
 
     @property
     def is_production(self) -> bool:
@@ -148,6 +153,9 @@ class Config:
             else None,
             costly_wait_seconds=_positive_int(env, "LIAISON_COSTLY_WAIT_SECONDS", 5, allow_zero=True),
             import_failures_allowed=_positive_int(env, "LIAISON_IMPORT_FAILURES", 10),
+            smtp_url=env.get("LIAISON_SMTP_URL") or None,
+            mail_from=env.get("LIAISON_MAIL_FROM") or None,
+            draft_days=_positive_int(env, "LIAISON_DRAFT_DAYS", 30),
         )
 
 

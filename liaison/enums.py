@@ -103,3 +103,48 @@ class TokenState(Labelled):
     ACTIVE = "active", "Actif"
     EXPIRED = "expired", "Expiré"
     REVOKED = "revoked", "Révoqué"
+
+
+class OrientationAnswer(Labelled):
+    """What came back for an orientation (an FDL1), read from the first FDL2 about the same
+    person (``Sheet.answer``); an FDL1 without one is « en attente de réponse »."""
+
+    INTEGRATED = "integree", "Intégration dans le PLIE"
+    REFUSED = "refusee", "Intégration refusée"
+    ANSWERED = "repondue", "Réponse reçue"
+
+
+class DraftOrigin(Labelled):
+    """Why a form was kept (``Draft.origin``)."""
+
+    SAVED = "brouillon", "Brouillon enregistré"
+    SESSION_ENDED = "session", "Formulaire envoyé après la fin de la session"
+
+
+class NotificationKind(Labelled):
+    """What an email tells (never who: counts, kinds, organisations and a link only)."""
+
+    SHEET_RECEIVED = "fiche_recue", "Une fiche arrive pour votre structure"
+    ANSWER_AWAITED = "reponse_attendue", "Une orientation attend sa réponse"
+    ACKNOWLEDGED = "accuse_reception", "Un destinataire accuse réception d'une fiche envoyée"
+    DESTRUCTION_COMING = "destruction_proche", "Des dossiers seront bientôt détruits"
+    COPIES_TO_DELETE = "copies_a_supprimer", "Des copies exportées sont à supprimer"
+    ACCOUNT_INACTIVE = "compte_inactif", "Votre compte sera bientôt désactivé faute de connexion"
+
+
+class NotificationMode(Labelled):
+    """When a person is told, per kind (``NotificationPreference.mode``)."""
+
+    AT_ONCE = "immediat", "Tout de suite"
+    DAILY = "quotidien", "Un récapitulatif par jour"
+    NEVER = "jamais", "Jamais"
+
+
+class NotificationStatus(Labelled):
+    """Where an outbox row stands (``Notification.status``)."""
+
+    PENDING = "pending", "À envoyer"
+    SENDING = "sending", "Envoi en cours"
+    SENT = "sent", "Envoyé"
+    FAILED = "failed", "Abandonné après plusieurs essais"
+    DROPPED = "dropped", "Non envoyé (préférence ou compte désactivé)"

@@ -30,7 +30,20 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from liaison.enums import BreachNature, Labelled, PurgeStatus, PurgeTrigger, RequestKind, RequestOutcome, RequestStatus
+from liaison.enums import (
+    BreachNature,
+    DraftOrigin,
+    Labelled,
+    NotificationKind,
+    NotificationMode,
+    NotificationStatus,
+    OrientationAnswer,
+    PurgeStatus,
+    PurgeTrigger,
+    RequestKind,
+    RequestOutcome,
+    RequestStatus,
+)
 from retention.rules import CeilingChoice
 
 NAMING_CONVENTION = {
@@ -153,6 +166,7 @@ class DataKeyPurpose(enum.Enum):
     PROFILE = "profile"
     INDEX = "index"
     PARTNERSHIP = "partnership"
+    DRAFT = "draft"
 
 
 class DataKey(Base):
@@ -275,6 +289,11 @@ class Dossier(Base):
     conflict: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+def _labelled_enum(labelled: type[Labelled], length: int = 24) -> Enum:
+    """A labelled enum stored as its code (``.value``), not its member's name."""
+    return Enum(labelled, native_enum=False, length=length, values_callable=lambda members: [m.value for m in members])
+
+
 class SheetKind(enum.Enum):
     FDL1 = "FDL1"
     FDL2 = "FDL2"
@@ -301,6 +320,12 @@ class Sheet(Base):
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     exported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A keyed hash of the sheet's kind and canonical content (never the content): an archive whose
+    # sheet is already stored is recognised at import.
+    content_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    # An FDL1: when the first FDL2 about the same person came back, and what it said.
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[OrientationAnswer | None] = mapped_column(_labelled_enum(OrientationAnswer))
 
     @property
     def state(self) -> str:
@@ -312,6 +337,17 @@ class Sheet(Base):
         if self.read_at:
             return "read"
         return "sent"
+
+
+class SheetTerm(Base):
+    """A blind index of a sheet: a keyed hash (HMAC) of one normalised word a person is searched
+    by (the France Travail identifier, a name, a first name, each of their parts), never the word.
+    Deleted with its sheet."""
+
+    __tablename__ = "sheet_term"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sheet_id: Mapped[str] = mapped_column(ForeignKey("sheet.id"), primary_key=True, index=True)
 
 
 class Export(Base):
@@ -402,11 +438,6 @@ class Hold(Base):
     release_reason: Mapped[str | None] = mapped_column(String(200))
 
 
-def _purge_enum(labelled: type[Labelled]) -> Enum:
-    """A purge enum stored as its lowercase value (as the strings stored before it were)."""
-    return Enum(labelled, native_enum=False, length=24, values_callable=lambda members: [m.value for m in members])
-
-
 class PurgeRun(Base):
     """One application of the retention rules, and the signed certificate of what it destroyed."""
 
@@ -418,8 +449,8 @@ class PurgeRun(Base):
     as_of: Mapped[dt.date] = mapped_column(Date)
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     # Whole-run status, for the operator; a dry run's approval is each PLIE's (PurgeRunPlie.approval).
-    status: Mapped[PurgeStatus] = mapped_column(_purge_enum(PurgeStatus))
-    trigger: Mapped[PurgeTrigger] = mapped_column(_purge_enum(PurgeTrigger))
+    status: Mapped[PurgeStatus] = mapped_column(_labelled_enum(PurgeStatus))
+    trigger: Mapped[PurgeTrigger] = mapped_column(_labelled_enum(PurgeTrigger))
     dossiers: Mapped[int] = mapped_column(Integer, default=0)
     sheets: Mapped[int] = mapped_column(Integer, default=0)
     exports: Mapped[int] = mapped_column(Integer, default=0)
@@ -441,7 +472,7 @@ class PurgeRunPlie(Base):
     sheets: Mapped[int] = mapped_column(Integer, default=0)
     certificate: Mapped[str | None] = mapped_column(Text)  # SHA-256 of the PLIE's signed certificate
     # a dry run's list, as its DPO decided (awaiting_approval, approved, executed, superseded)
-    approval: Mapped[PurgeStatus | None] = mapped_column(_purge_enum(PurgeStatus))
+    approval: Mapped[PurgeStatus | None] = mapped_column(_labelled_enum(PurgeStatus))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -548,3 +579,53 @@ class Breach(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Draft(Base):
+    """A sheet form kept for its author: saved on demand, or sent after the session ended. The
+    form's values are sealed under the draft's own data key, destroyed with it (after
+    ``LIAISON_DRAFT_DAYS``, 30 by default)."""
+
+    __tablename__ = "draft"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    kind: Mapped[SheetKind] = mapped_column(Enum(SheetKind, native_enum=False, length=8))
+    origin: Mapped[DraftOrigin] = mapped_column(_labelled_enum(DraftOrigin, 16))
+    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"))
+    data_key: Mapped[DataKey] = relationship()
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Notification(Base):
+    """The email outbox: one thing to tell one person. ``facts`` is JSON holding counts, kinds,
+    organisations and links only, never a job seeker's data. Sent by the scheduler and
+    ``liaison notifications send``, never inside a request."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    kind: Mapped[NotificationKind] = mapped_column(_labelled_enum(NotificationKind))
+    # What makes it once only (e.g. the second reminder of one orientation): None, no such rule.
+    dedupe: Mapped[str | None] = mapped_column(String(120), unique=True)
+    facts: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    status: Mapped[NotificationStatus] = mapped_column(_labelled_enum(NotificationStatus, 16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(64))
+
+
+class NotificationPreference(Base):
+    """When one person wants to be told of one kind; no row: the kind's default."""
+
+    __tablename__ = "notification_preference"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    kind: Mapped[NotificationKind] = mapped_column(_labelled_enum(NotificationKind), primary_key=True)
+    mode: Mapped[NotificationMode] = mapped_column(_labelled_enum(NotificationMode, 16))
