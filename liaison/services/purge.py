@@ -55,6 +55,7 @@ from liaison.models import (
     PurgeRunPlie,
     Sheet,
     SheetKind,
+    SheetTerm,
     Tombstone,
     User,
     utcnow,
@@ -412,6 +413,7 @@ def _destroy_batch(
     session.execute(insert(CopyAttestation).from_select(["user_id", "sheet_id", "downloaded_at"], downloads))
     deleted_exports = session.connection().execute(delete(Export).where(Export.sheet_id.in_(sheet_ids))).rowcount
     session.execute(delete(Hold).where(Hold.dossier_id.in_(ids)))
+    session.execute(delete(SheetTerm).where(SheetTerm.sheet_id.in_(sheet_ids)))
     session.execute(delete(Sheet).where(Sheet.dossier_id.in_(ids)))
     session.execute(delete(Dossier).where(Dossier.id.in_(ids)))
     session.execute(delete(DataKey).where(DataKey.id.in_([row.data_key_id for row in batch])))

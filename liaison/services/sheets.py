@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from liaison import authnz, crypto
+from liaison import authnz, crypto, orientations
 from liaison.authnz import SENDS, Hidden, Permission, Refused
 from liaison.db import hold_master_key
 from liaison.models import (
@@ -21,13 +21,14 @@ from liaison.models import (
     Organisation,
     Sheet,
     SheetKind,
+    SheetTerm,
     Tombstone,
     User,
     UTCDateTime,
     new_uuid,
     utcnow,
 )
-from liaison.services import retention
+from liaison.services import blind_indexes, retention
 from liaison.services.audit import Actor, record
 from liaison.services.directory import organisation_by_code, partners
 from liaison.services.retention import PARIS, RULE_LABELS, today
@@ -42,6 +43,7 @@ _DOSSIER_BY_LOOKUP = (
     .with_for_update(of=Dossier, key_share=True)  # as retention.for_change: a purge finishes first
 )  # built once: building a statement costs more than running it
 _INSERT_SHEET = insert(Sheet)
+_INSERT_TERMS = insert(SheetTerm)
 # A sheet, its dossier and its key read by one statement: a purge committing meanwhile (PostgreSQL
 # reads each statement afresh) leaves all three or none, never a sheet without its dossier.
 _WITH_ITS_KEY = joinedload(Sheet.dossier).joinedload(Dossier.data_key)
@@ -117,6 +119,7 @@ def create_sheet(
     agency = recipient if kind is SheetKind.FDL2 else user.organisation
     retention.record_sheet(session, vault, dossier, kind.value, content, agency.id)
     session.flush()  # the dossier, when new, before the sheet that refers to it
+    index_key = vault.index_key(session)
     row = {
         "id": sheet_id,
         "kind": kind,
@@ -125,10 +128,25 @@ def create_sheet(
         "recipient_id": recipient.id,
         "author_id": user.id,
         "sealed": sealed,
+        "content_index": blind_indexes.content_index(index_key, kind.value, content),
     }
-    session.connection().execute(_INSERT_SHEET, row)  # plain SQL: nothing more to track
+    connection = session.connection()  # plain SQL: nothing more to track
+    connection.execute(_INSERT_SHEET, row)
+    terms = blind_indexes.person_terms(index_key, content)
+    connection.execute(_INSERT_TERMS, [{"term": term, "sheet_id": sheet_id} for term in terms])
+    if kind is SheetKind.FDL2:
+        _answer_orientations(session, dossier.id, content)
     record(session, "sheet.create", actor, sheet_id=sheet_id, detail=kind.value)
     return sheet_id
+
+
+def _answer_orientations(session: Session, dossier_id: str, fdl2: Mapping[str, Any]) -> None:
+    """The first FDL2 about a person answers the orientations (FDL1) still waiting in their dossier."""
+    session.connection().execute(
+        update(Sheet)
+        .where(Sheet.dossier_id == dossier_id, Sheet.kind == SheetKind.FDL1, Sheet.answered_at.is_(None))
+        .values(answered_at=utcnow(), answer=orientations.answer_of(fdl2))
+    )
 
 
 # What a sender reads for a code it may not send to, whether the code exists or not: the same words
