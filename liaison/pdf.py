@@ -22,6 +22,7 @@ from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, XPos, YPos
 from marshmallow import Schema, fields
 
+from liaison.display import display_phone
 from schemas import codes
 from schemas.sheets import SHEET_SCHEMAS
 
@@ -51,26 +52,28 @@ FDL1_REMINDER = (
 FDL2_REMINDER = "L'échange de données est limité strictement aux données listées ci-dessous."
 
 # Annexe 2, "INFORMATION AU DEMANDEUR D'EMPLOI CONCERNANT L'ECHANGE DE DONNEES LE CONCERNANT",
-# word for word.
+# word for word but for the operator's name: Pôle emploi became France Travail on 1 January 2024
+# (loi n° 2023-1196 « pour le plein emploi »); the convention, signed before, names its signatory
+# as it was then. Its contact addresses are the convention's, unchanged.
 NOTICE_TITLE = "Information au demandeur d'emploi concernant l'échange de données le concernant"
 NOTICE = (
     "Dans le cadre de la convention de partenariat signée le 1er septembre 2021 entre le PLIE du "
-    "Pays d'Aix représenté par son président Monsieur Roger PELLENC et Pôle emploi Bouches du "
-    "Rhône et Vaucluse, représentés par son directeur territorial, Messieurs Jean-Charles BLANC "
-    "et Michel CIOCCI, un échange de données personnelles est mis en œuvre entre Pôle emploi et "
-    "le PLIE afin de renforcer la complémentarité de leurs actions propres à favoriser "
-    "l'insertion professionnelle des demandeurs d'emploi concernés. Pour votre information, les "
-    "données personnelles portées sur la présente fiche de liaison sont collectées par Pôle "
-    "emploi en vue de votre orientation vers Plie dans le cadre de cette convention de "
-    "partenariat. Les autorités et les services nationaux et européens chargés du contrôle de la "
-    "bonne utilisation du FSE peuvent être destinataires de cette fiche de liaison. Vos données "
-    "personnelles listées ci-dessus font donc l'objet d'un traitement de données à caractère "
-    "personnel. Elles sont conservées pendant la durée nécessaire à l'exécution de la "
+    "Pays d'Aix représenté par son président Monsieur Roger PELLENC et Pôle emploi (devenu France "
+    "Travail) Bouches du Rhône et Vaucluse, représentés par son directeur territorial, Messieurs "
+    "Jean-Charles BLANC et Michel CIOCCI, un échange de données personnelles est mis en œuvre entre "
+    "France Travail et le PLIE afin de renforcer la complémentarité de leurs actions propres à "
+    "favoriser l'insertion professionnelle des demandeurs d'emploi concernés. Pour votre "
+    "information, les données personnelles portées sur la présente fiche de liaison sont "
+    "collectées par France Travail en vue de votre orientation vers Plie dans le cadre de cette "
+    "convention de partenariat. Les autorités et les services nationaux et européens chargés du "
+    "contrôle de la bonne utilisation du FSE peuvent être destinataires de cette fiche de liaison. "
+    "Vos données personnelles listées ci-dessus font donc l'objet d'un traitement de données à "
+    "caractère personnel. Elles sont conservées pendant la durée nécessaire à l'exécution de la "
     "convention, aux contrôles FSE (Fonds social européen) et au plus tard dans un délai de 10 "
     "ans à compter de la fin de la convention.",
     "Vous disposez notamment d'un droit d'accès et de rectification en vous adressant par "
-    "courrier à Pôle emploi, la déléguée à la protection des données, Direction Générale de Pôle "
-    "emploi, 1-5 avenue du Docteur Gley, 75 987 Paris Cedex 20, par courriel à "
+    "courrier à France Travail, la déléguée à la protection des données, Direction générale de "
+    "France Travail, 1-5 avenue du Docteur Gley, 75 987 Paris Cedex 20, par courriel à "
     "courriers-cnil@pole-emploi.fr ou auprès du délégué à la protection des données du PLIE du "
     "pays d'Aix, à l'adresse suivante par courriel "
     "direction-insertion-emploi.paysdaix@ampmetropole.fr qui s'engagent à répondre à cette "
@@ -79,15 +82,15 @@ NOTICE = (
 )
 
 # Annexe 3, words of the form that are not field labels.
-MOTIFS_REFUS_TITLE = "Motifs de refus d'intégration des personnes orientées vers le PLIE par Pôle emploi"
+MOTIFS_REFUS_TITLE = "Motifs de refus d'intégration des personnes orientées vers le PLIE par France Travail"
 MOTIFS_SORTIE_TITLE = "Motifs de sortie"
 NO_FINANCIAL_DATA = "Aucune information d'ordre économique et financière ne doit être communiquée"
 REMINDER_TITLE = "POUR RAPPEL"
 REMINDER = (
     "La transmission de cette fiche de liaison doit obligatoirement être sécurisée.",
-    "Elle peut être remise en main propre entre Plie et Pôle emploi ; si elle est envoyée par "
+    "Elle peut être remise en main propre entre Plie et France Travail ; si elle est envoyée par "
     "mail, elle sera obligatoirement chiffrée avant envoi par mail avec AxCrypt ou 7zip ou autre "
-    "logiciel de chiffrement. La clé de déchiffrage sera adressée à Pôle emploi ou au Partenaire "
+    "logiciel de chiffrement. La clé de déchiffrage sera adressée à France Travail ou au Partenaire "
     "par un autre canal.",
 )
 
@@ -108,13 +111,9 @@ def format_date(value: str | None) -> str:
 
 
 def format_phone(value: str | None) -> str:
-    """An E.164 French number ("+33442000001") as printed in France ("04 42 00 00 01")."""
-    if not value:
-        return EMPTY
-    if not (value.startswith("+33") and len(value) == 12 and value[1:].isdigit()):
-        return value
-    national = "0" + value[3:]
-    return " ".join(national[i : i + 2] for i in range(0, 10, 2))
+    """An E.164 French number ("+33442000001") as printed in France ("04 42 00 00 01"); a dash
+    when absent (:func:`liaison.phones.display_phone`)."""
+    return display_phone(value) if value else EMPTY
 
 
 def _text(value: str | None) -> str:
@@ -555,7 +554,7 @@ def _render_fdl1(
     pdf: FPDF, sheet: Mapping[str, Any], sender: str, recipient: str, fonctions: Mapping[str, str]
 ) -> None:
     labels = _Labels("FDL1")
-    _title(pdf, "FICHE DE LIAISON ORIENTATION Pôle emploi vers PLIE", sender, recipient)
+    _title(pdf, "FICHE DE LIAISON ORIENTATION France Travail vers PLIE", sender, recipient)
     _date_and_reminder(pdf, sheet["date_fiche"], FDL1_REMINDER)
     _agents(pdf, sheet, ("agent_pole_emploi", "agent_plie"), labels, fonctions)
     _demandeur(pdf, sheet, labels)
@@ -566,7 +565,7 @@ def _render_fdl2(
     pdf: FPDF, sheet: Mapping[str, Any], sender: str, recipient: str, fonctions: Mapping[str, str]
 ) -> None:
     labels = _Labels("FDL2")
-    _title(pdf, "FICHE DE LIAISON PLIE vers Pôle emploi", sender, recipient)
+    _title(pdf, "FICHE DE LIAISON PLIE vers France Travail", sender, recipient)
     _date_and_reminder(pdf, sheet["date_fiche"], FDL2_REMINDER)
     _information_integration(pdf, sheet, labels)
     pdf.ln(2)
@@ -598,7 +597,7 @@ def render_sheet_pdf(
     """
     if kind not in _RENDERERS:
         raise ValueError(f"Type de fiche inconnu : {kind!r}")
-    pdf = _Form(f"{codes.KINDS[kind]} — convention de partenariat PLIE / Pôle emploi")
+    pdf = _Form(f"{codes.KINDS[kind]} — convention de partenariat PLIE / France Travail")
     pdf.set_creation_date(dt.datetime.combine(dt.date.fromisoformat(sheet["date_fiche"]), dt.time(), dt.UTC))
     pdf.set_title(_printable(codes.KINDS[kind]))
     pdf.set_lang("fr-FR")

@@ -1,16 +1,21 @@
-"""A purge run's report, for people: CSV, JSON or PDF, written from its signed certificate.
+"""A purge run's report: CSV, JSON or PDF, written from its signed certificate.
 
 The report holds what the certificate holds (opaque references, rules, counts), never personal
 data; written from a PLIE's certificate, only that PLIE's dossiers. It is written line by line: a
 run of a million dossiers does not sit in memory, except the PDF, which lists at most
 :data:`PDF_MAX_ROWS` dossiers and says how many more the CSV has.
+
+The PDF and the CSV are read by people: French headings, the labels of statuses, triggers and rules
+(:mod:`liaison.enums`, :data:`~liaison.services.retention.RULE_LABELS`), dates as « 05/12/2026 à
+14:03 », Paris time (:mod:`liaison.display`). The JSON is read by programs: the certificate's codes
+and ISO 8601 moments, as signed.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +23,20 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from liaison.certificates import read_lines
+from liaison.display import french_day, french_moment
 from liaison.enums import Labelled, PurgeStatus, PurgeTrigger
 from liaison.files import open_private
 from liaison.services.retention import RULE_LABELS
 
 FORMATS = (".csv", ".json", ".pdf")
 PDF_MAX_ROWS = 2000
-CSV_COLUMNS = ("dossier", "regle", "fiches_FDL1", "fiches_FDL2")
+CSV_COLUMNS = (  # read by people in a spreadsheet: French headings, the rule's code and its label
+    "Dossier (référence opaque)",
+    "Code de la règle",
+    "Règle",
+    "Fiches FDL1",
+    "Fiches FDL2",
+)
 
 
 class ReportFormatUnknown(ValueError):
@@ -39,13 +51,17 @@ def write_report(certificate: Path, destination: Path) -> None:
 
 
 def _csv(certificate: Path, destination: Path) -> None:
-    with open_private(destination, "w", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";")
+    """One line per dossier, « ; » between fields, UTF-8 with a BOM (read by spreadsheets in France)."""
+    with open_private(destination, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for document in read_lines(certificate):
             if "dossier" in document:
                 sheets = document["fiches"]
-                writer.writerow((document["dossier"], document["regle"], sheets["FDL1"], sheets["FDL2"]))
+                rule = document["regle"]
+                writer.writerow(
+                    (document["dossier"], rule, RULE_LABELS.get(rule, rule), sheets["FDL1"], sheets["FDL2"])
+                )
 
 
 def _json(certificate: Path, destination: Path) -> None:
@@ -89,9 +105,9 @@ def _pdf(certificate: Path, destination: Path) -> None:
         ("Exécution", header.get("execution", "")),
         ("Nature", kind),
         ("Déclenchement", _label(PurgeTrigger, header.get("declenchement"))),
-        ("Date d'application", header.get("date_d_application", "")),
-        ("Début", header.get("debut", "")),
-        ("Fin", header.get("fin", "")),
+        ("Date d'application", _shown(french_day, header.get("date_d_application"))),
+        ("Début", _shown(french_moment, header.get("debut"))),
+        ("Fin", _shown(french_moment, header.get("fin"))),
         ("Statut", _label(PurgeStatus, header.get("statut"))),
         ("Dossiers", str(summary.get("dossiers", 0))),
         ("Fiches", str(summary.get("fiches", 0))),
@@ -114,13 +130,14 @@ def _pdf(certificate: Path, destination: Path) -> None:
     pdf.cell(0, 8, "Par règle", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("helvetica", size=9)
     for rule, count in sorted(summary.get("par_regle", {}).items()):
-        pdf.multi_cell(0, 5, f"{count} dossier(s) : {RULE_LABELS.get(rule, rule)}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        line = f"{count} dossier(s) : {RULE_LABELS.get(rule, rule)} (code {rule})"
+        pdf.multi_cell(0, 5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(3)
     pdf.set_font("helvetica", "B", 11)
     pdf.cell(0, 8, "Dossiers (identifiants opaques)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("courier", size=8)
     with pdf.table(col_widths=(90, 40, 20, 20), text_align="LEFT") as table:
-        table.row(("Dossier", "Règle", "FDL1", "FDL2"))
+        table.row(("Dossier", "Règle (code)", "FDL1", "FDL2"))
         for document in rows:
             table.row(
                 (
@@ -141,10 +158,20 @@ def _pdf(certificate: Path, destination: Path) -> None:
         4,
         f"Empreinte SHA-256 du certificat : {signature.get('sha256', '')}\n"
         f"Clé publique de signature (Ed25519) : {signature.get('cle_publique', '')}\n"
-        "Vérification : liaison certificates verify <fichier du certificat>",
+        "Ce rapport est tiré du certificat signé (.jsonl), qui fait foi : l'auditeur vérifie sa signature "
+        "avec la clé publique de l'installation, téléchargeable avec le certificat dans la page "
+        "« Purges et certificats ».",
     )
     with open_private(destination, "wb") as handle:
         handle.write(pdf.output())
+
+
+def _shown(french: Callable[[str], str], value: Any) -> str:
+    """An ISO date or moment of the certificate as people read it (as it is, if not one)."""
+    try:
+        return french(value)
+    except (TypeError, ValueError):
+        return str(value or "")
 
 
 def _label(kind: type[Labelled], value: Any) -> str:

@@ -94,7 +94,7 @@ class DemandeurSchema(StrictSchema):
         normalise_email,
         **_optional(label="@mail (uniquement si consentement aux échanges dématérialisés)"),
     )
-    identifiant_pole_emploi = Text(_pole_emploi_id, **_required(label="Identifiant Pôle emploi", example="1234567A"))
+    identifiant_pole_emploi = Text(_pole_emploi_id, **_required(label="Identifiant France Travail", example="1234567A"))
     identifiant_caf = Text(_caf_id, **_optional(label="Identifiant CAF", example="7654321"))
 
 
@@ -161,7 +161,7 @@ class Fdl1Schema(StrictSchema):
     """FDL1 — fiche de liaison orientation, agence France Travail vers PLIE (annexe 2)."""
 
     date_fiche = Day(**_required(label="Date de la fiche"))
-    agent_pole_emploi = Block(AgentSchema, **_required(label="Pôle emploi"))
+    agent_pole_emploi = Block(AgentSchema, **_required(label="France Travail"))
     agent_plie = Block(AgentSchema, **_required(label="PLIE"))
     demandeur = Block(DemandeurSchema, **_required(label="Données d'identification du demandeur d'emploi"))
     orientation = Block(OrientationFdl1Schema, **_required(label="Orientation"))
@@ -183,12 +183,12 @@ class Fdl2Schema(StrictSchema):
     date_fiche = Day(**_required(label="Date de la fiche"))
     information_demandeur_integration = Flag(
         **_required(
-            label="Information au demandeur d'emploi de l'échange de ses données à Pôle emploi "
+            label="Information au demandeur d'emploi de l'échange de ses données à France Travail "
             "au moment de son intégration dans le parcours PLIE"
         )
     )
     agent_plie = Block(AgentSchema, **_required(label="PLIE"))
-    agent_pole_emploi = Block(AgentSchema, **_required(label="Pôle emploi"))
+    agent_pole_emploi = Block(AgentSchema, **_required(label="France Travail"))
     demandeur = Block(DemandeurSchema, **_required(label="Demandeur d'emploi"))
     orientation = Block(OrientationFdl2Schema, **_optional(label="Orientation"))
     parcours = Block(ParcoursSchema, **_required(label="Parcours"))

@@ -185,10 +185,10 @@ class TestPurgeCommand:
             assert f"Rapport : {reports[extension]}" in result.output
         references = {tombstone.dossier_ref for tombstone in tombstones(engine).values()}
         assert len(references) == 2
-        with open(reports[".csv"], encoding="utf-8", newline="") as handle:
+        with open(reports[".csv"], encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.DictReader(handle, delimiter=";"))
-        assert {row["dossier"] for row in rows} == references
-        assert sorted((row["fiches_FDL1"], row["fiches_FDL2"]) for row in rows) == [("0", "1"), ("1", "1")]
+        assert {row["Dossier (référence opaque)"] for row in rows} == references
+        assert sorted((row["Fiches FDL1"], row["Fiches FDL2"]) for row in rows) == [("0", "1"), ("1", "1")]
         document = json.loads(reports[".json"].read_text(encoding="utf-8"))
         assert {line["dossier"] for line in document["dossiers"]} == references
         assert document["resume"]["dossiers"] == 2 and document["execution"]["simulation"] is True

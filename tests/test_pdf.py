@@ -142,11 +142,11 @@ class TestFdl1Text:
     @pytest.mark.parametrize(
         "expected",
         [
-            "FICHE DE LIAISON ORIENTATION Pôle emploi vers PLIE",
+            "FICHE DE LIAISON ORIENTATION France Travail vers PLIE",
             f"{AGENCE} vers {PLIE}",
             "Date : 20/11/2026",
             "L'échange de données est limité strictement aux données listées ci-dessous.",
-            "PÔLE EMPLOI :",
+            "FRANCE TRAVAIL :",
             "PLIE :",
             "DONNÉES D'IDENTIFICATION DU DEMANDEUR D'EMPLOI",
             "ORIENTATION",
@@ -175,7 +175,7 @@ class TestFdl1Text:
             "ADRESSE POSTALE : 12 bis Rue des Écoles 13100 Aix-en-Provence",
             "TÉLÉPHONE : 06 12 34 56 78",
             "@mail (uniquement si consentement aux échanges dématérialisés) : anne-marie.lefevre@example.org",
-            "IDENTIFIANT PÔLE EMPLOI : 1234567A",
+            "IDENTIFIANT FRANCE TRAVAIL : 1234567A",
             "IDENTIFIANT CAF : 7654321",
             "Date d'orientation : 18/11/2026",
             "Nombre d'enfants à charge : 2",
@@ -196,9 +196,15 @@ class TestFdl1Text:
 
     def test_information_notice(self, fdl1_text: str) -> None:
         """The notice of annexe 2 is copied, œ included, with its rights and retention."""
-        assert "un échange de données personnelles est mis en œuvre entre Pôle emploi et le PLIE" in fdl1_text
+        assert "un échange de données personnelles est mis en œuvre entre France Travail et le PLIE" in fdl1_text
         assert "au plus tard dans un délai de 10 ans à compter de la fin de la convention" in fdl1_text
         assert "introduire une réclamation auprès de la CNIL" in fdl1_text
+
+    def test_france_travail_is_named(self, fdl1_text: str, fdl2_text: str) -> None:
+        """France Travail is named everywhere; « Pôle emploi » only as the convention's signatory of 2021."""
+        for text in (fdl1_text, fdl2_text):
+            assert text.count("Pôle emploi") == text.count("Pôle emploi (devenu France Travail)")
+        assert fdl1_text.count("Pôle emploi") == 1
 
     def test_iso_dates_do_not_appear(self, fdl1_text: str) -> None:
         """No date is printed in its ISO form."""
@@ -211,11 +217,11 @@ class TestFdl2Text:
     @pytest.mark.parametrize(
         "expected",
         [
-            "FICHE DE LIAISON PLIE vers Pôle emploi",
+            "FICHE DE LIAISON PLIE vers France Travail",
             f"{PLIE} vers {AGENCE}",
             "Date : 20/11/2026",
             "L'échange de données est limité strictement aux données listées ci-dessous.",
-            "Information au demandeur d'emploi de l'échange de ses données à Pôle emploi au moment de son "
+            "Information au demandeur d'emploi de l'échange de ses données à France Travail au moment de son "
             "intégration dans le parcours PLIE : Oui Non",
             "DEMANDEUR D'EMPLOI",
             "NOM : Lefèvre",
@@ -224,13 +230,13 @@ class TestFdl2Text:
             "Date d'intégration : 20/06/2026",
             "Date de fin de parcours : 19/12/2027",
             "Date de sortie : —",
-            "Motifs de refus d'intégration des personnes orientées vers le PLIE par Pôle emploi",
+            "Motifs de refus d'intégration des personnes orientées vers le PLIE par France Travail",
             "Étapes de parcours du demandeur d'emploi",
             "Motifs de sortie",
             "Aucune information d'ordre économique et financière ne doit être communiquée",
             "POUR RAPPEL",
             "La transmission de cette fiche de liaison doit obligatoirement être sécurisée.",
-            "La clé de déchiffrage sera adressée à Pôle emploi ou au Partenaire par un autre canal.",
+            "La clé de déchiffrage sera adressée à France Travail ou au Partenaire par un autre canal.",
         ],
     )
     def test_sections_and_fields(self, fdl2_text: str, expected: str) -> None:

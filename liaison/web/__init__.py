@@ -6,20 +6,19 @@ import datetime as dt
 
 from flask import Flask
 
-from liaison.context import PARIS
+from liaison.display import display_phone, french_day, french_moment
 from liaison.web import accounts, registers, retention, tokens
 from liaison.web.views import blueprint
 
 
 def heure(moment: dt.datetime) -> str:
     """A timestamp as a person in France reads it: 24/11/2026 à 14:05."""
-    return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+    return french_moment(moment)
 
 
 def date_fr(day: str | dt.date) -> str:
     """An ISO date as JJ/MM/AAAA."""
-    value = dt.date.fromisoformat(day) if isinstance(day, str) else day
-    return value.strftime("%d/%m/%Y")
+    return french_day(day)
 
 
 def init_app(app: Flask) -> None:
@@ -30,3 +29,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(tokens.blueprint)
     app.add_template_filter(heure)
     app.add_template_filter(date_fr)
+    app.add_template_filter(display_phone, "telephone")

@@ -24,7 +24,7 @@ from schemas.codes import (
     MOTIFS_SORTIE,
     SITUATIONS_FAMILIALES,
 )
-from schemas.patterns import PatternError
+from schemas.patterns import PatternError, normalise_phone
 
 CHOICE_LABELS: Mapping[str, Mapping[str, str]] = {
     "fonction": FONCTIONS,
@@ -47,6 +47,7 @@ class FormItem:
     choices: Mapping[str, str] = field(default_factory=dict)
     example: str = ""
     children: list[FormItem] = field(default_factory=list)
+    phone: bool = False  # stored in E.164, shown and pre-filled as « 04 42 00 00 01 »
 
     @property
     def html_id(self) -> str:
@@ -84,6 +85,7 @@ def form_items(
             label=schema_field.metadata.get("label", name),
             required=schema_field.required,
             example=schema_field.metadata.get("example", ""),
+            phone=isinstance(schema_field, fields.Text) and schema_field.normalise is normalise_phone,
         )
         if isinstance(schema_field, fields.Block):
             item.children = form_items(schema_field.schema, path, choices)

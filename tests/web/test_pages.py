@@ -314,7 +314,7 @@ class TestNewSheetForm:
         assert len(controls) > 20
         for control in controls:
             if control.tag == "input":
-                assert control.type in ("text", "date", "number", "checkbox"), control
+                assert control.type in ("text", "tel", "date", "number", "checkbox"), control
         for group in html.all("fieldset"):
             assert html.elements[group.position + 1].tag == "legend", f"fieldset {group.id} starts without a legend"
         steps = [c for c in controls if c.name == "parcours.etapes_parcours"]
@@ -330,7 +330,8 @@ class TestNewSheetForm:
         assert "Accuser réception" not in html.text  # the sender does not acknowledge
         outbox = page(browser.get("/fiches/envoyees"))
         assert f"/fiches/detail/{sheet_id}" in [a.attrs.get("href") for a in outbox.all("a")]
-        assert "Lefèvre" not in outbox.text  # the list names no one
+        assert "LEFÈVRE Anne-Marie" in outbox.text  # the list names the person, and nothing more
+        assert "1980" not in outbox.text
 
     def test_the_form_posted_as_shown_keeps_the_prefilled_values(self, signed_in: SignedIn) -> None:
         """A person who only fills what is empty sends their profile's agent block."""

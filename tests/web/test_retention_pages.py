@@ -392,9 +392,14 @@ class TestPurges:
             for element in html.all("a")
             if "/conservation/purges/" in element.attrs.get("href", "")
         }
-        rows = list(csv.reader(io.StringIO(dpo.get(links["CSV"]).get_data(as_text=True)), delimiter=";"))
-        assert rows[0] == ["dossier", "regle", "fiches_FDL1", "fiches_FDL2"]
-        assert len(rows) == 2 and rows[1][1:] == ["orientation", "0", "1"]
+        rows = list(csv.reader(io.StringIO(dpo.get(links["CSV"]).get_data().decode("utf-8-sig")), delimiter=";"))
+        assert rows[0] == ["Dossier (référence opaque)", "Code de la règle", "Règle", "Fiches FDL1", "Fiches FDL2"]
+        assert len(rows) == 2 and rows[1][1:] == [
+            "orientation",
+            "Orientation : délai après la dernière fiche, personne non intégrée",
+            "0",
+            "1",
+        ]
         report = dpo.get(links["JSON"])
         assert report.headers["Content-Disposition"].startswith("attachment;")
         assert json.loads(report.get_data())["resume"]["dossiers"] == 1

@@ -34,7 +34,7 @@ class HoldRow:
 
 def _login(session: Session, user_id: int | None) -> str:
     user = session.get(User, user_id) if user_id is not None else None
-    return user.login if user else "commande"
+    return user.login if user else "l'exploitant du service"  # placed or released on the command line
 
 
 def _hold_rows(session: Session) -> list[HoldRow]:
