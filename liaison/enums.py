@@ -146,5 +146,26 @@ class NotificationStatus(Labelled):
     PENDING = "pending", "À envoyer"
     SENDING = "sending", "Envoi en cours"
     SENT = "sent", "Envoyé"
-    FAILED = "failed", "Abandonné après plusieurs essais"
-    DROPPED = "dropped", "Non envoyé (préférence ou compte désactivé)"
+    FAILED = "failed", "Non remis (refusé par le serveur de messagerie, ou trop tard)"
+    DROPPED = "dropped", "Non envoyé (préférence, compte désactivé ou sans adresse, messagerie désactivée)"
+    # Claimed, then the sender stopped before recording the outcome: perhaps sent, never resent.
+    INTERRUPTED = "interrupted", "Envoi interrompu (peut-être reçu, jamais renvoyé)"
+
+
+class SheetState(Labelled):
+    """Where a sheet stands, as its sender sees it (``Sheet.state``)."""
+
+    SENT = "sent", "Envoyée"
+    READ = "read", "Lue"
+    EXPORTED = "exported", "Exportée"
+    ACKNOWLEDGED = "acknowledged", "Réception accusée"
+
+
+class BoxFilter(Labelled):
+    """The states a job coach filters an inbox or an outbox by."""
+
+    UNREAD = "non_lue", "Non lue"
+    READ = "lue", "Lue, réception non accusée"
+    ACKNOWLEDGED = "accusee", "Réception accusée"
+    AWAITING_ANSWER = "en_attente", "Orientation en attente de réponse"
+    ANSWERED = "repondue", "Orientation répondue"

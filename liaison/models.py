@@ -366,6 +366,7 @@ class Export(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     sheet_id: Mapped[str] = mapped_column(ForeignKey("sheet.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    user: Mapped[User] = relationship()
     format: Mapped[str] = mapped_column(String(8))
     partnership: Mapped[bool] = mapped_column(Boolean, default=False)  # encrypted with the pair's passphrase
     filename: Mapped[str] = mapped_column(String(80))

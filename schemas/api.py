@@ -6,6 +6,7 @@ import re
 
 from marshmallow import RAISE, fields
 
+from liaison.enums import OrientationAnswer
 from schemas import codes
 from schemas.fields import Choice, StrictSchema, Text
 from schemas.patterns import PatternError, clean_text, normalise_email
@@ -119,9 +120,45 @@ class SheetSummarySchema(StrictSchema):
     acknowledged_at = fields.DateTime(allow_none=True)
 
 
+class PersonSchema(StrictSchema):
+    """Who a sheet is about, as the sheet says it."""
+
+    nom = fields.String()
+    prenom = fields.String()
+    identifiant_pole_emploi = fields.String()
+
+
+class BoxRowSchema(StrictSchema):
+    """A row of a box: the sheet's metadata, who it is about, and (an FDL1) its answer."""
+
+    id = fields.String(attribute="sheet.id")
+    kind = fields.Function(lambda row: row.sheet.kind.value, metadata={"enum": list(codes.KINDS)})
+    sender = fields.Nested(OrganisationRefSchema, attribute="sheet.sender")
+    recipient = fields.Nested(OrganisationRefSchema, attribute="sheet.recipient")
+    state = fields.String(attribute="sheet.state", metadata={"enum": ["sent", "read", "exported", "acknowledged"]})
+    created_at = fields.DateTime(attribute="sheet.created_at")
+    read_at = fields.DateTime(attribute="sheet.read_at", allow_none=True)
+    exported_at = fields.DateTime(attribute="sheet.exported_at", allow_none=True)
+    acknowledged_at = fields.DateTime(attribute="sheet.acknowledged_at", allow_none=True)
+    demandeur = fields.Nested(PersonSchema)
+    new = fields.Boolean(attribute="is_new", metadata={"description": "Not yet opened by the recipient."})
+    awaiting_answer = fields.Boolean(
+        metadata={"description": "An FDL1 that no FDL2 about the same person has answered yet."}
+    )
+    answer = fields.String(
+        attribute="answer_code",
+        allow_none=True,
+        metadata={"enum": [*OrientationAnswer.labels(), None], "description": "An FDL1: what its first answer said."},
+    )
+    answered_at = fields.DateTime(attribute="sheet.answered_at", allow_none=True)
+
+
 class SheetListSchema(StrictSchema):
     box = fields.String()
-    sheets = fields.List(fields.Nested(SheetSummarySchema))
+    sheets = fields.List(fields.Nested(BoxRowSchema))
+    next_page = fields.String(
+        allow_none=True, metadata={"description": "Pass it as ``page`` for the next page; null on the last."}
+    )
 
 
 class SheetDetailSchema(SheetSummarySchema):
@@ -194,6 +231,13 @@ class ImportRefusedSchema(ErrorSchema):
     message, and the same message under the form field to blame (``file`` or ``passphrase``)."""
 
     errors = fields.Nested(RefusedFieldSchema, required=True)
+
+
+class ImportDuplicateSchema(ErrorSchema):
+    """409 of ``POST /api/v1/imports``: the archive's sheet is already stored among those the
+    caller's organisation sent or received (code ``duplicate``); ``sheet_id`` is that sheet."""
+
+    sheet_id = fields.String(required=True)
 
 
 ARCHIVE_OPENING_REASONS = {

@@ -38,6 +38,7 @@ from liaison.models import (
     PurgeRunPlie,
     RequestKind,
     Role,
+    Sheet,
     SheetKind,
     Tombstone,
     User,
@@ -140,6 +141,7 @@ def missing_value(kind: str) -> str:
     return {
         "sheet": str(uuid.uuid4()),
         "run": str(uuid.uuid4()),
+        "dossier": str(uuid.uuid4()),
         "request": "900001",
         "breach": "900002",
         "hold": "900003",
@@ -465,13 +467,21 @@ class Builder:
                 dossier_reference(index_key, dossier_id): dossier_id
                 for dossier_id in session.scalars(select(Dossier.id).where(Dossier.plie_id == plie))
             }
+            # a person's file (/personnes/<id>) is also the agencies' that exchanged its sheets
+            exchanged: dict[str, set[str]] = {}
+            parties = select(Sheet.dossier_id, Organisation.code).join(
+                Organisation, or_(Organisation.id == Sheet.sender_id, Organisation.id == Sheet.recipient_id)
+            )
+            for dossier_id, code in session.execute(parties.where(Sheet.dossier_id.in_(references.values()))):
+                exchanged.setdefault(dossier_id, set()).add(code)
             destroyed = session.scalars(
                 select(Tombstone.dossier_ref).where(or_(Tombstone.sender_id == plie, Tombstone.recipient_id == plie))
             )
             references.update({reference: "(détruit)" for reference in destroyed})
         for reference, dossier_id in references.items():
             label = f"dossier {reference[:8]} de {tenant.plie} (référence de certificat)"
-            self.world.add(Thing("dossier", dossier_id, tenant.key, frozenset({tenant.plie}), label, (reference,)))
+            owners = frozenset({tenant.plie, *exchanged.get(dossier_id, ())})
+            self.world.add(Thing("dossier", dossier_id, tenant.key, owners, label, (reference,)))
 
     def partnership(self, tenant: Tenant, partner: str) -> None:
         with self.session() as session:

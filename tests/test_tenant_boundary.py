@@ -87,6 +87,7 @@ NOT_CALLED = {
 # The kind of object each variable part of an address names (tests.tenants.Thing.kind).
 ARGUMENTS = {
     "sheet_id": "sheet",
+    "dossier_id": "dossier",  # /personnes/<dossier_id>
     "run_id": "run",
     "request_id": "request",
     "breach_id": "breach",
@@ -581,14 +582,15 @@ class Runner:
         self.look(caller, cell, answer, sent=sent)
 
     def look(self, caller: Caller, cell: str, answer: Answer, sent: str) -> None:
-        """The answer shows none of tenant A's markers beyond the caller's reach (those it sent aside)."""
+        """The answer shows none of tenant A's markers beyond the caller's reach (what it sent aside: a
+        search's words echoed in its form are the caller's own)."""
         self.matrix.looked += 1
         text = answer.everything
         shown = []
         for thing in self.world.markers(caller.organisation):
             if thing.value in sent:
                 continue
-            found = thing.found_in(text)
+            found = [pattern for pattern in thing.found_in(text) if not re.search(pattern, sent)]  # not an echo
             if found:
                 shown.append(f"{thing.label} (/{found[0]}/)")
         if shown:

@@ -11,8 +11,11 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields as ma_fields
 
-from liaison.api.views import MAX_OFFSET, MAX_PAGE
+from liaison.api.views import MAX_SKIP
 from liaison.archives import refusals
+from liaison.enums import BoxFilter
+from liaison.services import imports
+from liaison.services.boxes import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from schemas import SHEET_SCHEMAS, api, fields
 
 # What the text fields of the API's envelopes admit, in OpenAPI's terms (ECMA patterns): a code
@@ -140,18 +143,40 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
                     "schema": {"type": "string", "enum": ["inbox", "outbox"], "default": "inbox"},
                 },
                 {
+                    "name": "q",
+                    "in": "query",
+                    "description": "A person's France Travail identifier or name(s), whatever the case and accents; "
+                    "every word must match (found through keyed blind indexes)",
+                    "schema": {"type": "string", "maxLength": 100},
+                },
+                {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["FDL1", "FDL2"]}},
+                {"name": "state", "in": "query", "schema": {"type": "string", "enum": list(BoxFilter.labels())}},
+                {
+                    "name": "partner",
+                    "in": "query",
+                    "description": "The partner's organisation code (an inbox's sender, an outbox's recipient)",
+                    "schema": {"type": "string", "maxLength": 32},
+                },
+                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {
                     "name": "limit",
                     "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 100},
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
                 },
                 {
-                    "name": "offset",
+                    "name": "page",
                     "in": "query",
-                    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+                    "description": "The next_page of the previous answer (stable while sheets arrive), or a page "
+                    f"number counted from the newest (1 is the first; at most {MAX_SKIP} rows back)",
+                    "schema": {"type": "string"},
                 },
             ],
             "responses": {"200": _ok("SheetList")},
-            "errors": {403: "This role has no inbox (DPO, account manager)", 422: "box, limit or offset invalid"},
+            "errors": {
+                403: "This role has no inbox (DPO, account manager)",
+                422: "A parameter breaks its rule",
+            },
         },
     ),
     (
@@ -196,11 +221,15 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
         "/imports",
         "post",
         {
-            "summary": "An encrypted 7z, AES zip or AxCrypt file received by mail becomes a sheet, as if posted",
-            "description": "The archive must hold exactly one file, the sheet as canonical JSON. A refused archive "
-            "answers 422 with a code under error (see ImportRefused), a French message, and the field to "
-            "blame under errors (file or passphrase). Failed imports are counted per user: beyond a few, "
-            "429 until Retry-After.",
+            "summary": "A sheet prepared outside liaison, in an encrypted 7z, AES zip or AxCrypt file, is sent "
+            "by the caller's organisation to recipient, as if posted to /sheets",
+            "description": "The archive holds the sheet as JSON, alone or beside its PDF, which is ignored: the "
+            "service's own exports (POST /sheets/{sheet_id}/exports), in every format, import back; an AxCrypt "
+            "file may hold a plain zip of them. A refused archive answers 422 with a code under error (see "
+            "ImportRefused), a French message, and the field to blame under errors (file or passphrase). A sheet "
+            "already stored among those the caller's organisation sent or received is not stored again: 409 "
+            "duplicate with its sheet_id (one stored by another organisation is not looked at). Failed imports "
+            "(duplicates included) are counted per user: beyond a few, 429 until Retry-After.",
             "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": "ImportRequest"}}},
             "responses": {"201": _created("The new sheet's id; Location is its address")},
             "errors": {
@@ -209,6 +238,11 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
                     "description": "The archive was refused (ImportRefused), or the form or the sheet it holds "
                     "is invalid (ValidationError, same paths as POST /sheets)",
                     "content": {_JSON: {"schema": {"oneOf": [_ref("ValidationError"), _ref("ImportRefused")]}}},
+                },
+                409: {
+                    "description": "The sheet is already stored among those the caller's organisation sent or "
+                    "received (code duplicate); sheet_id is that sheet",
+                    "content": {_JSON: {"schema": _ref("ImportDuplicate")}},
                 },
                 429: "Too many failed imports by this user lately: try again after Retry-After seconds",
                 503: None,
@@ -377,6 +411,8 @@ _PATHS += [
 _ALWAYS_COMPLETE = (
     "OrganisationRef",
     "SheetSummary",
+    "Person",
+    "BoxRow",
     "SheetList",
     "SheetDetail",
     "Created",
@@ -476,9 +512,11 @@ def openapi_document() -> dict[str, Any]:
         "Error",
         "ValidationError",
         "ImportRefused",
+        "ImportDuplicate",
     ):
         spec.components.schema(name, schema=getattr(api, f"{name}Schema"))
     spec.components.schemas["ImportRefused"]["properties"]["error"]["enum"] = IMPORT_REFUSALS
+    spec.components.schemas["ImportDuplicate"]["properties"]["error"]["enum"] = [imports.Duplicate.code]
     for name in _ALWAYS_COMPLETE:
         component = spec.components.schemas[name]
         component["required"] = list(component["properties"])

@@ -12,13 +12,15 @@ from liaison.db import get_session
 from liaison.errors import error_response, validation_response
 from liaison.links import absolute_url
 from liaison.models import SheetKind
-from liaison.services import exports, imports, partnerships, sheets, tokens
+from liaison.services import boxes, exports, imports, partnerships, sheets, tokens
+from liaison.services.audit import record
 from schemas import SHEET_SCHEMAS, SheetInvalid, load_sheet, strict
 from schemas.api import (
     AcknowledgementSchema,
     CreatedSchema,
     ExportCreatedSchema,
     ExportRequestSchema,
+    ImportDuplicateSchema,
     ImportRefusedSchema,
     ImportRequestSchema,
     PartnershipKeyRequestSchema,
@@ -33,8 +35,7 @@ from schemas.sheets import flatten_errors
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi"}
-MAX_PAGE = 500
-MAX_OFFSET = strict.WHOLE_MAX
+MAX_SKIP = 10_000  # a page number reaches this many rows back at most; next_page goes further
 NOT_AN_OBJECT = "Le corps de la requête doit être un objet JSON valide (Content-Type: application/json)."
 
 
@@ -144,27 +145,25 @@ def _sheet_errors(envelope: dict[str, Any]) -> dict[str, list[str]]:
 
 @blueprint.get("/sheets")
 def list_sheets() -> Response:
+    """One page of a box, newest first; ``next_page`` continues it (keyset: stable while sheets arrive)."""
     user = context.signed_in_user()
     sheets.authorise_boxes(user)  # 403 before judging the query
     box = request.args.get("box", "inbox")
     errors: dict[str, list[str]] = {}
     if box not in ("inbox", "outbox"):
         errors["box"] = ["Valeurs possibles : inbox, outbox."]
-    limit = _whole_argument("limit", "100", 1, MAX_PAGE, errors)
-    offset = _whole_argument("offset", "0", 0, MAX_OFFSET, errors)
+        box = "inbox"
+    try:
+        query = boxes.read_query(box, request.args, boxes.API_NAMES, MAX_SKIP)  # type: ignore[arg-type]
+    except boxes.QueryRefused as refused:
+        errors.update(refused.errors)
     if errors:
         raise SheetInvalid(errors)
-    found = sheets.list_box(get_session(), user, box, limit, offset)  # type: ignore[arg-type]
-    return jsonify(SheetListSchema().dump({"box": box, "sheets": found}))
-
-
-def _whole_argument(name: str, default: str, minimum: int, maximum: int, errors: dict[str, list[str]]) -> int:
-    """A whole number of the query, in ASCII digits within its bounds; else its error is added."""
-    try:
-        return strict.parse_whole(request.args.get(name, default), minimum, maximum)
-    except PatternError as error:
-        errors[name] = [str(error)]
-        return minimum
+    session = get_session()
+    page = boxes.list_box(session, context.vault(), user, query)
+    record(session, "box.list", context.actor(), detail=f"{box}:{len(page.rows)}")
+    session.commit()
+    return jsonify(SheetListSchema().dump({"box": box, "sheets": page.rows, "next_page": page.next_page}))
 
 
 @blueprint.get("/sheets/<sheet_id>")
@@ -236,7 +235,8 @@ def download_export(token: str) -> Response:
 
 @blueprint.post("/imports")
 def import_archive() -> tuple[Response, int, dict[str, str]] | Response:
-    """Multipart: ``file`` (an encrypted 7z, zip or axx), ``passphrase``, ``kind``, ``recipient``."""
+    """Multipart: ``file`` (an encrypted 7z, zip or axx), ``passphrase``, ``kind``, ``recipient``: the
+    sheet inside is sent by the caller's organisation to ``recipient``; 409 if already stored."""
     sheets.authorise_sending(context.actor(), request.form.get("kind"))  # 403 before judging the form
     upload = request.files.get("file")
     errors: dict[str, list[str]] = {}
@@ -269,6 +269,11 @@ def import_archive() -> tuple[Response, int, dict[str, str]] | Response:
         refusal = {"error": refused.code, "message": refused.message, "errors": {refused.field: [refused.message]}}
         response = jsonify(ImportRefusedSchema().dump(refusal))
         response.status_code = 422
+        return response
+    except imports.Duplicate as duplicate:  # its count and trail are committed
+        found = {"error": duplicate.code, "message": str(duplicate), "sheet_id": duplicate.sheet_id}
+        response = jsonify(ImportDuplicateSchema().dump(found))
+        response.status_code = duplicate.status
         return response
     session.commit()
     location = url_for("api.read_sheet", sheet_id=sheet_id)

@@ -49,6 +49,8 @@ ACTIONS = frozenset(
         "sheet.read",
         "sheet.acknowledge",
         "sheet.export",
+        "box.list",
+        "dossier.read",
         "export.download",
         "export.sweep",
         "user.login",
@@ -93,6 +95,9 @@ ACTIONS = frozenset(
         "request.erase",
         "request.export",
         "breach.export",
+        "draft.save",
+        "draft.delete",
+        "draft.sweep",
     }
 )
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from liaison import authnz, crypto, orientations
 from liaison.authnz import SENDS, Hidden, Permission, Refused
 from liaison.db import hold_master_key
+from liaison.enums import SheetState
 from liaison.models import (
     DataKeyPurpose,
     Dossier,
@@ -209,21 +210,6 @@ def authorise_boxes(user: User) -> None:
     authnz.require(user, Permission.READ_BOXES)
 
 
-def list_box(session: Session, user: User, box: Box, limit: int = 100, offset: int = 0) -> list[Sheet]:
-    """The sheets the user's organisation received (inbox) or sent (outbox), newest first."""
-    authnz.require(user, Permission.READ_BOXES)
-    column = Sheet.recipient_id if box == "inbox" else Sheet.sender_id
-    query = (
-        select(Sheet)
-        .join(Dossier, Dossier.id == Sheet.dossier_id)
-        .where(column == user.organisation_id, _active(today()))
-        .order_by(Sheet.created_at.desc(), Sheet.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(session.scalars(query))
-
-
 def visible_sheet(session: Session, user: User, sheet_id: str) -> Sheet:
     """The sheet if the user's organisation sent or received it; otherwise :class:`~liaison.authnz.Hidden`."""
     if not _may_handle_sheets(user):
@@ -249,7 +235,7 @@ def visible_sheet(session: Session, user: User, sheet_id: str) -> Sheet:
     return sheet
 
 
-def _active(day: dt.date) -> Any:
+def in_active_phase(day: dt.date) -> Any:
     """The dossier is still in its active phase (not archived) on ``day``."""
     return or_(Dossier.active_until.is_(None), Dossier.active_until > day)
 
@@ -311,7 +297,33 @@ def acknowledge(session: Session, actor: Actor, sheet_id: str) -> Sheet:
     return sheet
 
 
-STATE_LABELS = {"sent": "Envoyée", "read": "Lue", "exported": "Exportée", "acknowledged": "Réception accusée"}
+STATE_LABELS = SheetState.labels()
+
+# What an answer to an orientation takes from it: the person, the orientation, both agents.
+_REPLY_BLOCKS = ("demandeur", "orientation", "agent_pole_emploi", "agent_plie")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An FDL2 begun from the FDL1 it answers: its blocks, and the agency to send it to."""
+
+    content: dict[str, Any]
+    recipient_code: str
+
+
+def reply_to(session: Session, vault: Vault, actor: Actor, fdl1_id: str) -> Reply:
+    """The FDL2 that answers orientation ``fdl1_id``, pre-filled from it; reading it is traced.
+
+    Only the PLIE that received the FDL1, as a sender of FDL2s, answers it: anyone else gets
+    :class:`~liaison.authnz.Hidden`, as for a missing id."""
+    user = _require_user(actor)
+    if SENDS.get(user.role) is not SheetKind.FDL2:
+        raise Hidden
+    opened = read_sheet(session, vault, actor, fdl1_id)
+    if opened.sheet.kind is not SheetKind.FDL1 or opened.sheet.recipient_id != user.organisation_id:
+        raise Hidden
+    content = {block: opened.content[block] for block in _REPLY_BLOCKS if opened.content.get(block)}
+    return Reply(content, opened.sheet.sender.code)
 
 
 def recipients_of(session: Session, user: User) -> list[Organisation]:

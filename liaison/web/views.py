@@ -26,10 +26,13 @@ from werkzeug.wrappers import Response as BaseResponse
 from liaison import authnz, context, crypto
 from liaison.authnz import Hidden, Permission, Refused
 from liaison.db import get_session
+from liaison.display import french_moment as heure
+from liaison.enums import BoxFilter
 from liaison.models import SheetKind, User
-from liaison.services import directory, exports, imports, partnerships, sheets, sign_in, tokens
+from liaison.services import boxes, directory, exports, imports, partnerships, person_file, sheets, sign_in, tokens
+from liaison.services.audit import record
 from liaison.services.import_limit import ImportsPaused
-from liaison.web import browser_session, known_device
+from liaison.web import browser_session, confirmation, known_device
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
 from liaison.web.retention import destroyed_rows
 from liaison.web.safe_redirect import local_path
@@ -61,7 +64,21 @@ def load_user() -> BaseResponse | None:
 
 @blueprint.app_context_processor
 def _template_context() -> dict[str, Any]:
-    return {"user": g.get("user"), "KINDS": KINDS, "CHOICE_LABELS": CHOICE_LABELS, "ROLE_LABELS": directory.ROLE_LABELS}
+    user = g.get("user")
+    return {
+        "user": user,
+        "KINDS": KINDS,
+        "CHOICE_LABELS": CHOICE_LABELS,
+        "ROLE_LABELS": directory.ROLE_LABELS,
+        "inbox_new": _inbox_new(user),
+    }
+
+
+def _inbox_new(user: User | None) -> int:
+    """What is new in the signed-in person's inbox, for the menu's badge."""
+    if user is None or user.must_change_password:
+        return 0
+    return boxes.count_new(get_session(), user)
 
 
 def _user() -> User:
@@ -135,17 +152,48 @@ BOXES = {"recues": ("inbox", "Fiches reçues"), "envoyees": ("outbox", "Fiches e
 
 
 @blueprint.get("/fiches/<box>")
-def box(box: str) -> str:
+def box(box: str) -> tuple[str, int]:
     if box not in BOXES:
         abort(404)
     user = _user()
     authnz.require(user, Permission.READ_BOXES)
     api_box, title = BOXES[box]
-    found = sheets.list_box(get_session(), user, api_box)  # type: ignore[arg-type]
-    destroyed = destroyed_rows(get_session(), user, api_box)  # type: ignore[arg-type]
-    return render_template(
-        "box.html", sheets=found, destroyed=destroyed, box=box, title=title, STATE_LABELS=sheets.STATE_LABELS
+    db = get_session()
+    errors: dict[str, list[str]] = {}
+    try:
+        query = boxes.read_query(api_box, request.args, boxes.PAGE_NAMES, MAX_SKIP)  # type: ignore[arg-type]
+    except boxes.QueryRefused as refused:
+        errors = refused.errors
+        query = boxes.BoxQuery(api_box)  # type: ignore[arg-type]
+    found = boxes.list_box(db, context.vault(), user, query)
+    record(db, "box.list", context.actor(), detail=f"{api_box}:{len(found.rows)}")
+    db.commit()
+    first_page = not (query.after or query.skip)
+    destroyed = destroyed_rows(db, user, api_box) if first_page and not _filtered(request.args) else []  # type: ignore[arg-type]
+    page = render_template(
+        "box.html",
+        page=found,
+        destroyed=destroyed,
+        box=box,
+        title=title,
+        filters=request.args,
+        kept={name: value for name, value in request.args.items() if name != "page" and value},
+        filtered=_filtered(request.args),
+        first_page=first_page,
+        errors=errors,
+        partners=sheets.recipients_of(db, user),
+        STATES=BoxFilter,
+        STATE_LABELS=sheets.STATE_LABELS,
     )
+    return page, (422 if errors else 200)
+
+
+MAX_SKIP = 10_000  # a page number reaches this many rows back at most; « page suivante » goes further
+
+
+def _filtered(args: Any) -> bool:
+    names = boxes.PAGE_NAMES
+    return any(args.get(name) for name in (names.q, names.kind, names.state, names.partner, names.since, names.until))
 
 
 @blueprint.route("/fiches/nouvelle", methods=["GET", "POST"])
@@ -181,7 +229,12 @@ def new_sheet() -> str | BaseResponse:
         values = form_values(request.form)
     else:
         values = _prefilled(user, kind)
-        if len(recipients) == 1:
+        if request.args.get("reponse"):  # « Répondre par une FDL2 »: the FDL1's blocks and its agency
+            reply = sheets.reply_to(db, context.vault(), context.actor(), request.args["reponse"])
+            db.commit()  # the FDL1's reading, traced
+            values.update(flat_values(reply.content))
+            values["destinataire"] = reply.recipient_code
+        if len(recipients) == 1 and not values.get("destinataire"):
             values["destinataire"] = recipients[0].code
     status = 422 if errors else 200
     return render_template(
@@ -230,11 +283,23 @@ def read_sheet(sheet_id: str) -> str | tuple[str, int]:
         items=items,
         values=flat_values(opened.content),
         is_recipient=is_recipient,
+        can_reply=is_recipient
+        and opened.sheet.kind is SheetKind.FDL1
+        and sheets.kind_sent_by(_user()) is SheetKind.FDL2,
         STATE_LABELS=sheets.STATE_LABELS,
         export_formats=EXPORT_FORMATS,
         export_keys=EXPORT_KEYS,
         partnership_set=partnerships.is_set(db, opened.sheet.sender_id, opened.sheet.recipient_id),
     )
+
+
+@blueprint.get("/personnes/<dossier_id>")
+def person(dossier_id: str) -> str:
+    """A person's file: the sheets of one dossier, in order, with what happened to each."""
+    db = get_session()
+    found = person_file.person_file(db, context.vault(), context.actor(), dossier_id)
+    db.commit()
+    return render_template("person.html", file=found)
 
 
 @blueprint.post("/fiches/detail/<sheet_id>/accuse-reception")
@@ -390,6 +455,8 @@ def partnership_keys() -> tuple[str, int] | BaseResponse:
         partner = request.form.get("partenaire", "")
         action = request.form.get("action", "")
         try:
+            if action == "supprimer" and not confirmation.confirmed():
+                return _confirm_key_removal(partnerships.removable(db, user, partner)), 200
             if action == "supprimer":
                 partnerships.remove_key(db, context.vault(), context.actor(), partner)
                 db.commit()
@@ -416,6 +483,27 @@ def partnership_keys() -> tuple[str, int] | BaseResponse:
     manager = authnz.has(user, Permission.MANAGE_PARTNERSHIPS)
     page = render_template("partnerships.html", statuses=found, errors=errors, made=made, manager=manager)
     return page, (422 if errors else 200)
+
+
+def _confirm_key_removal(status: partnerships.PartnerStatus) -> str:
+    partner = status.partner
+    return confirmation.ask(
+        confirmation.Confirmation(
+            title=f"Supprimer la clé de partenariat avec {partner.name}",
+            lead=f"Clé enregistrée le {heure(status.set_at)} par {status.set_by}." if status.set_at else "",
+            consequences=(
+                "La clé est détruite : le service ne pourra plus chiffrer avec elle. Les prochains exports entre vos "
+                "deux structures auront chacun une phrase de passe à usage unique, à transmettre à part.",
+                "Les fichiers déjà exportés s'ouvrent toujours avec la clé que vous et votre partenaire avez notée. "
+                "Pour revenir à une clé de partenariat, il faudra en convenir d'une nouvelle.",
+            ),
+            button=f"Supprimer la clé avec {partner.code}",
+            back=url_for("web.partnership_keys"),
+            back_label="Annuler et revenir aux clés de partenariat",
+            carried={"partenaire": partner.code, "action": "supprimer"},
+            crumbs=(("Clés de partenariat", url_for("web.partnership_keys")),),
+        )
+    )
 
 
 # --- the user's own profile ----------------------------------------------------------------

@@ -305,7 +305,7 @@ def test_an_fdl1_reaches_the_plies_inbox(api):
     assert box(api["referent"], "outbox") == [sheet_id]
 
 
-def test_a_box_lists_metadata_and_never_the_sheets_content(api):
+def test_a_box_names_the_person_and_holds_nothing_else_of_the_sheet(api):
     send_fdl2(api)
 
     (item,) = api["referent"].get(f"{SHEETS}?box=inbox").json["sheets"]
@@ -313,8 +313,9 @@ def test_a_box_lists_metadata_and_never_the_sheets_content(api):
     assert item["kind"] == "FDL2"
     assert item["sender"]["code"] == "PLIE-PAYS-AIX"
     assert item["recipient"]["code"] == "13013"
+    assert item["demandeur"] == {"nom": "Lefèvre", "prenom": "Anne-Marie", "identifiant_pole_emploi": "1234567A"}
     assert "sheet" not in item
-    assert "Lefèvre" not in str(item)
+    assert "1980-04-12" not in str(item)  # the birth date, the address…: only in the sheet itself
 
 
 def test_an_unknown_box_is_a_validation_error(api):

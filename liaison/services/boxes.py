@@ -1,0 +1,281 @@
+"""The inbox and the outbox, built around people: who the sheet is about, what it is, between
+whom, when, and where it stands; searched through blind indexes, filtered, and paged by keyset.
+
+A page is read in three steps: the sheets' rows (metadata only, found by indexes: the caller's
+organisation, the date order, the search's hashes), then their dossiers' keys, then the names,
+decrypted for the sheets of that page only. Nothing here crosses organisations: every query is
+bound to the caller's organisation as sender (outbox) or recipient (inbox).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from liaison import authnz
+from liaison.authnz import Permission
+from liaison.enums import BoxFilter, OrientationAnswer
+from liaison.models import Dossier, Organisation, Sheet, SheetKind, SheetTerm, User
+from liaison.people_search import QueryInvalid, query_words
+from liaison.services import blind_indexes
+from liaison.services.retention import PARIS, today
+from liaison.services.sheets import Box, in_active_phase, open_sheet_content
+from liaison.services.vault import Vault
+from schemas import strict
+from schemas.patterns import PatternError
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+class CursorInvalid(ValueError):
+    """A ``page`` that this service did not write."""
+
+
+@dataclass(frozen=True)
+class BoxQuery:
+    """What a job coach asks of a box: every part optional but the box."""
+
+    box: Box
+    words: tuple[str, ...] = ()  # normalised (liaison.people_search.query_words)
+    kind: SheetKind | None = None
+    state: BoxFilter | None = None
+    partner: str | None = None  # an organisation's code
+    since: dt.date | None = None  # sent on or after, Paris time
+    until: dt.date | None = None  # sent on or before, Paris time
+    after: tuple[dt.datetime, str] | None = None  # the last row of the previous page
+    skip: int = 0  # pages counted from the newest (a page number): an offset, bounded by the caller
+    size: int = DEFAULT_PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who a sheet is about, as the sheet says (decrypted for the page shown only)."""
+
+    nom: str
+    prenom: str
+    identifiant_pole_emploi: str
+
+
+@dataclass(frozen=True)
+class BoxRow:
+    sheet: Sheet
+    demandeur: Person
+
+    @property
+    def is_new(self) -> bool:
+        """Not yet opened by the recipient."""
+        return self.sheet.read_at is None
+
+    @property
+    def awaiting_answer(self) -> bool:
+        """An orientation (FDL1) no FDL2 about the same person has answered yet."""
+        return self.sheet.kind is SheetKind.FDL1 and self.sheet.answered_at is None
+
+    @property
+    def answer(self) -> OrientationAnswer | None:
+        return self.sheet.answer
+
+    @property
+    def answer_code(self) -> str | None:
+        return self.sheet.answer.value if self.sheet.answer else None
+
+
+@dataclass(frozen=True)
+class BoxPage:
+    rows: list[BoxRow]
+    next_page: str | None  # the cursor of the page after this one; None: this is the last
+
+
+def encode_cursor(created_at: dt.datetime, sheet_id: str) -> str:
+    """The opaque ``page`` that continues after this row (its date and id, nothing of a person)."""
+    raw = f"{created_at.astimezone(dt.UTC).isoformat()}|{sheet_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[dt.datetime, str]:
+    """The row a cursor continues after; :class:`CursorInvalid` for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
+        moment, sheet_id = raw.split("|")
+        created_at = dt.datetime.fromisoformat(moment)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise CursorInvalid from error
+    if created_at.tzinfo is None or len(sheet_id) != 36:
+        raise CursorInvalid
+    return created_at, sheet_id
+
+
+def parse_search(text: str) -> tuple[str, ...]:
+    """The words of a search (``QueryInvalid`` when it is too long)."""
+    return tuple(query_words(text))
+
+
+def list_box(session: Session, vault: Vault, user: User, query: BoxQuery) -> BoxPage:
+    """One page of the caller's inbox or outbox, newest first, with the people's names."""
+    authnz.require(user, Permission.READ_BOXES)
+    own = Sheet.recipient_id if query.box == "inbox" else Sheet.sender_id
+    partner = Sheet.sender_id if query.box == "inbox" else Sheet.recipient_id
+    statement = (
+        select(Sheet)
+        .join(Dossier, Dossier.id == Sheet.dossier_id)
+        .where(own == user.organisation_id, in_active_phase(today()))
+        .options(joinedload(Sheet.dossier).joinedload(Dossier.data_key))
+        .order_by(Sheet.created_at.desc(), Sheet.id.desc())
+        .limit(query.size + 1)
+    )
+    if query.words:
+        index_key = vault.index_key(session)
+        for term in blind_indexes.word_terms(index_key, query.words):
+            statement = statement.where(Sheet.id.in_(select(SheetTerm.sheet_id).where(SheetTerm.term == term)))
+    if query.kind is not None:
+        statement = statement.where(Sheet.kind == query.kind)
+    if query.state is not None:
+        statement = statement.where(_STATE_CONDITIONS[query.state])
+    if query.partner:
+        statement = statement.where(partner.in_(select(Organisation.id).where(Organisation.code == query.partner)))
+    if query.since is not None:
+        statement = statement.where(Sheet.created_at >= _paris_midnight(query.since))
+    if query.until is not None:
+        statement = statement.where(Sheet.created_at < _paris_midnight(query.until + dt.timedelta(days=1)))
+    if query.after is not None:
+        created_at, sheet_id = query.after
+        statement = statement.where(
+            or_(Sheet.created_at < created_at, and_(Sheet.created_at == created_at, Sheet.id < sheet_id))
+        )
+    elif query.skip:
+        statement = statement.offset(query.skip)
+    found = list(session.scalars(statement).unique())
+    more = len(found) > query.size
+    shown = found[: query.size]
+    rows = [BoxRow(sheet, person_of(open_sheet_content(vault, sheet))) for sheet in shown]
+    next_page = encode_cursor(shown[-1].created_at, shown[-1].id) if more and shown else None
+    return BoxPage(rows, next_page)
+
+
+def count_new(session: Session, user: User) -> int:
+    """How many sheets the caller's organisation received and nobody has opened yet."""
+    if not authnz.has(user, Permission.READ_BOXES):
+        return 0
+    statement = (
+        select(func.count())
+        .select_from(Sheet)
+        .join(Dossier, Dossier.id == Sheet.dossier_id)
+        .where(Sheet.recipient_id == user.organisation_id, Sheet.read_at.is_(None), in_active_phase(today()))
+    )
+    return int(session.scalar(statement) or 0)
+
+
+_STATE_CONDITIONS: Mapping[BoxFilter, Any] = {
+    BoxFilter.UNREAD: Sheet.read_at.is_(None),
+    BoxFilter.READ: and_(Sheet.read_at.is_not(None), Sheet.acknowledged_at.is_(None)),
+    BoxFilter.ACKNOWLEDGED: Sheet.acknowledged_at.is_not(None),
+    BoxFilter.AWAITING_ANSWER: and_(Sheet.kind == SheetKind.FDL1, Sheet.answered_at.is_(None)),
+    BoxFilter.ANSWERED: Sheet.answered_at.is_not(None),
+}
+
+
+def _paris_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), PARIS)
+
+
+def person_of(content: Mapping[str, Any]) -> Person:
+    demandeur = content.get("demandeur") or {}
+    return Person(
+        nom=str(demandeur.get("nom", "")),
+        prenom=str(demandeur.get("prenom", "")),
+        identifiant_pole_emploi=str(demandeur.get("identifiant_pole_emploi", "")),
+    )
+
+
+@dataclass(frozen=True)
+class QueryNames:
+    """What a box's query parameters are called: English in the API, French in the pages."""
+
+    q: str
+    kind: str
+    state: str
+    partner: str
+    since: str
+    until: str
+    size: str
+    page: str
+
+
+API_NAMES = QueryNames("q", "kind", "state", "partner", "from", "to", "limit", "page")
+PAGE_NAMES = QueryNames("q", "type", "etat", "partenaire", "du", "au", "taille", "page")
+
+
+def read_query(box: Box, values: Mapping[str, str], names: QueryNames, max_skip: int) -> BoxQuery:
+    """A :class:`BoxQuery` from a request's parameters; :class:`QueryRefused` naming every wrong
+    parameter and its rule. ``page`` is a cursor (``next_page``, stable while sheets arrive) or a
+    page number (1 is the newest page; counted from the newest, bounded by ``max_skip`` rows)."""
+    errors: dict[str, list[str]] = {}
+
+    def take(name: str, read: Any) -> Any:
+        raw = values.get(name, "")
+        if raw == "":
+            return None
+        try:
+            return read(raw)
+        except (PatternError, QueryInvalid, CursorInvalid, ValueError) as error:
+            errors[name] = [CURSOR_RULE if isinstance(error, CursorInvalid) else str(error) or "Valeur invalide."]
+            return None
+
+    words = take(names.q, parse_search) or ()
+    kind = take(names.kind, lambda raw: _member(SheetKind, raw))
+    state = take(names.state, lambda raw: _labelled_member(BoxFilter, raw))
+    partner = take(names.partner, _organisation_code)
+    since = take(names.since, strict.parse_date)
+    until = take(names.until, strict.parse_date)
+    size = take(names.size, lambda raw: strict.parse_whole(raw, 1, MAX_PAGE_SIZE)) or DEFAULT_PAGE_SIZE
+    after, skip = None, 0
+    page = values.get(names.page, "")
+    if strict.is_whole(page):
+        number = take(names.page, lambda raw: strict.parse_whole(raw, 1, max_skip // size + 1)) or 1
+        skip = (number - 1) * size
+    elif page:
+        after = take(names.page, decode_cursor)
+    if since and until and since > until:
+        errors[names.until] = ["La date de fin de période précède la date de début."]
+    if errors:
+        raise QueryRefused(errors)
+    return BoxQuery(box, words, kind, state, partner, since, until, after, skip, size)
+
+
+class QueryRefused(ValueError):
+    """Parameters of a box's query that break their rules, by parameter name."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+CURSOR_RULE = "Page inconnue : suivez le lien de la page suivante (next_page) d'une réponse précédente."
+
+
+def _member(enum_type: Any, raw: str) -> Any:
+    try:
+        return enum_type(raw)
+    except ValueError:
+        raise ValueError("Valeurs possibles : " + ", ".join(member.value for member in enum_type)) from None
+
+
+def _labelled_member(enum_type: Any, raw: str) -> Any:
+    try:
+        return enum_type.of(raw)
+    except ValueError:
+        raise ValueError("Valeurs possibles : " + ", ".join(member.value for member in enum_type)) from None
+
+
+def _organisation_code(raw: str) -> str:
+    if len(raw) > 32 or not raw.isascii() or not raw.replace("-", "").isalnum():
+        raise ValueError("Un code d'organisation : lettres, chiffres et tirets, 32 caractères au plus.")
+    return raw
