@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from liaison import mail
+
 ENVIRONMENTS = ("production", "development", "test")
 # Where links point in development and test: what `liaison serve` listens on by default.
 DEVELOPMENT_PUBLIC_URL = "http://127.0.0.1:8000"
@@ -68,6 +70,9 @@ class Config:
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str | None = None
     draft_days: int = 30  # a kept form (draft) is destroyed that many days after its last change
+    # An orientation (FDL1) without answer is recalled to the PLIE's users after that many days, and
+    # again after twice as many (liaison.services.notifications).
+    answer_reminder_days: int = 10
 
     @property
     def is_production(self) -> bool:
@@ -83,6 +88,11 @@ class Config:
         if self.is_production:
             raise ConfigError(PUBLIC_URL_MISSING)
         return DEVELOPMENT_PUBLIC_URL
+
+    @property
+    def sends_email(self) -> bool:
+        """Whether notifications go out by email (``LIAISON_SMTP_URL`` and ``LIAISON_MAIL_FROM`` set)."""
+        return self.smtp_url is not None and self.mail_from is not None
 
     @property
     def may_create_local_key(self) -> bool:
@@ -153,8 +163,9 @@ class Config:
             else None,
             costly_wait_seconds=_positive_int(env, "LIAISON_COSTLY_WAIT_SECONDS", 5, allow_zero=True),
             import_failures_allowed=_positive_int(env, "LIAISON_IMPORT_FAILURES", 10),
-            smtp_url=env.get("LIAISON_SMTP_URL") or None,
-            mail_from=env.get("LIAISON_MAIL_FROM") or None,
+            smtp_url=_smtp_url(env),
+            mail_from=_mail_from(env),
+            answer_reminder_days=_positive_int(env, "LIAISON_ANSWER_REMINDER_DAYS", 10),
             draft_days=_positive_int(env, "LIAISON_DRAFT_DAYS", 30),
         )
 
@@ -212,6 +223,34 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, allow_zero: b
     if value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"{name} doit être un nombre entier positif (reçu « {raw} »).")
     return value
+
+
+def _smtp_url(env: Mapping[str, str]) -> str | None:
+    """``LIAISON_SMTP_URL``, checked now (its password never repeated in a message)."""
+    raw = env.get("LIAISON_SMTP_URL", "").strip()
+    if not raw:
+        return None
+    try:
+        mail.parse_smtp_url(raw)
+    except mail.SmtpUrlInvalid as error:
+        raise ConfigError(f"LIAISON_SMTP_URL {error}") from None
+    return raw
+
+
+def _mail_from(env: Mapping[str, str]) -> str | None:
+    """``LIAISON_MAIL_FROM``: required with ``LIAISON_SMTP_URL`` (a message has a sender)."""
+    raw = env.get("LIAISON_MAIL_FROM", "").strip()
+    if not raw:
+        if env.get("LIAISON_SMTP_URL", "").strip():
+            raise ConfigError(
+                "LIAISON_MAIL_FROM manque : avec LIAISON_SMTP_URL, indiquez l'adresse d'expédition des "
+                "notifications (par exemple liaison@example.org)."
+            )
+        return None
+    try:
+        return mail.checked_sender(raw)
+    except ValueError as error:
+        raise ConfigError(f"LIAISON_MAIL_FROM {error}") from None
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

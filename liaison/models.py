@@ -609,6 +609,7 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    user: Mapped[User] = relationship()
     kind: Mapped[NotificationKind] = mapped_column(_labelled_enum(NotificationKind))
     # What makes it once only (e.g. the second reminder of one orientation): None, no such rule.
     dedupe: Mapped[str | None] = mapped_column(String(120), unique=True)

@@ -7,7 +7,8 @@ start-up when the last one is more than a day old: a server down for a week catc
 Two processes (``liaison serve`` on two machines, or a ``liaison scheduler``) never purge together:
 the purge takes the database's purge lock. The audit trail gets a signed checkpoint daily (and at
 start-up when the last one is more than a day old, or there is none), besides the one every purge
-writes.
+writes. The notification outbox is sent every minute; the day's notifications (reminders,
+destructions coming, copies to delete) are recorded after the purge.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import select
 from liaison import certificates
 from liaison.db import read_scope, session_scope
 from liaison.models import PurgeRun
-from liaison.services import audit_checks
+from liaison.services import audit_checks, notifications
 from liaison.services.accounts import run_inactivity
 from liaison.services.audit import Actor
 from liaison.services.exports import sweep_expired_exports
@@ -33,6 +34,7 @@ from liaison.services.retention import today
 from liaison.services.retention_views import upcoming_summary
 from liaison.services.throttle import sweep_forgotten_counters
 from liaison.services.web_sessions import SessionLimits, sweep_ended_sessions
+from liaison.web.notifications import outbox_of
 
 log = logging.getLogger(__name__)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600}
@@ -95,6 +97,49 @@ def inactivity_job(app: Flask) -> int:
         return -1
     log.info("inactivité : %d compte(s) désactivé(s), %d averti(s)", len(done.disabled), len(done.warned))
     return len(done.disabled)
+
+
+def send_notifications_job(app: Flask) -> int:
+    """Send the notifications due now (every minute); returns how many rows were sent (-1 on failure).
+    An unreachable mail server is not a failure: the rows wait, with a growing delay."""
+    try:
+        report = notifications.send_due(outbox_of(app))
+    except Exception as error:  # a job never brings the scheduler down
+        log.error("notifications sending failed: %s", type(error).__name__)
+        return -1
+    if report.messages or report.retried or report.failed or report.interrupted:
+        log.info(
+            "notifications : %d message(s) envoyé(s), %d en attente d'un nouvel essai, %d non remise(s), "
+            "%d interrompue(s)",
+            report.messages,
+            report.retried,
+            report.failed,
+            report.interrupted,
+        )
+    return report.sent
+
+
+def record_notifications_job(app: Flask) -> int:
+    """Record the day's notifications (orientations without answer, destructions coming, copies to
+    delete) and delete the old finished ones; returns how many were offered (-1 on failure)."""
+    config = app.extensions["liaison.config"]
+    try:
+        with session_scope(app.extensions["liaison.engine"]) as session:
+            done = notifications.record_daily(
+                session, dt.datetime.now(dt.UTC), config.answer_reminder_days, config.warning_days
+            )
+    except Exception as error:  # a job never brings the scheduler down
+        log.error("daily notifications failed: %s", type(error).__name__)
+        return -1
+    log.info(
+        "notifications du jour : %d rappel(s), %d destruction(s) annoncée(s), %d copie(s) à supprimer, "
+        "%d ancienne(s) supprimée(s)",
+        done.reminders,
+        done.destructions,
+        done.copies,
+        done.swept,
+    )
+    return done.reminders + done.destructions + done.copies
 
 
 def sweep_sessions_job(app: Flask) -> int:
@@ -175,6 +220,13 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
         **({"next_run_time": now} if checkpoint_is_late(app, now) else {}),
     )
     scheduler.add_job(sweep_sessions_job, "cron", hour=config.purge_hour, minute=45, args=[app], id="sessions")
+    scheduler.add_job(
+        record_notifications_job, "cron", hour=config.purge_hour, minute=50, args=[app], id="notifications-daily"
+    )
+    # every minute, a short grace: a run missed is simply the next one
+    scheduler.add_job(
+        send_notifications_job, "interval", minutes=1, args=[app], id="notifications", misfire_grace_time=60
+    )
     scheduler.start()
     return scheduler
 

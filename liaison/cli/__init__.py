@@ -7,7 +7,8 @@ nothing from here; this module builds :func:`main` and adds their commands to it
 - :mod:`~liaison.cli.trail`: ``audit``;
 - :mod:`~liaison.cli.users`: ``users``;
 - :mod:`~liaison.cli.orgs`: ``orgs``;
-- :mod:`~liaison.cli.retention`: ``purge``, ``certificates``, ``conventions``, ``holds``, ``scheduler``.
+- :mod:`~liaison.cli.retention`: ``purge``, ``certificates``, ``conventions``, ``holds``, ``scheduler``;
+- :mod:`~liaison.cli.notifications`: ``notifications``.
 
 A new family is one more module, imported and added below.
 """
@@ -19,6 +20,7 @@ import click
 from liaison import files
 from liaison.cli import (
     _french,  # noqa: F401 - click's own words in French, before any command is built
+    notifications,
     orgs,
     retention,
     service,
@@ -55,5 +57,7 @@ for _command in (
     retention.conventions,
     retention.holds,
     retention.scheduler,
+    # email
+    notifications.notifications_group,
 ):
     main.add_command(_command)

@@ -32,7 +32,7 @@ from liaison.authnz import Permission
 from liaison.backoff import SIGN_IN_ACCOUNT
 from liaison.enums import DisabledReason
 from liaison.models import Organisation, OrganisationKind, Role, User, utcnow
-from liaison.services import directory, passwords, sign_in, throttle, web_sessions
+from liaison.services import directory, notifications, passwords, sign_in, throttle, web_sessions
 from liaison.services.audit import Actor, record
 from liaison.services.directory import DirectoryError
 from schemas.api import normalise_account_email, normalise_login
@@ -460,6 +460,8 @@ def run_inactivity(session: Session, actor: Actor, now: dt.datetime, days: int) 
     )
     for user_id in warned:
         record(session, "user.inactivity_warning", actor, detail=f"user:{user_id}")
+    warned_users = session.scalars(select(User).where(User.id.in_(warned)))
+    notifications.inactivity_coming(session, {u.id: inactivity_of(u, days).disable_on for u in warned_users}, now)
     return InactivityRun(disabled, warned)
 
 

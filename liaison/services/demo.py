@@ -52,6 +52,14 @@ USERS = (
     ("demo.rgc", PLIE[0], Role.RGC, directory.Profile("Roux", "Karim", "responsable_equipe", "+33442000004", None)),
 )
 
+# Where each demo user's notifications go (invented addresses of the reserved example.org domain).
+EMAILS = {
+    "demo.accompagnateur": "paul.durand@example.org",
+    "demo.referent": "claire.martin@example.org",
+    "demo.dpo": "sophie.garnier@example.org",
+    "demo.rgc": "karim.roux@example.org",
+}
+
 
 @dataclass(frozen=True)
 class DemoAccount:
@@ -80,6 +88,8 @@ def install_demo(
         user = directory.user_by_login(session, login) or directory.add_user(session, system, login, organisation, role)
         if user.profile_sealed is None:
             directory.write_profile(session, vault, user, profile)
+        if user.email is None:
+            user.email = EMAILS[login]
         password = crypto.new_passphrase()
         directory.set_password(session, user, password, hasher)  # their open sessions end
         earlier = select(ApiToken.id).where(

@@ -29,7 +29,7 @@ from liaison.models import (
     new_uuid,
     utcnow,
 )
-from liaison.services import blind_indexes, retention
+from liaison.services import blind_indexes, notifications, retention
 from liaison.services.audit import Actor, record
 from liaison.services.directory import organisation_by_code, partners
 from liaison.services.retention import PARIS, RULE_LABELS, today
@@ -138,6 +138,7 @@ def create_sheet(
     if kind is SheetKind.FDL2:
         _answer_orientations(session, dossier.id, content)
     record(session, "sheet.create", actor, sheet_id=sheet_id, detail=kind.value)
+    notifications.sheet_sent(session, kind, user.organisation, recipient)
     return sheet_id
 
 
@@ -293,6 +294,7 @@ def acknowledge(session: Session, actor: Actor, sheet_id: str) -> Sheet:
     )
     if first:
         record(session, "sheet.acknowledge", actor, sheet_id=sheet.id)
+        notifications.sheet_acknowledged(session, sheet)
     session.refresh(sheet, ["acknowledged_at", "read_at"])  # the stored dates: the first acknowledgement's
     return sheet
 

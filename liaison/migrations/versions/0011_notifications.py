@@ -45,6 +45,7 @@ def upgrade() -> None:
                 "sent",
                 "failed",
                 "dropped",
+                "interrupted",
                 name="notificationstatus",
                 native_enum=False,
                 length=16,

@@ -104,4 +104,5 @@ def overview() -> str:
         today=day,
         until=day + dt.timedelta(days=days),
         RULE_LABELS=RULE_LABELS,
+        sends_email=context.config().sends_email,
     )
