@@ -145,7 +145,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("retention.archived_sheet", "POST"): {"motif": "controle_fse"},
     ("retention.decide", "POST"): {"decision": "ceiling"},
     ("retention.convention", "POST"): _convention_form(),
-    ("retention.release_hold", "POST"): {"motif": "Fin du contentieux"},
+    ("retention.release_hold", "POST"): {"motif": "Fin du contentieux", "confirme": "oui"},
+    ("retention.approve", "POST"): {"confirme": "oui"},
+    ("registers.erase_request", "POST"): {"confirme": "oui"},
     ("registers.close_request", "POST"): {"issue": "access_sent"},
     ("registers.extend_request", "POST"): {"annonce": "oui"},
     ("registers.notify_breach", "POST"): {"partenaire_le": NOW_LOCAL, "cnil_le": NOW_LOCAL},
@@ -250,7 +252,8 @@ WRITES: dict[tuple[str, str], Sequence[Ref | Own] | str] = {
     ],
     ("web.partnership_keys", "POST"): [
         Ref("organisation", {"partenaire": REF, "phrase_de_passe": ""}),
-        Ref("organisation", {"partenaire": REF, "action": "supprimer"}),
+        Ref("organisation", {"partenaire": REF, "action": "supprimer"}),  # the confirmation page
+        Ref("organisation", {"partenaire": REF, "action": "supprimer", "confirme": "oui"}),
     ],
     ("registers.requests_page", "POST"): [
         Ref(

@@ -92,7 +92,9 @@ def place_on_convention(session: Session, vault: Vault, actor: Actor, code: str,
     return hold
 
 
-def release(session: Session, vault: Vault, actor: Actor, hold_id: int, reason: str) -> Hold:
+def releasable(session: Session, actor: Actor, hold_id: int, reason: str) -> tuple[Hold, str]:
+    """The hold ``actor`` may release with ``reason``, and the reason as it will be kept; raises as
+    :func:`release` would (asked before the confirmation page, then by :func:`release` itself)."""
     _require_dpo(actor)
     text = _reason(reason, "release_reason")
     hold = session.scalars(_holds_of(actor.user).where(Hold.id == hold_id)).first()
@@ -100,6 +102,11 @@ def release(session: Session, vault: Vault, actor: Actor, hold_id: int, reason: 
         raise authnz.Hidden(f"Aucun gel n'a le numéro {hold_id}.")  # nor one of another PLIE
     if hold.released_on is not None:
         raise HoldRefused("hold", f"Le gel {hold_id} est déjà levé depuis le {hold.released_on:%d/%m/%Y}.")
+    return hold, text
+
+
+def release(session: Session, vault: Vault, actor: Actor, hold_id: int, reason: str) -> Hold:
+    hold, text = releasable(session, actor, hold_id, reason)
     hold.released_on = today()
     hold.released_by_id = actor.user.id if actor.user else None
     hold.release_reason = text

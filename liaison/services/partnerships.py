@@ -23,6 +23,7 @@ from liaison.services.directory import organisation_by_code, partners
 from liaison.services.vault import Vault
 
 NO_SUCH_PARTNER = "Aucune convention ne lie votre structure à une organisation de ce code."
+NO_KEY = "Aucune clé de partenariat n'est enregistrée avec cette structure."
 
 
 @dataclass(frozen=True)
@@ -111,13 +112,23 @@ def set_key(session: Session, vault: Vault, actor: Actor, partner_code: str, pas
     return PartnerStatus(partner, key.set_at, user.login)
 
 
+def removable(session: Session, user: User, partner_code: str) -> PartnerStatus:
+    """The key ``user``'s structure agreed with ``partner_code``, shown before it is removed;
+    :class:`~liaison.authnz.Hidden` as :func:`remove_key` would raise it (no such partner, no key)."""
+    partner = _partner(session, user, partner_code)
+    status = next(status for status in statuses(session, user.organisation) if status.partner.id == partner.id)
+    if status.set_at is None:
+        raise Hidden(NO_KEY)
+    return status
+
+
 def remove_key(session: Session, vault: Vault, actor: Actor, partner_code: str) -> None:
     """Forget the passphrase agreed with ``partner_code`` (its data key is destroyed with it)."""
     user = _manager(actor)
     partner = _partner(session, user, partner_code)
     key = _key_of(session, user.organisation_id, partner.id)
     if key is None:
-        raise Hidden("Aucune clé de partenariat n'est enregistrée avec cette structure.")
+        raise Hidden(NO_KEY)
     hold_master_key(session)  # before the data key is deleted (liaison.db, « Lock order »)
     data_key = key.data_key
     vault.forget_prepared_key(data_key.id)

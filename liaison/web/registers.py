@@ -23,6 +23,7 @@ from liaison.services import breaches, requests
 from liaison.services.breaches import BREACHES_PATH, BreachInvalid
 from liaison.services.registers import attention_items
 from liaison.services.requests import REQUESTS_PATH, RequestInvalid
+from liaison.web import confirmation
 from liaison.web.retention import ATTENTION_SOURCES, AttentionItem
 from retention.deadlines import overdue
 
@@ -149,7 +150,35 @@ def close_request(request_id: int) -> Page | BaseResponse:
 
 @blueprint.post(f"{REQUESTS_PATH}/<int:request_id>/effacement")
 def erase_request(request_id: int) -> Page | BaseResponse:
+    """Apply an erasure, after a confirmation page: the dossiers are destroyed at the next purge."""
+    if not confirmation.confirmed():
+        found = requests.get_request(get_session(), context.signed_in_user(), request_id)  # another PLIE's: 404
+        if found.status is RequestStatus.OPEN and found.kind is RequestKind.ERASURE and found.dossiers:
+            return _confirm_erasure(found.id, len(found.dossiers)), 200
     return _request_action(request_id, "erase")
+
+
+def _confirm_erasure(request_id: int, dossiers: int) -> str:
+    back = url_for("registers.request_page", request_id=request_id)
+    return confirmation.ask(
+        confirmation.Confirmation(
+            title=f"Appliquer l'effacement demandé (demande n° {request_id})",
+            lead=f"{dossiers} dossier(s) de la personne trouvé(s) à l'enregistrement de la demande.",
+            consequences=(
+                "Les dossiers de la personne seront détruits à la prochaine purge, avec toutes leurs fiches ; une "
+                "destruction ne se défait pas. Seuls ceux que le contrôle du Fonds social européen ou un contentieux "
+                "oblige à conserver sont gardés, archivés, leur accès limité.",
+                "La demande sera close ; la page donnera ensuite la réponse à transmettre à la personne.",
+            ),
+            button=f"Appliquer l'effacement (demande n° {request_id})",
+            back=back,
+            back_label="Annuler et revenir à la demande",
+            crumbs=(
+                ("Demandes des personnes", url_for("registers.requests_page")),
+                (f"Demande n° {request_id}", back),
+            ),
+        )
+    )
 
 
 @blueprint.post(f"{REQUESTS_PATH}/<int:request_id>/export")

@@ -119,7 +119,7 @@ class TestThePartnershipKeysPage:
             post_form(referent, f"{link}/export", {"format": "7z", "cle": "partnership"}, form_page=link)
         )
         assert "clé de partenariat" in made.text and not made.text_of("code")
-        removed = post_form(rgc, "/partenariats", {"partenaire": "13013", "action": "supprimer"})
+        removed = post_form(rgc, "/partenariats", {"partenaire": "13013", "action": "supprimer", "confirme": "oui"})
         assert removed.status_code == 302
         assert "Aucune : phrase de passe à usage unique" in page(rgc.get("/partenariats")).text
         assert not assert_accessible(referent.get(link)).all("input", name="cle")

@@ -191,7 +191,7 @@ class TestTheRequestsPage:
         send_fdl2(signed_in("demo.accompagnateur"))
         dpo = signed_in("demo.dpo")
         request_page = record_request(dpo, kind="erasure")
-        response = post_form(dpo, f"{request_page}/effacement", {}, form_page=request_page)
+        response = post_form(dpo, f"{request_page}/effacement", {"confirme": "oui"}, form_page=request_page)
         assert response.status_code == 302
         html = assert_accessible(dpo.get(request_page))
         assert "Effacement appliqué : Limité : conservé pour le contrôle FSE jusqu'au 31/12/2037" in html.text

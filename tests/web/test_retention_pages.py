@@ -210,7 +210,10 @@ class TestHolds:
         with db.session_scope(app.extensions["liaison.engine"]) as session:
             hold_id = session.scalars(select(Hold.id)).one()
         released = post_form(
-            dpo, f"/conservation/gels/{hold_id}/levee", {"motif": "Désistement"}, form_page="/conservation/gels"
+            dpo,
+            f"/conservation/gels/{hold_id}/levee",
+            {"motif": "Désistement", "confirme": "oui"},
+            form_page="/conservation/gels",
         )
         assert released.status_code == 302
         back = dossier(app, sheet_id)
@@ -451,7 +454,10 @@ class TestPurges:
         assert f"Approuver la liste {result.run_id[:8]}" in html.text_of("button")
         assert "1 simulation(s) de purge attendent votre approbation" in page(dpo.get("/conservation")).text
         response = post_form(
-            dpo, f"/conservation/purges/{result.run_id}/approbation", {}, form_page="/conservation/purges"
+            dpo,
+            f"/conservation/purges/{result.run_id}/approbation",
+            {"confirme": "oui"},
+            form_page="/conservation/purges",
         )
         assert response.status_code == 302
         with db.session_scope(app.extensions["liaison.engine"]) as session:
@@ -527,7 +533,10 @@ class TestPurgesOfEachPlie:
         html = assert_accessible(dpo_b.get("/conservation/purges"))
         assert f"Approuver la liste {result.run_id[:8]}" in html.text_of("button")
         response = post_form(
-            dpo_b, f"/conservation/purges/{result.run_id}/approbation", {}, form_page="/conservation/purges"
+            dpo_b,
+            f"/conservation/purges/{result.run_id}/approbation",
+            {"confirme": "oui"},
+            form_page="/conservation/purges",
         )
         assert response.status_code == 302
         after = assert_accessible(dpo_b.get("/conservation/purges"))

@@ -13,6 +13,7 @@ from liaison import context
 from liaison.db import get_session
 from liaison.models import Convention, Dossier, Hold, Organisation, User
 from liaison.services import conventions, holds
+from liaison.web import confirmation
 from liaison.web.retention._common import blueprint
 
 HOLD_INDEX = {
@@ -134,10 +135,14 @@ def hold_convention() -> tuple[str, int] | BaseResponse:
 
 @blueprint.post("/conservation/gels/<int:hold_id>/levee")
 def release_hold(hold_id: int) -> tuple[str, int] | BaseResponse:
+    """Release a hold, after a confirmation page: its dossiers may then be destroyed."""
     reason = request.form.get("motif", "")
     field = f"levee-{hold_id}-motif"
     session = get_session()
     try:
+        if not confirmation.confirmed():
+            hold, text = holds.releasable(session, context.actor(), hold_id, reason)
+            return _confirm_release(session, hold, text), 200
         holds.release(session, context.vault(), context.actor(), hold_id, reason)
     except holds.HoldRefused as refused:
         if refused.field != "hold":
@@ -148,3 +153,23 @@ def release_hold(hold_id: int) -> tuple[str, int] | BaseResponse:
     session.commit()
     flash(f"Gel n° {hold_id} levé : les dossiers qu'il couvrait retrouvent leur calendrier.", "succes")
     return redirect(url_for("retention.holds_page"))
+
+
+def _confirm_release(session: Session, hold: Hold, reason: str) -> str:
+    row = next(row for row in _hold_rows(session) if row.hold.id == hold.id)
+    return confirmation.ask(
+        confirmation.Confirmation(
+            title=f"Lever le gel n° {hold.id}",
+            lead=f"{row.target} · gel placé le {hold.placed_on:%d/%m/%Y} par {row.placed_by} · motif : {hold.reason}",
+            consequences=(
+                "Les dossiers que ce gel protège retrouvent leur calendrier de destruction : ceux dont la date est "
+                "passée seront détruits à la prochaine purge, et une destruction ne se défait pas.",
+                f"Motif de la levée, enregistré avec votre identifiant : {reason}",
+            ),
+            button=f"Lever le gel n° {hold.id}",
+            back=url_for("retention.holds_page"),
+            back_label="Annuler et revenir aux gels",
+            carried={"motif": reason},
+            crumbs=(("Conservation", url_for("retention.overview")), ("Gels", url_for("retention.holds_page"))),
+        )
+    )

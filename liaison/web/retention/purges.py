@@ -13,10 +13,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from liaison import certificates, context
 from liaison.db import get_session
+from liaison.display import french_moment
 from liaison.purge_reports import write_report
 from liaison.services import archive, purge
 from liaison.services.purge import PurgeSite
 from liaison.services.retention import RULE_LABELS
+from liaison.web import confirmation
 from liaison.web.retention._common import blueprint
 
 REPORT_TYPES: Mapping[str, str] = {"csv": "text/csv", "json": "application/json", "pdf": "application/pdf"}
@@ -75,9 +77,14 @@ def run_report(run_id: str, kind: str) -> Response:
 
 
 @blueprint.post("/conservation/purges/<run_id>/approbation")
-def approve(run_id: str) -> BaseResponse:
-    """The DPO approves their PLIE's part of a dry run."""
+def approve(run_id: str) -> BaseResponse | tuple[str, int]:
+    """The DPO approves their PLIE's part of a dry run, after a confirmation page: the next purge
+    destroys that list."""
     session = get_session()
+    if not confirmation.confirmed():
+        view = purge.run_seen_by(session, context.signed_in_user(), run_id)  # another PLIE's: as a missing one
+        if view.awaiting_approval:
+            return _confirm_approval(view), 200
     try:
         purge.approve_run(session, context.actor(), run_id)
     except purge.NotApprovable as refused:
@@ -90,6 +97,28 @@ def approve(run_id: str) -> BaseResponse:
         "succes",
     )
     return redirect(url_for("retention.runs"))
+
+
+def _confirm_approval(view: purge.RunView) -> str:
+    return confirmation.ask(
+        confirmation.Confirmation(
+            title=f"Approuver la liste de la simulation {view.id[:8]}",
+            lead=f"Simulation du {french_moment(view.started_at)}, au {view.as_of:%d/%m/%Y} : "
+            f"{view.dossiers} dossier(s), {view.sheets} fiche(s) de votre PLIE.",
+            consequences=(
+                "La prochaine purge détruira ces dossiers de votre PLIE (ceux qui sont encore à échéance ce jour-là), "
+                "aucun autre. Une destruction ne se défait pas.",
+                "Cette liste remplace celle que vous aviez approuvée auparavant, s'il y en a une.",
+            ),
+            button=f"Approuver la liste {view.id[:8]}",
+            back=url_for("retention.runs"),
+            back_label="Annuler et revenir aux purges",
+            crumbs=(
+                ("Conservation", url_for("retention.overview")),
+                ("Purges et certificats", url_for("retention.runs")),
+            ),
+        )
+    )
 
 
 @blueprint.get("/conservation/purges/attestations")
