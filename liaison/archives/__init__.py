@@ -4,7 +4,9 @@ Writers (exports): ``7z`` (the default; AES-256, headers encrypted, names hidden
 (WinZip AES-256, for partners who insist on zip; names and sizes stay visible), ``axx``
 (AxCrypt 2, AES-256: AxCrypt encrypts one file, so the files go into a plain zip first, which
 AxCrypt gives back on opening). Readers (imports): the same three, AxCrypt 1 included, in memory
-only, within :class:`~liaison.archives.refusals.ReadLimits`.
+only, within :class:`~liaison.archives.refusals.ReadLimits`; what they look for is the sheet as
+JSON, alone or beside its PDF (:func:`~liaison.archives.entry_checks.the_sheet_among`), so that
+the service's own exports, in each format, import back.
 """
 
 from __future__ import annotations
@@ -46,16 +48,25 @@ _READERS: Mapping[str, Callable[[bytes, str, ReadLimits], Entry]] = {
 
 
 def read_archive(data: bytes, passphrase: str, limits: ReadLimits = DEFAULT_LIMITS) -> Entry:
-    """The one file inside a received encrypted archive; the format is told by its first bytes.
+    """The sheet's file inside a received encrypted archive; the format is told by its first bytes.
 
-    Raises :class:`ArchiveRefused` for anything but exactly one safe, encrypted entry within
-    ``limits``.
+    The sheet is found by one rule, whatever the format (:func:`entry_checks.the_sheet_among`):
+    exactly one JSON sheet, alone or beside its PDF, which is never read. An AxCrypt file encrypts
+    one file: when that file is a zip (several files zipped first, as AxCrypt's users do and as
+    the service's ``axx`` exports are made), the zip is opened in turn, in memory, within the same
+    ``limits`` and with the same checks (:func:`winzip.read_zip_inside_axcrypt`); one level only,
+    and its entries must not be encrypted again (AxCrypt's layer is the encryption).
+
+    Raises :class:`ArchiveRefused` for anything else.
     """
     if len(data) > limits.max_archive_bytes:
         raise ArchiveRefused(TOO_LARGE, f"Archive trop volumineuse (au plus {limits.max_archive_bytes // 1024} Kio).")
     for name, magic in MAGICS.items():
         if data.startswith(magic):
             entry = _READERS[name](data, passphrase, limits)
+            if name == "axx" and entry.content.startswith(winzip.MAGIC):
+                entry_checks.check_safe_name(entry.name)  # the zip's own name: an archive's, of course
+                entry = winzip.read_zip_inside_axcrypt(entry.content, limits)
             entry_checks.check_entry_name(entry.name)  # every format, whatever its reader checked
             entry_checks.check_not_nested(entry.content)
             return entry

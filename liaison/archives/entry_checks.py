@@ -1,12 +1,14 @@
-"""The checks every reader applies to the one entry it found, and the refusals they share.
+"""The checks every reader applies to the entries it found, and the refusals they share.
 
-Each function raises :class:`~liaison.archives.refusals.ArchiveRefused` or returns nothing. The
-messages are in French, say what to do, and quote neither the passphrase nor a stored name.
+Which entry is the sheet is one rule for every format, :func:`the_sheet_among`. Each function
+raises :class:`~liaison.archives.refusals.ArchiveRefused` or returns what it says. The messages
+are in French, say what to do, and quote neither the passphrase nor a stored name.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from liaison.archives.refusals import (
     CORRUPT,
@@ -56,7 +58,12 @@ NESTED_SUFFIXES: tuple[str, ...] = (
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-ONE_FILE = "elle doit contenir un seul fichier, la fiche au format JSON"
+# The sheet is the entry named so when the archive holds more than one file.
+SHEET_SUFFIX = ".json"
+# What may lie beside the sheet, never read: its PDF, as the service's own exports put it there.
+BESIDE_THE_SHEET: tuple[str, ...] = (".pdf",)
+MAX_ENTRIES = 2  # the sheet and, at most, its PDF
+ONE_FILE = "elle doit contenir la fiche au format JSON, seule ou avec sa version PDF (comme les exports de liaison)"
 
 
 def wrong_passphrase() -> ArchiveRefused:
@@ -82,12 +89,38 @@ def not_encrypted() -> ArchiveRefused:
     )
 
 
-def check_entry_count(count: int) -> None:
-    """Exactly one entry; directories count."""
-    if count == 0:
-        raise ArchiveRefused(NO_ENTRY, f"L'archive ne contient aucun fichier : {ONE_FILE}.")
-    if count > 1:
-        raise ArchiveRefused(SEVERAL_ENTRIES, f"L'archive contient plusieurs fichiers ou dossiers : {ONE_FILE}.")
+def the_sheet_among(entries: Sequence[tuple[str, bool]]) -> int:
+    """Which of an archive's entries, each given as (its name as stored, whether it is a
+    directory), holds the sheet: its position. Raises :class:`ArchiveRefused` otherwise.
+
+    The rule, one for every format, decided on the names alone, before anything is decrypted:
+
+    - every name is safe and none is an archive's (:func:`check_entry_name`);
+    - a file alone is the sheet, whatever its name (a partner's software names it as it likes);
+    - beside it, only the sheet's PDF is admitted (:data:`BESIDE_THE_SHEET`, at most
+      :data:`MAX_ENTRIES` entries in all), as the service's own exports hold it; the sheet is then
+      the one entry named ``*.json``, and the PDF is never read;
+    - anything else is refused: no entry, a directory, a second sheet, another kind of file.
+    """
+    for name, _ in entries:
+        check_entry_name(name)
+    files = [position for position, (_, directory) in enumerate(entries) if not directory]
+    if not files:
+        raise only_a_directory() if entries else no_entry()
+    if len(entries) == 1:
+        return 0
+    names = [name.lower() for name, _ in entries]
+    sheets = [position for position in files if names[position].endswith(SHEET_SUFFIX)]
+    beside = [position for position in files if names[position].endswith(BESIDE_THE_SHEET)]
+    if len(entries) > MAX_ENTRIES or len(sheets) != 1 or len(sheets) + len(beside) != len(entries):
+        raise ArchiveRefused(
+            SEVERAL_ENTRIES, f"L'archive contient d'autres fichiers ou dossiers que la fiche : {ONE_FILE}."
+        )
+    return sheets[0]
+
+
+def no_entry() -> ArchiveRefused:
+    return ArchiveRefused(NO_ENTRY, f"L'archive ne contient aucun fichier : {ONE_FILE}.")
 
 
 def only_a_directory() -> ArchiveRefused:
@@ -99,8 +132,16 @@ def empty_file() -> ArchiveRefused:
 
 
 def check_entry_name(name: str) -> None:
+    """A safe name (:func:`check_safe_name`) and no name of an archive (a nested archive is
+    refused by its name too)."""
+    check_safe_name(name)
+    if name.lower().endswith(NESTED_SUFFIXES):
+        raise nested_archive()
+
+
+def check_safe_name(name: str) -> None:
     """A plain relative name: no ``..``, absolute path, backslash, drive letter, NUL or control
-    character; and no name of an archive (a nested archive is refused by its name too)."""
+    character."""
     parts = name.split("/")
     if not name or name.startswith("/") or "\\" in name or _DRIVE.match(name) or _CONTROL.search(name) or ".." in parts:
         raise ArchiveRefused(
@@ -108,8 +149,6 @@ def check_entry_name(name: str) -> None:
             "Le nom du fichier contenu dans l'archive est dangereux (chemin absolu, « .. », barre oblique "
             "inverse, lettre de lecteur ou caractère de contrôle) : archive refusée.",
         )
-    if name.lower().endswith(NESTED_SUFFIXES):
-        raise nested_archive()
 
 
 # Below this many bytes out, the size alone bounds the cost and the ratio is not judged: small

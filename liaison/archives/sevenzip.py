@@ -9,10 +9,13 @@ Reading a received 7z happens in memory and in this order, each step before the 
 2. the coders named in clear (those of an encrypted header): allowed methods, dictionary size,
    and the key-derivation power of AES (:data:`~liaison.archives.refusals.ITERATIONS`), before any
    derivation; the size the header will have once decoded;
-3. the header opened (derivation, decryption of the header if encrypted): exactly one entry, its
-   name, its coders (AES required, same checks as above), its declared size and ratio;
-4. the entry decoded, bounded by its declared size and by ``max_entry_bytes``; its CRC; its first
-   bytes (no nested archive).
+3. the header opened (derivation, decryption of the header if encrypted): the entries' names and
+   which one is the sheet (:func:`~liaison.archives.entry_checks.the_sheet_among`: alone, or
+   beside its PDF); for each, its coders (AES required, same checks as above), its declared size
+   and ratio;
+4. the entries decoded (the PDF shares the sheet's stream in a solid archive: it is decoded with
+   it, within the same bounds, and dropped), each bounded by its declared size and by
+   ``max_entry_bytes``; the sheet's CRC; its first bytes (no nested archive).
 
 A failure to decode an encrypted header is taken for a wrong passphrase: its description passed
 its CRC in step 1 (its packed bytes have none, so 7-Zip too can only say "wrong password?"); with
@@ -96,7 +99,7 @@ _START_HEADER_SIZE = 32
 
 
 def read_7z_archive(data: bytes, passphrase: str, limits: ReadLimits) -> Entry:
-    """The one entry of an encrypted 7z, read in memory; :class:`ArchiveRefused` for anything else.
+    """The sheet's entry of an encrypted 7z, read in memory; :class:`ArchiveRefused` for anything else.
 
     The passphrase must open it (AES-256); headers may be encrypted or not, the data must be.
     """
@@ -123,7 +126,7 @@ def _read(data: bytes, passphrase: str, limits: ReadLimits) -> Entry:
         except Exception:  # a header that does not decode: see the module's docstring
             raise (entry_checks.wrong_passphrase() if header_encrypted else entry_checks.corrupt("7z")) from None
         with archive:
-            member = _the_one_member(archive, len(data), limits)
+            member = _the_sheet_member(archive, len(data), limits)
             factory = py7zr.io.BytesIOFactory(limits.max_entry_bytes)
             try:
                 archive.extractall(factory=factory)
@@ -133,11 +136,11 @@ def _read(data: bytes, passphrase: str, limits: ReadLimits) -> Entry:
                 raise entry_checks.too_large(limits) from None
             except Exception:  # data that does not decode: see the module's docstring
                 raise (entry_checks.corrupt("7z") if header_encrypted else entry_checks.wrong_passphrase()) from None
-    products = list(factory.products.values())
-    if len(products) != 1:
+    product = factory.products.get(member.filename)
+    if product is None:
         raise entry_checks.corrupt("7z")
-    products[0].seek(0)
-    content = products[0].read()
+    product.seek(0)
+    content = product.read()
     if len(content) != member.uncompressed or (member.crc32 is not None and zlib.crc32(content) != member.crc32):
         raise entry_checks.corrupt("7z")
     entry_checks.check_not_nested(content)
@@ -157,7 +160,7 @@ def _inspect_clear_part(data: bytes, limits: ReadLimits) -> bool:
     if zlib.crc32(next_header) != start.nextheadercrc:
         raise entry_checks.corrupt("7z")
     if not next_header:
-        entry_checks.check_entry_count(0)
+        raise entry_checks.no_entry()
     if next_header[0] == _HEADER:
         return False
     if next_header[0] != _ENCODED_HEADER:
@@ -176,18 +179,25 @@ def _inspect_clear_part(data: bytes, limits: ReadLimits) -> bool:
     return encrypted
 
 
-def _the_one_member(archive: py7zr.SevenZipFile, archive_size: int, limits: ReadLimits) -> Any:
-    """The archive's single regular, encrypted file, within the declared bounds (nothing decoded)."""
+def _the_sheet_member(archive: py7zr.SevenZipFile, archive_size: int, limits: ReadLimits) -> Any:
+    """The sheet's entry; it and the one beside it, if any, regular, encrypted files within the
+    declared bounds (nothing decoded yet: all will be)."""
     members = list(archive.files)
-    entry_checks.check_entry_count(len(members))
-    member = members[0]
-    entry_checks.check_entry_name(member.filename)
-    if member.is_directory:
-        raise entry_checks.only_a_directory()
+    position = entry_checks.the_sheet_among([(member.filename, member.is_directory) for member in members])
+    for index, member in enumerate(members):
+        _check_member(member, archive_size, limits, is_the_sheet=index == position)
+    return members[position]
+
+
+def _check_member(member: Any, archive_size: int, limits: ReadLimits, *, is_the_sheet: bool) -> None:
+    """A regular, encrypted file within the declared bounds; only the sheet may not be empty (an
+    empty PDF beside it has nothing to decode)."""
     if member.is_symlink or member.is_junction or member.is_socket or not member.is_file:
         raise ArchiveRefused(UNSUPPORTED, "L'archive contient un lien ou un fichier spécial, pas une fiche.")
     if member.emptystream or member.uncompressed == 0:
-        raise entry_checks.empty_file()
+        if is_the_sheet:
+            raise entry_checks.empty_file()
+        return
     folder = member.folder
     if folder is None or all(coder["method"] != _AES for coder in folder.coders):
         raise entry_checks.not_encrypted()
@@ -195,7 +205,6 @@ def _the_one_member(archive: py7zr.SevenZipFile, archive_size: int, limits: Read
     compressed = member.compressed if member.compressed is not None else archive_size
     entry_checks.check_declared_size(member.uncompressed, compressed, limits)
     entry_checks.check_declared_size(max(folder.unpacksizes, default=0), compressed, limits)
-    return member
 
 
 def _check_coders(coders: Sequence[dict[str, Any]], limits: ReadLimits) -> bool:

@@ -12,16 +12,22 @@ Reading a received zip happens in memory, in this order, each step before the co
    header where the directory says, the entries one after the other from the first byte to the
    directory, nothing shared and nothing hidden between them (the overlapping-entry "better zip
    bomb" is refused here);
-2. exactly one entry, its name, its encryption: WinZip AES, any key size. **ZipCrypto, the legacy
+2. the entries' names, and which one is the sheet
+   (:func:`~liaison.archives.entry_checks.the_sheet_among`: alone, or beside its PDF, which is
+   never decrypted); every entry's encryption: WinZip AES, any key size. **ZipCrypto, the legacy
    zip encryption, is refused as too weak** (:data:`~liaison.archives.refusals.UNSUPPORTED`): it
    falls to a known-plaintext attack, and a sheet's JSON is largely known plaintext; the message
    says how to choose AES-256 in 7-Zip (whose zip default is ZipCrypto);
-3. its compression, stored or Deflate (no bzip2 or LZMA: their output per input is unbounded in
-   pyzipper), its declared size and ratio;
+3. the sheet's compression, stored or Deflate (no bzip2 or LZMA: their output per input is
+   unbounded in pyzipper), its declared size and ratio;
 4. the passphrase (WinZip's two-byte verifier), then the HMAC over the whole encrypted data, so
    nothing unauthenticated is ever inflated; then decryption, and inflation bounded by
    ``max_entry_bytes`` and the ratio whatever the entry declares; the stream must end exactly
    there, at the declared size.
+
+:func:`read_zip_inside_axcrypt` reads the plain zip an AxCrypt file may hold (AxCrypt encrypts
+one file, so several are zipped first) with the same steps, but for the encryption, which is
+AxCrypt's: the zip's entries must not be encrypted again.
 """
 
 from __future__ import annotations
@@ -125,29 +131,64 @@ def read_zip_archive(data: bytes, passphrase: str, limits: ReadLimits) -> Entry:
         raise entry_checks.corrupt("zip") from None
 
 
+def read_zip_inside_axcrypt(data: bytes, limits: ReadLimits) -> Entry:
+    """The sheet inside the plain zip an AxCrypt file held (already authenticated and decrypted by
+    AxCrypt's layer), read in memory with the checks of :func:`read_zip_archive` but for its
+    encryption: an entry encrypted again is refused as an archive inside the archive."""
+    try:
+        with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            central_directory = archive.start_dir
+        locals_ = _check_layout(data, members, central_directory)
+        position = _the_sheet(members)
+        for member, (_, local_method) in zip(members, locals_, strict=True):
+            if member.flag_bits & (_ENCRYPTED | _STRONG_ENCRYPTION):
+                raise entry_checks.nested_archive()
+            if local_method != member.compress_type:
+                raise entry_checks.corrupt("zip")
+        member, (data_start, _) = members[position], locals_[position]
+        _check_method(member)
+        entry_checks.check_declared_size(member.file_size, member.compress_size, limits)
+        content = _inflate(data[data_start : data_start + member.compress_size], member, limits)
+    except ArchiveRefused:
+        raise
+    except Exception:  # the last line, as for an encrypted zip
+        raise entry_checks.corrupt("zip") from None
+    entry_checks.check_not_nested(content)
+    return Entry(member.filename, content)
+
+
 def _read(data: bytes, passphrase: str, limits: ReadLimits) -> Entry:
     with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
         members = archive.infolist()
         central_directory = archive.start_dir
     locals_ = _check_layout(data, members, central_directory)
-    entry_checks.check_entry_count(len(members))
-    member, (data_start, local_method) = members[0], locals_[0]
-    # The name as stored: zipfile cuts ``filename`` at a NUL, ``orig_filename`` keeps it whole.
-    entry_checks.check_entry_name(member.orig_filename)
-    if member.is_dir():
-        raise entry_checks.only_a_directory()
-    _check_encryption(member, local_method)
+    position = _the_sheet(members)
+    for member, (_, local_method) in zip(members, locals_, strict=True):
+        _check_encryption(member, local_method)  # the PDF beside the sheet too: it holds the same person
+    member, (data_start, _) = members[position], locals_[position]
+    _check_method(member)
+    entry_checks.check_declared_size(member.file_size, member.compress_size, limits)
+    compressed = _decrypt(data[data_start : data_start + member.compress_size], member, passphrase)
+    content = _inflate(compressed, member, limits)
+    entry_checks.check_not_nested(content)
+    return Entry(member.filename, content)
+
+
+def _the_sheet(members: list[Any]) -> int:
+    """The position of the sheet's entry among ``members`` (see ``entry_checks.the_sheet_among``).
+    The names as stored: zipfile cuts ``filename`` at a NUL, ``orig_filename`` keeps it whole. (A
+    directory's name ends with a slash; ``is_dir()`` fails on an empty name, refused as unsafe.)"""
+    return entry_checks.the_sheet_among([(member.orig_filename, member.filename.endswith("/")) for member in members])
+
+
+def _check_method(member: Any) -> None:
     if member.compress_type not in (pyzipper.ZIP_STORED, pyzipper.ZIP_DEFLATED):
         raise ArchiveRefused(
             UNSUPPORTED,
             "L'archive zip utilise une méthode de compression non acceptée : refaites-la avec la méthode "
             "Deflate (le réglage par défaut de 7-Zip) et le chiffrement AES-256.",
         )
-    entry_checks.check_declared_size(member.file_size, member.compress_size, limits)
-    compressed = _decrypt(data[data_start : data_start + member.compress_size], member, passphrase)
-    content = _inflate(compressed, member, limits)
-    entry_checks.check_not_nested(content)
-    return Entry(member.filename, content)
 
 
 def _check_layout(data: bytes, members: list[Any], central_directory: int) -> list[tuple[int, int]]:

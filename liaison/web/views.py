@@ -24,6 +24,7 @@ from marshmallow import ValidationError
 from werkzeug.wrappers import Response as BaseResponse
 
 from liaison import authnz, context, crypto
+from liaison.archives.refusals import DEFAULT_LIMITS
 from liaison.authnz import Hidden, Permission, Refused
 from liaison.db import get_session
 from liaison.display import french_moment as heure
@@ -352,7 +353,7 @@ def download(token: str) -> BaseResponse | tuple[str, int]:
     return response
 
 
-# --- imports of archives received by mail ------------------------------------------------
+# --- imports: a sheet prepared outside liaison, sent through it --------------------------------
 
 IMPORT_INDEX = {
     "fichier": ("Fichier chiffré", "champ-fichier"),
@@ -363,7 +364,9 @@ IMPORT_INDEX = {
 
 @blueprint.route("/fiches/importer", methods=["GET", "POST"])
 def import_sheet() -> tuple[str, int] | tuple[str, int, dict[str, str]] | BaseResponse:
-    """Upload an encrypted 7z, zip or AxCrypt file received by mail, with its passphrase."""
+    """A sender's sheet prepared outside liaison (another software, an export of liaison), in an
+    encrypted 7z, zip or AxCrypt file with its passphrase: sent to the recipient chosen here. A
+    sheet the organisation already holds is refused (409) with a link to it."""
     user = _user()
     kind = sheets.kind_sent_by(user)
     if kind is None:
@@ -372,13 +375,14 @@ def import_sheet() -> tuple[str, int] | tuple[str, int, dict[str, str]] | BaseRe
     recipients = sheets.recipients_of(db, user)
     errors: dict[str, list[str]] = {}
     retry_after: int | None = None
+    duplicate: str | None = None
     recipient = request.form.get("destinataire", recipients[0].code if len(recipients) == 1 else "")
     if request.method == "POST":
         upload = request.files.get("fichier")
         data = upload.read() if upload else b""
         passphrase = request.form.get("phrase_de_passe", "")
         if not data:
-            errors["fichier"] = ["Choisissez le fichier chiffré reçu (7z, zip ou axx)."]
+            errors["fichier"] = ["Choisissez le fichier chiffré de la fiche (7z, zip ou axx)."]
         try:
             check_import_passphrase(passphrase)
         except PatternError as error:
@@ -406,6 +410,9 @@ def import_sheet() -> tuple[str, int] | tuple[str, int, dict[str, str]] | BaseRe
             except imports.ImportRefused as refused:
                 db.commit()  # the trail's entry of the refusal
                 errors = {"phrase_de_passe" if refused.field == "passphrase" else "fichier": [refused.message]}
+            except imports.Duplicate as found:  # its count and trail are committed
+                errors = {"fichier": [str(found)]}
+                duplicate = found.sheet_id
             except SheetInvalid as invalid:
                 errors = _import_errors(invalid.errors, kind)
             except Refused as refused:
@@ -419,11 +426,18 @@ def import_sheet() -> tuple[str, int] | tuple[str, int, dict[str, str]] | BaseRe
                 return redirect(url_for("web.read_sheet", sheet_id=sheet_id))
     index = {**IMPORT_INDEX, **_sheet_index(kind)}
     page = render_template(
-        "import.html", kind=kind.value, recipients=recipients, recipient=recipient, errors=errors, index=index
+        "import.html",
+        kind=kind.value,
+        recipients=recipients,
+        recipient=recipient,
+        errors=errors,
+        index=index,
+        duplicate=duplicate,
+        max_kio=DEFAULT_LIMITS.max_archive_bytes // 1024,
     )
     if retry_after is not None:  # too many failed imports lately: the form says until when
         return page, 429, {"Retry-After": str(retry_after)}
-    return page, (422 if errors else 200)
+    return page, (409 if duplicate else 422 if errors else 200)
 
 
 def _sheet_index(kind: SheetKind) -> dict[str, tuple[str, str]]:

@@ -1,5 +1,8 @@
-"""POST /api/v1/imports: an encrypted archive received by mail (7z, AES zip or AxCrypt), with its
-passphrase, becomes a sheet exactly as if posted to /api/v1/sheets; a refused archive changes
+"""POST /api/v1/imports: a sheet prepared outside liaison, in an encrypted archive (7z, AES zip or
+AxCrypt) with its passphrase, is sent by the caller's organisation exactly as if posted to
+/api/v1/sheets; the archive holds the sheet as JSON, alone or beside its PDF (the service's own
+exports: tests/test_export_round_trip.py); a sheet the organisation already holds is refused as a
+duplicate (409), one held by another organisation is not revealed; a refused archive changes
 nothing but the audit trail, and the answer says which field is wrong, in French and as a code."""
 
 from __future__ import annotations
@@ -8,21 +11,28 @@ import io
 import json
 import os
 import random
+import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, func, select
 
 from liaison import archives, db
 from liaison.archives import ReadLimits, axcrypt
+from liaison.config import Config
 from liaison.models import AuditEntry, Sheet
+from liaison.services import sheets
+from liaison.services.demo import DemoAccount
+from tests import two_plies
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
 from tests.instruments import WAIT, holding
 from tests.test_exports import as_stored
-from tests.test_sealing import send_fdl1
+from tests.test_sealing import send_fdl1, send_fdl2
 
 PASSPHRASE = "vent-mistral-sur-la-sainte-victoire"
 # 5,000 nested arrays, with random blanks so that the archive's compression ratio stays ordinary.
@@ -65,6 +75,28 @@ def audit_actions(engine: Engine) -> list[tuple[str, str]]:
         return [(entry.action, entry.detail) for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
 
 
+def stored(engine: Engine) -> list[tuple[str, str, str | None]]:
+    """Every stored sheet: its id, its sender's code and its content index, oldest first."""
+    with db.session_scope(engine) as session:
+        return [
+            (sheet.id, sheet.sender.code, sheet.content_index)
+            for sheet in session.scalars(select(Sheet).order_by(Sheet.created_at, Sheet.id))
+        ]
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    """A plain zip of ``files``, as AxCrypt's users make one before encrypting it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for name, content in files.items():
+            bundle.writestr(name, content)
+    return buffer.getvalue()
+
+
+SHEET = sheet_json(fdl2())
+PDF = b"%PDF-1.7\n% la fiche imprimable, jamais lue\n"
+
+
 class TestAcceptedArchives:
     @pytest.mark.parametrize("file_format", ["7z", "zip", "axx"])
     def test_an_encrypted_archive_of_one_json_sheet_becomes_a_sheet(
@@ -79,6 +111,27 @@ class TestAcceptedArchives:
         assert received["kind"] == "FDL2"
         assert received["sender"]["code"] == "PLIE-PAYS-AIX"
         assert received["sheet"] == as_stored(fdl2())
+
+    @pytest.mark.parametrize("file_format", ["7z", "zip", "axx"])
+    @pytest.mark.parametrize(
+        "names", [("fiche.json", "fiche.pdf"), ("FICHE.PDF", "Fiche.JSON")], ids=["json-first", "pdf-first"]
+    )
+    def test_the_sheet_beside_its_pdf_is_read_and_the_pdf_ignored(
+        self, api: dict[str, ApiClient], engine: Engine, file_format: str, names: tuple[str, str]
+    ) -> None:
+        """As the service's own exports hold it (an axx: a zip of both, encrypted by AxCrypt)."""
+        files = {name: SHEET if name.lower().endswith(".json") else PDF for name in names}
+        response = post_import(api["accompagnateur"], archives.WRITERS[file_format](files, PASSPHRASE))
+        assert response.status_code == 201, response.json
+        assert api["referent"].get(f"/api/v1/sheets/{response.json['id']}").json["sheet"] == as_stored(fdl2())
+        assert sheet_count(engine) == 1
+
+    def test_an_axcrypt_file_holding_a_zip_of_the_sheet_alone_is_read(self, api: dict[str, ApiClient]) -> None:
+        data = axcrypt.write_axcrypt("fiche.zip", zipped({"dossier-fiche.json": SHEET}), PASSPHRASE)
+        assert post_import(api["accompagnateur"], data).status_code == 201
+
+    def test_a_file_alone_is_the_sheet_whatever_its_name(self, api: dict[str, ApiClient]) -> None:
+        assert post_import(api["accompagnateur"], archive("7z", {"fiche.txt": SHEET})).status_code == 201
 
     def test_an_agency_imports_an_fdl1_for_its_plie(self, api: dict[str, ApiClient]) -> None:
         data = archive("zip", {"fiche.json": sheet_json(fdl1())})
@@ -148,20 +201,60 @@ class TestRefusedArchives:
         assert response.json["errors"] == {"file": [response.json["message"]]}
         assert sheet_count(engine) == 0
 
-    def test_our_own_export_is_not_imported_back_it_holds_a_pdf_too(self, api: dict[str, ApiClient]) -> None:
-        data = archive("7z", {"fiche.json": sheet_json(fdl2()), "fiche.pdf": b"%PDF-1.4"})
-        response = post_import(api["accompagnateur"], data)
+    @pytest.mark.parametrize("file_format", ["7z", "zip", "axx"])
+    @pytest.mark.parametrize(
+        "files",
+        [
+            {"fiche.json": SHEET, "autre.json": SHEET},
+            {"fiche.json": SHEET, "notes.txt": b"texte libre"},
+            {"fiche.json": SHEET, "fiche.pdf": PDF, "copie.pdf": PDF},
+            {"fiche.pdf": PDF, "copie.pdf": PDF},
+            {"fiche": SHEET, "fiche.pdf": PDF},
+        ],
+        ids=["two-sheets", "another-file", "two-pdfs", "no-json", "sheet-not-named-json"],
+    )
+    def test_anything_but_the_sheet_alone_or_beside_its_pdf_is_refused(
+        self, api: dict[str, ApiClient], engine: Engine, file_format: str, files: dict[str, bytes]
+    ) -> None:
+        response = post_import(api["accompagnateur"], archives.WRITERS[file_format](files, PASSPHRASE))
         assert (response.status_code, response.json["error"]) == (422, "several_entries")
+        assert "seule ou avec sa version PDF" in response.json["errors"]["file"][0]
+        assert sheet_count(engine) == 0
 
-    def test_an_axcrypt_file_holding_a_zip_is_a_nested_archive(self, api: dict[str, ApiClient]) -> None:
-        data = archives.WRITERS["axx"]({"fiche.json": sheet_json(fdl2())}, PASSPHRASE)
-        response = post_import(api["accompagnateur"], data)
+    @pytest.mark.parametrize(
+        "inner",
+        [
+            archives.WRITERS["7z"]({"fiche.json": SHEET}, PASSPHRASE),
+            archives.WRITERS["zip"]({"fiche.json": SHEET}, PASSPHRASE),
+            zipped({"fiche.zip": zipped({"fiche.json": SHEET})}),
+            zipped({"fiche.json": zipped({"fiche.json": SHEET})}),
+            b"\x1f\x8b\x08\x00" + bytes(20),
+        ],
+        ids=["7z", "encrypted-zip", "zip-named-in-zip", "zip-in-zip", "gzip"],
+    )
+    def test_an_axcrypt_file_opens_one_plain_zip_and_no_other_archive(
+        self, api: dict[str, ApiClient], engine: Engine, inner: bytes
+    ) -> None:
+        response = post_import(api["accompagnateur"], axcrypt.write_axcrypt("fiche.zip", inner, PASSPHRASE))
         assert (response.status_code, response.json["error"]) == (422, "nested_archive")
+        assert sheet_count(engine) == 0
 
-    def test_several_entries_are_refused(self, api: dict[str, ApiClient]) -> None:
-        data = archive("zip", {"fiche.json": sheet_json(fdl2()), "autre.json": sheet_json(fdl2())})
-        response = post_import(api["accompagnateur"], data)
-        assert (response.status_code, response.json["error"]) == (422, "several_entries")
+    @pytest.mark.parametrize(
+        ("inner", "code"),
+        [
+            (zipped({"../fiche.json": SHEET}), "unsafe_name"),
+            (zipped({"fiche.json": b"{" + b" " * 2_000_000 + b"}"}), "too_large"),
+            (zipped({"fiche.json": b"{" + b" " * 200_000 + b"}"}), "compression_ratio"),
+            (zipped({"fiche.json": SHEET})[:-30], "corrupt"),
+        ],
+        ids=["unsafe-name", "too-large", "ratio", "truncated"],
+    )
+    def test_the_zip_inside_an_axcrypt_file_is_inspected_like_any_archive(
+        self, api: dict[str, ApiClient], engine: Engine, inner: bytes, code: str
+    ) -> None:
+        response = post_import(api["accompagnateur"], axcrypt.write_axcrypt("fiche.zip", inner, PASSPHRASE))
+        assert (response.status_code, response.json["error"]) == (422, code)
+        assert sheet_count(engine) == 0
 
     @pytest.mark.parametrize("data", [b"", os.urandom(4096), b"PK\x03\x04" + os.urandom(200), b"7z\xbc\xaf\x27\x1c"])
     def test_empty_random_or_truncated_bytes_are_refused_cleanly(self, api: dict[str, ApiClient], data: bytes) -> None:
@@ -182,6 +275,133 @@ class TestRefusedArchives:
         )
         assert response.status_code == 413
         assert response.json["error"] == "payload_too_large"
+
+
+class TestDuplicates:
+    """A sheet the caller's organisation already sent or received is not stored again: 409 with its
+    id. One stored by another organisation is not looked at: the import goes on as if it did not exist."""
+
+    def test_the_same_archive_twice_makes_one_sheet_and_a_409_naming_it(
+        self, api: dict[str, ApiClient], engine: Engine
+    ) -> None:
+        data = archive("7z", {"fiche.json": SHEET})
+        first = post_import(api["accompagnateur"], data)
+        assert first.status_code == 201, first.json
+        again = post_import(api["accompagnateur"], data)
+        assert again.status_code == 409
+        assert again.json == {"error": "duplicate", "message": again.json["message"], "sheet_id": first.json["id"]}
+        assert again.json["message"].startswith("Cette fiche est déjà enregistrée dans liaison")
+        assert [sheet_id for sheet_id, _, _ in stored(engine)] == [first.json["id"]]
+
+    @pytest.mark.parametrize("file_format", ["zip", "axx"])
+    def test_a_sheet_already_sent_through_the_form_or_the_api_is_a_duplicate_whatever_the_archive(
+        self, api: dict[str, ApiClient], engine: Engine, file_format: str
+    ) -> None:
+        """The same kind and content, whatever the order of the fields, the blanks or the phones' form."""
+        sent = send_fdl2(api)
+        reordered = dict(reversed(list(as_stored(fdl2()).items())))
+        data = archives.WRITERS[file_format]({"fiche.json": json.dumps(reordered, indent=4).encode()}, PASSPHRASE)
+        response = post_import(api["accompagnateur"], data)
+        assert (response.status_code, response.json.get("sheet_id")) == (409, sent)
+        assert sheet_count(engine) == 1
+
+    def test_another_sheet_of_the_same_person_is_not_a_duplicate(
+        self, api: dict[str, ApiClient], engine: Engine
+    ) -> None:
+        send_fdl2(api)
+        changed = fdl2()
+        changed["demandeur"]["prenom"] = "Karim"
+        assert (
+            post_import(api["accompagnateur"], archive("zip", {"fiche.json": sheet_json(changed)})).status_code == 201
+        )
+        assert sheet_count(engine) == 2
+
+    def test_the_refusal_changes_nothing_and_is_traced_with_the_sheet_it_names(
+        self, api: dict[str, ApiClient], engine: Engine
+    ) -> None:
+        sent = send_fdl2(api)
+        before = audit_actions(engine)
+        response = post_import(api["accompagnateur"], archive("7z", {"fiche.json": SHEET}))
+        assert response.status_code == 409
+        assert audit_actions(engine) == [*before, ("import.refused", "duplicate")]
+        with db.session_scope(engine) as session:
+            last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+            assert last is not None and last.sheet_id == sent
+        assert sheet_count(engine) == 1
+
+    def test_two_imports_of_one_archive_at_the_same_moment_make_one_sheet(
+        self, app: Flask, api: dict[str, ApiClient], engine: Engine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Both decrypted, both let into the sheet's creation together (a barrier): one 201, one
+        409 naming it, one sheet."""
+        data = archive("zip", {"fiche.json": SHEET})
+        together = threading.Barrier(2, timeout=WAIT)
+        create_sheet = sheets.create_sheet
+
+        def at_once(*args: Any, **kwargs: Any) -> str:
+            together.wait()
+            return create_sheet(*args, **kwargs)
+
+        monkeypatch.setattr(sheets, "create_sheet", at_once)
+        clients = [ApiClient(app.test_client(), api["accompagnateur"].token) for _ in range(2)]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(lambda client: post_import(client, data), clients))
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses == [201, 409], [answer.json for answer in answers]
+        created, duplicate = sorted(answers, key=lambda answer: answer.status_code)
+        assert duplicate.json["sheet_id"] == created.json["id"]
+        assert [sheet_id for sheet_id, _, _ in stored(engine)] == [created.json["id"]]
+
+
+class TestNoOracleAcrossOrganisations:
+    """Two PLIE share the agency 13013 (tests/two_plies.py)."""
+
+    @pytest.fixture
+    def plies(self, app: Flask, api: dict[str, ApiClient], demo: dict[str, DemoAccount]) -> dict[str, ApiClient]:
+        return two_plies.api_clients(app, api, demo)
+
+    def test_a_sheet_stored_by_another_plie_is_not_revealed_the_import_goes_on(
+        self, plies: dict[str, ApiClient], engine: Engine
+    ) -> None:
+        a, b = two_plies.PLIE_A.accompagnateur, two_plies.PLIE_B.accompagnateur
+        theirs = two_plies.send(plies[a], two_plies.fdl2_to())
+        data = archive("7z", {"fiche.json": sheet_json(two_plies.fdl2_to()["sheet"])})
+        before = audit_actions(engine)
+        ours = post_import(plies[b], data)
+        # As if PLIE-A held nothing: a new sheet, answered and traced as any first import.
+        assert ours.status_code == 201, ours.json
+        assert set(ours.json) == {"id"}
+        assert audit_actions(engine)[len(before) :][-2:] == [("sheet.create", "FDL2"), ("sheet.import", "7z")]
+        rows = {sheet_id: (sender, index) for sheet_id, sender, index in stored(engine)}
+        assert rows[theirs][0] == "PLIE-A" and rows[ours.json["id"]][0] == "PLIE-B"
+        assert rows[theirs][1] == rows[ours.json["id"]][1] is not None  # the same content: only the org told them apart
+        # Then PLIE-B's own sheet is the one its next import names; PLIE-A's, never.
+        again = post_import(plies[b], data)
+        assert (again.status_code, again.json["sheet_id"]) == (409, ours.json["id"])
+
+    def test_the_plie_that_holds_it_is_told(self, plies: dict[str, ApiClient]) -> None:
+        a = two_plies.PLIE_A.accompagnateur
+        theirs = two_plies.send(plies[a], two_plies.fdl2_to())
+        response = post_import(plies[a], archive("zip", {"fiche.json": sheet_json(two_plies.fdl2_to()["sheet"])}))
+        assert (response.status_code, response.json["sheet_id"]) == (409, theirs)
+
+
+class TestADuplicateIsAFailedImport:
+    """It paid a key derivation for nothing, as a refused sheet did: it counts towards the pause."""
+
+    ALLOWED = 2
+
+    @pytest.fixture
+    def config(self, config: Config) -> Config:
+        return replace(config, import_failures_allowed=self.ALLOWED)
+
+    def test_repeated_duplicates_pause_the_users_imports(self, api: dict[str, ApiClient], engine: Engine) -> None:
+        send_fdl2(api)
+        data = archive("zip", {"fiche.json": SHEET})
+        assert [post_import(api["accompagnateur"], data).status_code for _ in range(self.ALLOWED)] == [409] * 2
+        paused = post_import(api["accompagnateur"], archive("zip", {"fiche.json": sheet_json(fdl1())}))
+        assert (paused.status_code, paused.json["error"]) == (429, "too_many_imports")
+        assert audit_actions(engine)[-2:] == [("import.refused", "duplicate"), ("import.paused", "60s")]
 
 
 class TestTheForm:
