@@ -11,7 +11,7 @@ from liaison import db
 from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session, vault_of
 from liaison.cli._types import WholeNumber
 from liaison.config import ConfigError
-from liaison.services import audit
+from liaison.services import audit, sheets
 from liaison.services.demo import install_demo
 
 
@@ -27,6 +27,9 @@ def init() -> None:
         # made here, by one process, rather than by the first two requests at once: keyed lookups
         # and the audit chain must all use the same one
         vault_of(app).index_key(session)
+        indexed = sheets.index_unindexed(session, vault_of(app))
+    if indexed:
+        click.echo(f"{indexed} fiche(s) indexée(s) pour la recherche par personne.")
     keyring = vault_of(app).keyring
     where = f"fichier {keyring.file}" if keyring.file else "variable LIAISON_MASTER_KEY"
     click.echo(f"Base de données à jour. Clé maîtresse {keyring.current_id} ({where}).")

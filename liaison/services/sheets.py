@@ -335,3 +335,27 @@ def recipients_of(session: Session, user: User) -> list[Organisation]:
 
 def kind_sent_by(user: User) -> SheetKind | None:
     return SENDS.get(user.role)
+
+
+def index_unindexed(session: Session, vault: Vault, batch: int = 500) -> int:
+    """Give the sheets stored before blind indexes existed theirs (``liaison init``); how many.
+
+    Idempotent: a sheet is indexed when it has its content index, and gets its words' indexes in
+    the same transaction."""
+    index_key = vault.index_key(session)
+    done = 0
+    while True:
+        found = list(
+            session.scalars(
+                select(Sheet).where(Sheet.content_index.is_(None)).options(_WITH_ITS_KEY).limit(batch)
+            ).unique()
+        )
+        if not found:
+            return done
+        for sheet in found:
+            content = open_sheet_content(vault, sheet)
+            sheet.content_index = blind_indexes.content_index(index_key, sheet.kind.value, content)
+            terms = blind_indexes.person_terms(index_key, content)
+            session.execute(_INSERT_TERMS, [{"term": term, "sheet_id": sheet.id} for term in terms])
+        session.flush()
+        done += len(found)

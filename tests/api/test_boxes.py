@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from liaison import db
 from liaison.models import Sheet, SheetTerm
@@ -271,3 +271,17 @@ def test_the_stored_sheet_knows_its_content_index(app, api, people):
     with db.session_scope(app.extensions["liaison.engine"]) as session:
         indexes = session.scalars(select(Sheet.content_index)).all()
     assert len(set(indexes)) == 3 and all(len(index or "") == 64 for index in indexes)
+
+
+def test_sheets_stored_before_the_indexes_are_indexed_by_liaison_init(app, api, people, run):
+    """A sheet of an earlier version (no index at all) is found again once ``liaison init`` ran."""
+    with db.session_scope(app.extensions["liaison.engine"]) as session:
+        session.execute(delete(SheetTerm))
+        session.execute(update(Sheet).values(content_index=None))
+    assert inbox(api["accompagnateur"], "&q=lefevre") == []
+
+    result = run("init")
+
+    assert "3 fiche(s) indexée(s)" in result.output
+    assert names(inbox(api["accompagnateur"], "&q=lefevre")) == ["Lefèvre"]
+    assert "indexée" not in run("init").output  # idempotent
