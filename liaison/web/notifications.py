@@ -77,7 +77,8 @@ def preferences() -> Page | BaseResponse:
     user = context.signed_in_user()
     db = get_session()
     if request.method == "POST":
-        choices = {kind.value: request.form.get(kind.value, "") for kind in notifications.kinds_for(user)}
+        offered = notifications.kinds_for(user)
+        choices = {kind.value: request.form[kind.value] for kind in offered if kind.value in request.form}
         try:
             notifications.set_preferences(db, user, choices)
         except notifications.PreferencesInvalid as invalid:
