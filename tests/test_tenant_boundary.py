@@ -277,6 +277,9 @@ WRITES: dict[tuple[str, str], Sequence[Ref | Own] | str] = {
     ("api.create_user", "POST"): [Own(_new_account)],
     ("accounts.new", "POST"): [Own(_new_account_form)],
     ("tokens.create", "POST"): [Own(lambda caller: {"jeton": "Matrice bis"})],
+    ("notifications.preferences", "POST"): [
+        Own(lambda caller: {"fiche_recue": "quotidien", "compte_inactif": "jamais"})
+    ],
     # a wrong current password: the caller's own password stays (the matrix keeps signing in)
     ("accounts.change_password", "POST"): [
         Own(lambda caller: {"mot_de_passe_actuel": "pas le bon", "nouveau_mot_de_passe": "x", "confirmation": "x"})
