@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
+from liaison.api.views import MAX_SKIP
 from liaison.services.demo import CONVENTION, DemoAccount
 from tests.commands import Run, assert_refused
 from tests.conftest import ApiClient
@@ -41,18 +42,19 @@ def assert_api_error(response: TestResponse, status: int) -> Any:
 # --- the API -------------------------------------------------------------------------------------
 
 QUERIES = [
-    pytest.param("?offset=9223372036854775808", "offset", id="offset-beyond-64-bits-was-500"),
-    pytest.param("?offset=99999999999999999999", "offset", id="offset-beyond-any-column-was-500"),
-    pytest.param("?offset=2147483648", "offset", id="offset-beyond-31-bits"),
+    pytest.param("?page=9223372036854775808", "page", id="page-beyond-64-bits"),
+    pytest.param("?page=99999999999999999999", "page", id="page-beyond-any-column"),
+    pytest.param("?page=2147483648", "page", id="page-beyond-31-bits"),
     pytest.param("?limit=²", "limit", id="limit-superscript-two-was-500"),
-    pytest.param("?offset=²", "offset", id="offset-superscript-two-was-500"),
+    pytest.param("?page=²", "page", id="page-superscript-two"),
     pytest.param("?limit=٢", "limit", id="limit-arabic-indic-was-taken"),
-    pytest.param("?offset=٢٠", "offset", id="offset-arabic-indic-was-taken"),
+    pytest.param("?page=٢٠", "page", id="page-arabic-indic"),
     pytest.param("?limit=%201", "limit", id="limit-leading-space"),
     pytest.param("?limit=1_0", "limit", id="limit-underscore"),
     pytest.param("?limit=-1", "limit", id="limit-negative"),
-    pytest.param("?limit=501", "limit", id="limit-beyond-page"),
-    pytest.param("?offset=%00", "offset", id="offset-nul"),
+    pytest.param("?limit=201", "limit", id="limit-beyond-page"),
+    pytest.param("?page=%00", "page", id="page-nul"),
+    pytest.param("?offset=20", "offset", id="offset-is-gone-refused-not-ignored"),
     pytest.param("?box=%00", "box", id="box-nul"),
 ]
 
@@ -63,8 +65,8 @@ def test_the_boxes_query_is_refused_on_its_field(api: dict[str, ApiClient], quer
     assert list(body["errors"]) == [field]
 
 
-def test_the_largest_offset_is_an_empty_page(api: dict[str, ApiClient]) -> None:
-    response = api["accompagnateur"].get("/api/v1/sheets?offset=2147483647&limit=500")
+def test_the_farthest_page_number_is_an_empty_page(api: dict[str, ApiClient]) -> None:
+    response = api["accompagnateur"].get(f"/api/v1/sheets?limit=200&page={MAX_SKIP // 200 + 1}")
     assert response.status_code == 200
     assert response.json["sheets"] == []
 

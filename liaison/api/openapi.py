@@ -410,7 +410,6 @@ _PATHS += [
 # (null where the schema says nullable).
 _ALWAYS_COMPLETE = (
     "OrganisationRef",
-    "SheetSummary",
     "Person",
     "BoxRow",
     "SheetList",

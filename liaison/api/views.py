@@ -154,7 +154,7 @@ def list_sheets() -> Response:
         errors["box"] = ["Valeurs possibles : inbox, outbox."]
         box = "inbox"
     try:
-        query = boxes.read_query(box, request.args, boxes.API_NAMES, MAX_SKIP)  # type: ignore[arg-type]
+        query = boxes.read_query(box, request.args, boxes.API_NAMES, MAX_SKIP, ("box",))  # type: ignore[arg-type]
     except boxes.QueryRefused as refused:
         errors.update(refused.errors)
     if errors:

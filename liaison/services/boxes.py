@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -213,10 +214,13 @@ API_NAMES = QueryNames("q", "kind", "state", "partner", "from", "to", "limit", "
 PAGE_NAMES = QueryNames("q", "type", "etat", "partenaire", "du", "au", "taille", "page")
 
 
-def read_query(box: Box, values: Mapping[str, str], names: QueryNames, max_skip: int) -> BoxQuery:
+def read_query(
+    box: Box, values: Mapping[str, str], names: QueryNames, max_skip: int, extra: tuple[str, ...] = ()
+) -> BoxQuery:
     """A :class:`BoxQuery` from a request's parameters; :class:`QueryRefused` naming every wrong
     parameter and its rule. ``page`` is a cursor (``next_page``, stable while sheets arrive) or a
-    page number (1 is the newest page; counted from the newest, bounded by ``max_skip`` rows)."""
+    page number (1 is the newest page; counted from the newest, bounded by ``max_skip`` rows). A
+    parameter that is not one of ``names`` nor ``extra`` is refused, never ignored."""
     errors: dict[str, list[str]] = {}
 
     def take(name: str, read: Any) -> Any:
@@ -243,6 +247,10 @@ def read_query(box: Box, values: Mapping[str, str], names: QueryNames, max_skip:
         skip = (number - 1) * size
     elif page:
         after = take(names.page, decode_cursor)
+    known = {*dataclasses.astuple(names), *extra}
+    for name in values:
+        if name not in known:
+            errors[name] = ["Paramètre inconnu. Paramètres possibles : " + ", ".join(sorted(known)) + "."]
     if since and until and since > until:
         errors[names.until] = ["La date de fin de période précède la date de début."]
     if errors:
