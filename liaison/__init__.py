@@ -17,6 +17,7 @@ from liaison.keyring import load_keyring
 from liaison.services import audit
 from liaison.services.directory import password_hasher
 from liaison.services.vault import Vault
+from liaison.services.web_sessions import LATE_FORMS_GRACE
 from liaison.session_secret import load_session_secret
 
 __all__ = ["create_app"]
@@ -53,9 +54,10 @@ def create_app(config: Config | None = None) -> Flask:
         SESSION_COOKIE_NAME=PRODUCTION_COOKIE if config.is_production else "liaison",
         SESSION_COOKIE_PATH="/",
         SESSION_COOKIE_DOMAIN=None,
-        # The server ends sessions (liaison.services.web_sessions); the cookie's own life is only
-        # the absolute limit, and it is not re-sent at every request.
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=config.session_lifetime_hours),
+        # The server ends sessions (liaison.services.web_sessions); the cookie's own life is the
+        # absolute limit and the few days a form sent late still finds its author by it (a cookie of
+        # an expired session opens nothing), and it is not re-sent at every request.
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=config.session_lifetime_hours) + LATE_FORMS_GRACE,
         SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,

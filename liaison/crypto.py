@@ -6,8 +6,8 @@ wrapped (AES-256-GCM) under the master key, which lives outside the database (en
 variable or key file). Whoever has the database alone learns ids, kinds, organisations and
 dates of exchange, nothing about a job seeker.
 
-Key lifetimes. A data key lives as long as its dossier (or user profile) and is destroyed with
-it. The master key lives until ``liaison keys rotate``. The index key (for keyed hashes of
+Key lifetimes. A data key lives as long as its dossier (or user profile, or draft) and is
+destroyed with it. The master key lives until ``liaison keys rotate``. The index key (for keyed hashes of
 identifiers) lives as long as the installation and is stored wrapped like a data key; the audit
 chain key is derived from it, so it survives rotations too (:func:`audit_chain_key`).
 
@@ -128,6 +128,20 @@ def seal_partnership_passphrase(data_key: bytes, partnership_id: str, passphrase
 
 def open_partnership_passphrase(data_key: bytes, partnership_id: str, sealed: bytes) -> str:
     return _open(data_key, f"liaison/partnership/v1/{partnership_id}".encode(), sealed).decode("utf-8")
+
+
+def _draft_context(draft_id: str, user_id: int, kind: str) -> bytes:
+    return f"liaison/draft/v1/{draft_id}/{user_id}/{kind}".encode()
+
+
+def seal_draft(data_key: bytes, draft_id: str, user_id: int, kind: str, form_json: bytes) -> bytes:
+    """A kept sheet form (a draft) encrypted under its own data key, bound to its id, its owner and
+    its kind: moved to another row, or given to another person, it does not open."""
+    return _seal(data_key, _draft_context(draft_id, user_id, kind), form_json)
+
+
+def open_draft(data_key: bytes, draft_id: str, user_id: int, kind: str, sealed: bytes) -> bytes:
+    return _open(data_key, _draft_context(draft_id, user_id, kind), sealed)
 
 
 def keyed_index(index_key: bytes, value: str) -> str:

@@ -28,6 +28,7 @@ from liaison.models import PurgeRun
 from liaison.services import audit_checks, notifications
 from liaison.services.accounts import run_inactivity
 from liaison.services.audit import Actor
+from liaison.services.drafts import sweep as sweep_drafts
 from liaison.services.exports import sweep_expired_exports
 from liaison.services.purge import PurgeBusy, PurgeSite, run_purge
 from liaison.services.retention import today
@@ -157,6 +158,20 @@ def sweep_sessions_job(app: Flask) -> int:
     return sessions + counters
 
 
+def sweep_drafts_job(app: Flask) -> int:
+    """Destroy the drafts unchanged for ``LIAISON_DRAFT_DAYS`` days, with their data keys; returns how
+    many (-1 on failure). Deleting twice is harmless: two processes may run it."""
+    config = app.extensions["liaison.config"]
+    try:
+        with app.app_context(), session_scope(app.extensions["liaison.engine"]) as session:
+            count = sweep_drafts(session, SCHEDULER_ACTOR, config.draft_days)
+    except Exception as error:  # a job never brings the scheduler down
+        log.error("draft sweep failed: %s", type(error).__name__)
+        return -1
+    log.info("brouillons : %d brouillon(s) de plus de %d jours détruit(s)", count, config.draft_days)
+    return count
+
+
 def checkpoint_job(app: Flask) -> int:
     """Sign where the audit trail stands and append it to the checkpoints file; returns the count
     of entries it covers (-1 on failure). A trail that does not verify is logged at ERROR."""
@@ -220,6 +235,7 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
         **({"next_run_time": now} if checkpoint_is_late(app, now) else {}),
     )
     scheduler.add_job(sweep_sessions_job, "cron", hour=config.purge_hour, minute=45, args=[app], id="sessions")
+    scheduler.add_job(sweep_drafts_job, "cron", hour=config.purge_hour, minute=50, args=[app], id="drafts")
     scheduler.add_job(
         record_notifications_job, "cron", hour=config.purge_hour, minute=50, args=[app], id="notifications-daily"
     )

@@ -32,6 +32,7 @@ import difflib
 import itertools
 import re
 import shutil
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,9 @@ from sqlalchemy import Engine, or_, select
 from werkzeug.routing import Rule
 
 from liaison import create_app
+from liaison.authnz import SENDS
 from liaison.config import Config
+from liaison.db import session_scope
 from liaison.models import (
     ApiToken,
     AuditEntry,
@@ -55,6 +58,7 @@ from liaison.models import (
     ConventionChange,
     CopyAttestation,
     Dossier,
+    Draft,
     Export,
     Hold,
     PartnershipKey,
@@ -67,10 +71,13 @@ from liaison.models import (
     Tombstone,
     User,
 )
+from liaison.services import drafts
+from liaison.services.audit import Actor
 from liaison.services.retention import PARIS, today
 from tests.conftest import empty_postgresql
 from tests.examples import fdl1, fdl2
-from tests.tenants import ALPHA, BRAVO, SHARED_PERSON, Account, Thing, World, build_world, missing_value
+from tests.tenants import ALPHA, BRAVO, SHARED_PERSON, Account, Thing, World, build_world
+from tests.tenants import missing_value as missing_of_the_world
 from tests.web import sheet_form_data, sign_in
 
 # --- what the matrix knows of the routes ----------------------------------------------------------
@@ -88,6 +95,7 @@ NOT_CALLED = {
 ARGUMENTS = {
     "sheet_id": "sheet",
     "dossier_id": "dossier",  # /personnes/<dossier_id>
+    "draft_id": "draft",  # /brouillons/<draft_id>/supprimer: its author's only, even within the organisation
     "run_id": "run",
     "request_id": "request",
     "breach_id": "breach",
@@ -153,6 +161,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("registers.notify_breach", "POST"): {"partenaire_le": NOW_LOCAL, "cnil_le": NOW_LOCAL},
     ("accounts.confirm", "POST"): {"confirme": "oui"},
     ("tokens.revoke", "POST"): {"confirme": "oui"},
+    ("drafts.remove", "POST"): {"confirme": "oui"},
 }
 
 
@@ -229,6 +238,7 @@ def _breach_form(**named: str) -> dict[str, str]:
 WRITES: dict[tuple[str, str], Sequence[Ref | Own] | str] = {
     ("web.new_sheet", "POST"): [
         Own(_new_sheet_form),
+        Own(lambda caller: {**_new_sheet_form(caller).to_dict(), "action": "brouillon"}),  # a draft of one's own
         Ref("organisation", sheet_form_data(fdl2(), REF).to_dict()),
         Ref("organisation", sheet_form_data(fdl1(), REF).to_dict()),
     ],
@@ -299,6 +309,7 @@ QUERIES: dict[str, Sequence[str | Ref]] = {
     "/api/v1/indicators": [Ref("convention", f"convention={REF}")],
     "/conservation/calendrier": ["", "jusqu_au=2040-12-31"],
     "/fiches/<box>": ["", Ref("person", f"q={REF}"), Ref("surname", f"q={REF}")],
+    "/fiches/nouvelle": ["", Ref("draft", f"brouillon={REF}")],  # a form reopened from a draft
 }
 
 # --- asking ---------------------------------------------------------------------------------------
@@ -489,6 +500,26 @@ def _body(endpoint: str, method: str) -> Any:
         return None
     body = BODIES.get((endpoint, method))
     return _filled(body, None) if body is not None else (None if method in ("DELETE",) else {})
+
+
+def missing_value(kind: str) -> str:
+    """A missing object of ``kind`` (a draft: an id of the same shape), as :func:`tests.tenants.missing_value`."""
+    return str(uuid.uuid4()) if kind == "draft" else missing_of_the_world(kind)
+
+
+def add_drafts(app: Flask, world: World) -> None:
+    """A draft of each active sender of both tenants (the world of tests.tenants has none): tenant A's
+    are for its author only, so foreign to every caller; tenant B's are read by their own authors."""
+    vault = app.extensions["liaison.vault"]
+    with session_scope(app.extensions["liaison.engine"]) as session:
+        for account in world.tenant_accounts("A") + world.tenant_accounts("B"):
+            kind = SENDS.get(account.role)
+            if kind is None or not account.active:
+                continue
+            form = drafts.DraftForm.of({"demandeur.nom": f"Brouillon{account.tenant}"}, "")
+            draft = drafts.save(session, vault, Actor(session.get(User, account.id)), kind, form)
+            label = f"{account.tenant}'s draft of {account.login}"
+            world.add(Thing("draft", draft.id, account.tenant, frozenset({account.organisation}), label, (draft.id,)))
 
 
 def _route(rule: Rule, method: str) -> str:
@@ -691,6 +722,11 @@ def snapshot(engine: Engine, world: World) -> dict[str, list[tuple[Any, ...]]]:
         dossiers = [row[0] for row in connection.execute(select(Dossier.id).where(Dossier.plie_id == plie))]
         conventions = [row[0] for row in connection.execute(select(Convention.id).where(Convention.plie_id == plie))]
         return {
+            "drafts of A's accounts": rows(
+                select(Draft.id, Draft.user_id, Draft.origin, Draft.updated_at, Draft.data_key_id).where(
+                    Draft.user_id.in_(users)
+                )
+            ),
             "dossiers (schedule, erasure)": rows(
                 select(
                     Dossier.id,
@@ -900,6 +936,7 @@ def boundary(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     engine: Engine = app.extensions["liaison.engine"]
     try:
         world = build_world(app)
+        add_drafts(app, world)
         callers = [_signed_in(app, account) for account in world.callers()]
         owners = [_signed_in(app, account) for account in world.tenant_accounts("A") if account.active]
         before = snapshot(engine, world)

@@ -12,8 +12,11 @@ row's id, so a copy of the database opens no session. A session ends:
 
 A replayed cookie of an ended session finds its row ended (or gone) and opens nothing. Reading a
 session costs one primary-key query; ``last_seen_at`` is written at most once a minute
-(:data:`TOUCH_EVERY`), not at every request. Ended and expired rows are deleted by
-:func:`sweep_ended_sessions` (daily) and, for one person, at each of their sign-ins (:func:`start`).
+(:data:`TOUCH_EVERY`), not at every request. Ended rows are deleted by :func:`sweep_ended_sessions`
+(daily) and, for one person, at each of their sign-ins (:func:`start`); expired rows too, but only
+:data:`LATE_FORMS_GRACE` after they expired: until then a sheet form sent late from that browser
+still finds its author (:func:`late_form_author`, used by :mod:`liaison.web.drafts`), and is kept
+for them instead of being lost. Such a row opens nothing meanwhile (:func:`resume` is unchanged).
 
 No Flask here, and nothing commits: the caller does.
 """
@@ -31,6 +34,9 @@ from liaison.config import Config
 from liaison.models import User, WebSession, utcnow
 
 TOUCH_EVERY = dt.timedelta(minutes=1)  # last_seen_at is this precise, and written no more often
+# How long an expired session's row is kept, so that a form sent late from its browser finds its
+# author: a weekend and a day (a form left open on Friday evening and sent on Tuesday morning).
+LATE_FORMS_GRACE = dt.timedelta(days=4)
 
 _BY_DIGEST = select(WebSession, User).join(User, User.id == WebSession.user_id).where(
     WebSession.id == bindparam("digest")
@@ -76,7 +82,8 @@ class Resumed:
 
 def start(session: Session, user: User, now: dt.datetime | None = None, limits: SessionLimits | None = None) -> str:
     """Open a session for ``user``; returns its secret, for the cookie only. With ``limits``, the
-    person's own ended or expired sessions are deleted first (a few rows, found by their index)."""
+    person's own ended sessions, and those expired more than :data:`LATE_FORMS_GRACE` ago, are deleted
+    first (a few rows, found by their index)."""
     now = now or utcnow()
     if limits is not None:
         session.execute(delete(WebSession).where(WebSession.user_id == user.id, _dead(now, limits)))
@@ -107,6 +114,23 @@ def resume(session: Session, secret: str, limits: SessionLimits, now: dt.datetim
     return Resumed(user, touched)
 
 
+def late_form_author(
+    session: Session, secret: str, limits: SessionLimits, now: dt.datetime | None = None
+) -> User | None:
+    """The active person whose session ``secret`` *expired* (idle or absolute limit) less than
+    :data:`LATE_FORMS_GRACE` ago: the author of a form sent late from that browser. None for a live
+    session, for one ended on purpose (sign-out, password change, account disabled), or none at all."""
+    now = now or utcnow()
+    found = session.execute(_BY_DIGEST, {"digest": crypto.token_digest(secret)}).first()
+    if found is None:
+        return None
+    row, user = found
+    if row.ended_at is not None or not user.active or is_live(row.created_at, row.last_seen_at, None, now, limits):
+        return None
+    expired_at = min(row.last_seen_at + limits.idle, row.created_at + limits.lifetime)
+    return user if now - expired_at < LATE_FORMS_GRACE else None
+
+
 def end(session: Session, secret: str, now: dt.datetime | None = None) -> None:
     """End the session whose secret is ``secret`` (sign-out); nothing if there is none."""
     session.execute(
@@ -132,14 +156,16 @@ def end_all(session: Session, user_ids: int | list[int], now: dt.datetime | None
 
 
 def sweep_ended_sessions(session: Session, limits: SessionLimits, now: dt.datetime | None = None) -> int:
-    """Delete every ended or expired session; returns how many."""
+    """Delete every ended session, and every session expired more than :data:`LATE_FORMS_GRACE`
+    ago; returns how many."""
     result = session.execute(delete(WebSession).where(_dead(now or utcnow(), limits)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _dead(now: dt.datetime, limits: SessionLimits) -> ColumnElement[bool]:
+    """Rows of no more use: ended, or expired more than :data:`LATE_FORMS_GRACE` ago."""
     return or_(
         WebSession.ended_at.is_not(None),
-        WebSession.last_seen_at <= now - limits.idle,
-        WebSession.created_at <= now - limits.lifetime,
+        WebSession.last_seen_at <= now - limits.idle - LATE_FORMS_GRACE,
+        WebSession.created_at <= now - limits.lifetime - LATE_FORMS_GRACE,
     )

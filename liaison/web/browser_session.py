@@ -14,6 +14,15 @@ from liaison.services import web_sessions
 from liaison.services.web_sessions import SessionLimits
 
 SECRET = "sid"  # noqa: S105 - the name of the cookie's entry, not a secret
+# Once this browser's session has expired, its secret moves here (it opens nothing any more): a sheet
+# form sent late still finds its author by it, even if another page was opened meanwhile
+# (:mod:`liaison.web.drafts`).
+ENDED = "sid_ended"
+# When the same person signs in again in this browser: their expired session's secret and the CSRF
+# secret its pages' forms carry a token of, so that such a form, sent afterwards, is kept for them too.
+EARLIER_SECRET = "earlier_sid"  # noqa: S105 - names of the cookie's entries, not secrets
+EARLIER_CSRF = "earlier_csrf"
+CSRF = "csrf_token"  # where flask-wtf keeps the CSRF secret of this cookie's pages (WTF_CSRF_FIELD_NAME)
 
 
 def _limits() -> SessionLimits:
@@ -28,7 +37,7 @@ def resume() -> User | None:
     db = get_session()
     resumed = web_sessions.resume(db, secret, _limits())
     if resumed is None:
-        session.pop(SECRET, None)
+        session[ENDED] = session.pop(SECRET)
         return None
     if resumed.touched:
         db.commit()  # last_seen_at, written about once a minute: nothing else is pending yet
@@ -37,10 +46,35 @@ def resume() -> User | None:
 
 def begin(db: Session, user: User) -> None:
     """A new session for ``user`` in this browser (after a sign-in or a password change); the
-    cookie's previous content, CSRF token included, is dropped. The caller commits."""
+    cookie's previous content, CSRF token included, is dropped, except, when this same person's
+    previous session here expired, its secret and CSRF secret (see :data:`EARLIER_SECRET`). The
+    caller commits."""
+    earlier = _earlier(db, user)
     session.clear()
     session[SECRET] = web_sessions.start(db, user, limits=_limits())
+    if earlier is not None:
+        session[EARLIER_SECRET], session[EARLIER_CSRF] = earlier
     session.permanent = True
+
+
+def _earlier(db: Session, user: User) -> tuple[str, str] | None:
+    secret, csrf = session.get(ENDED) or session.get(SECRET), session.get(CSRF)
+    if not isinstance(secret, str) or not isinstance(csrf, str):
+        return None
+    author = web_sessions.late_form_author(db, secret, _limits())
+    return (secret, csrf) if author is not None and author.id == user.id else None
+
+
+def ended_sessions() -> list[tuple[str, str]]:
+    """The sessions of this browser a form sent now may come from, once they have ended: each
+    session's secret, with the cookie's entry holding the CSRF secret of its pages."""
+    found = []
+    current = session.get(SECRET) or session.get(ENDED)
+    if isinstance(current, str):
+        found.append((current, CSRF))
+    if isinstance(session.get(EARLIER_SECRET), str) and isinstance(session.get(EARLIER_CSRF), str):
+        found.append((session[EARLIER_SECRET], EARLIER_CSRF))
+    return found
 
 
 def end(db: Session) -> None:

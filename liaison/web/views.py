@@ -34,6 +34,7 @@ from liaison.services import boxes, directory, exports, imports, partnerships, p
 from liaison.services.audit import record
 from liaison.services.import_limit import ImportsPaused
 from liaison.web import browser_session, confirmation, known_device
+from liaison.web import drafts as drafts_web
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
 from liaison.web.retention import destroyed_rows
 from liaison.web.safe_redirect import local_path
@@ -57,6 +58,9 @@ def load_user() -> BaseResponse | None:
     user = browser_session.resume()
     if user is None:
         if request.endpoint not in PUBLIC_ENDPOINTS:
+            late = drafts_web.keep_late_form()  # a sheet form sent after the session ended: kept
+            if late is not None:
+                return late
             return redirect(url_for("web.login", suivant=request.full_path if request.method == "GET" else None))
         return None
     g.user = user
@@ -92,6 +96,8 @@ def _user() -> User:
 @blueprint.route("/connexion", methods=["GET", "POST"])
 def login() -> tuple[str, int] | BaseResponse:
     error = None
+    if request.method == "GET" and g.get("user") is not None:  # signed in (Back, a second tab): sent on
+        return redirect(local_path(request.args.get("suivant")) or url_for("web.home"))
     if request.method == "POST":
         db = get_session()
         login_name = request.form.get("identifiant", "").strip().lower()
@@ -207,6 +213,8 @@ def new_sheet() -> str | BaseResponse:
     recipients = sheets.recipients_of(db, user)
     items = form_items(SHEET_SCHEMAS[kind.value], choices=context.sheet_rules().fonctions)
     errors: dict[str, list[str]] = {}
+    if request.method == "POST" and request.form.get("action") == drafts_web.SAVE:
+        return drafts_web.save_posted(kind)  # « Enregistrer le brouillon »: kept as it is, not validated
     if request.method == "POST":
         recipient = request.form.get("destinataire", "")
         try:
@@ -224,6 +232,7 @@ def new_sheet() -> str | BaseResponse:
         except Refused as refused:
             errors = {"destinataire": [str(refused)]}
         else:
+            drafts_web.forget_sent()  # the draft it was reopened from, if any
             db.commit()
             flash("La fiche a été envoyée. Elle est chiffrée et seul le destinataire peut la lire.", "succes")
             return redirect(url_for("web.read_sheet", sheet_id=sheet_id))
@@ -237,6 +246,7 @@ def new_sheet() -> str | BaseResponse:
             values["destinataire"] = reply.recipient_code
         if len(recipients) == 1 and not values.get("destinataire"):
             values["destinataire"] = recipients[0].code
+        values = drafts_web.reopened(values)  # ?brouillon=<id>: the caller's draft, as it was left
     status = 422 if errors else 200
     return render_template(
         "sheet_form.html",

@@ -22,6 +22,7 @@ from liaison.models import User, WebSession, utcnow
 from liaison.services import accounts, directory
 from liaison.services.audit import Actor
 from liaison.services.demo import DemoAccount, install_demo
+from liaison.services.web_sessions import LATE_FORMS_GRACE
 from liaison.session_secret import load_session_secret
 from tests.commands import Run
 from tests.web import page, post_form, sign_in
@@ -206,11 +207,15 @@ class TestLimits:
         assert utcnow() - touched.last_seen_at < dt.timedelta(seconds=30)
 
     def test_a_sign_in_deletes_the_persons_dead_sessions(self, signed_in: SignedIn, engine: Engine) -> None:
+        """Dead: ended, or expired more than LATE_FORMS_GRACE ago (until then a form sent late needs it)."""
         signed_in("demo.referent")
         signed_in("demo.accompagnateur")
         age_sessions(engine, last_seen_at=dt.timedelta(hours=2))
         signed_in("demo.referent")
-        assert len(rows(engine, "demo.referent")) == 1  # the expired one is gone
+        assert len(rows(engine, "demo.referent")) == 2  # expired an hour ago: kept for a form sent late
+        age_sessions(engine, last_seen_at=dt.timedelta(hours=1) + LATE_FORMS_GRACE + dt.timedelta(minutes=1))
+        signed_in("demo.referent")
+        assert len(rows(engine, "demo.referent")) == 1  # the expired ones are gone
         assert len(rows(engine, "demo.accompagnateur")) == 1  # another person's: left to the daily sweep
 
     def test_the_limits_are_configured(self, config: Config, demo: dict[str, DemoAccount]) -> None:
@@ -231,7 +236,8 @@ class TestLimits:
 
 
 class TestSweep:
-    """The daily job deletes the ended and expired sessions, and keeps the live ones."""
+    """The daily job deletes the ended sessions and those expired more than LATE_FORMS_GRACE ago, and
+    keeps the live ones (and the recently expired: tests/web/test_session_ended_forms.py)."""
 
     def test_sweep(self, app: Flask, signed_in: SignedIn, engine: Engine) -> None:
         from liaison.scheduler import sweep_sessions_job
@@ -239,7 +245,7 @@ class TestSweep:
         ended = signed_in("demo.referent")
         post_form(ended, "/deconnexion", form_page=INBOX)
         signed_in("demo.dpo")
-        age_sessions(engine, last_seen_at=dt.timedelta(hours=2))
+        age_sessions(engine, last_seen_at=dt.timedelta(hours=1) + LATE_FORMS_GRACE + dt.timedelta(minutes=1))
         live = signed_in("demo.accompagnateur")
         assert sweep_sessions_job(app) == 2
         assert (len(rows(engine, "demo.referent")), len(rows(engine, "demo.dpo"))) == (0, 0)
