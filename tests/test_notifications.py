@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, select, update
 
-from liaison import db
+from liaison import db, mail
 from liaison.config import Config
 from liaison.enums import NotificationKind, NotificationMode, NotificationStatus, PurgeStatus, PurgeTrigger
 from liaison.models import (
@@ -42,6 +42,7 @@ from tests.commands import Run
 from tests.conftest import ApiClient
 from tests.examples import DEMANDEUR, fdl1, fdl2
 from tests.mailbox import Mailbox, Received
+from tests.test_sealing import PERSONAL_VALUES, betrayed
 
 SHEETS = "/api/v1/sheets"
 FROM = "liaison@example.org"
@@ -79,6 +80,9 @@ def assert_nothing_of_the_person(message: Received) -> None:
     for value in person_values():
         assert value.lower() not in raw, value
         assert value.lower() not in decoded, value
+    # nor any agent's (the sheet's agent blocks, the demo profiles), in any encoding the suite knows
+    assert betrayed(message.raw, PERSONAL_VALUES) == []
+    assert betrayed(message.everything().encode("utf-8"), PERSONAL_VALUES) == []
 
 
 # --- fixtures --------------------------------------------------------------------------------------
@@ -605,3 +609,17 @@ class TestChoices:
         choose(engine, PAUL, NotificationKind.SHEET_RECEIVED, NotificationMode.AT_ONCE)
         with db.session_scope(engine) as session:
             assert session.scalars(select(NotificationPreference)).all() == []
+
+
+class TestTheCheckItself:
+    """The search for the person finds them however a message encodes them (guards the tests above)."""
+
+    @pytest.mark.parametrize("where", ["subject", "text", "html"])
+    def test_a_name_in_any_part_is_found(self, where: str) -> None:
+        name = f"{DEMANDEUR['prenom']} {DEMANDEUR['nom']}"
+        parts = {"subject": "Sujet", "text": "Texte é", "html": "<p>HTML é</p>"}
+        parts[where] += f" {name}"
+        built = mail.build_message(FROM, PAUL, mail.Content(parts["subject"], parts["text"], parts["html"]))
+        received = Received(FROM, [PAUL], built.as_bytes())
+        with pytest.raises(AssertionError):
+            assert_nothing_of_the_person(received)

@@ -52,13 +52,9 @@ USERS = (
     ("demo.rgc", PLIE[0], Role.RGC, directory.Profile("Roux", "Karim", "responsable_equipe", "+33442000004", None)),
 )
 
-# Where each demo user's notifications go (invented addresses of the reserved example.org domain).
-EMAILS = {
-    "demo.accompagnateur": "paul.durand@example.org",
-    "demo.referent": "claire.martin@example.org",
-    "demo.dpo": "sophie.garnier@example.org",
-    "demo.rgc": "karim.roux@example.org",
-}
+# Where each demo user's notifications go: the reserved example.org domain, named after the login
+# (not the profile's address, which the example sheets carry in their agent blocks).
+EMAILS = {login: f"{login}@example.org" for login, *_ in USERS}
 
 
 @dataclass(frozen=True)
