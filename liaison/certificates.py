@@ -11,8 +11,9 @@ conventions' parameters; its lines only its dossiers). Both kinds have the same 
 verification.
 
 The signing key is the installation's own, kept in a file beside the master key, never in the
-database. An auditor checks a certificate with the public key alone
-(``liaison certificates public-key``).
+database. An auditor checks a certificate with the public key alone (``liaison certificates
+public-key``, or the PEM file the DPO downloads from « Purges et certificats »), with standard tools:
+the SHA-256 of every byte before the last line, then the Ed25519 signature of those 32 bytes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import IO, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from liaison.files import private_dir
 
@@ -63,6 +65,17 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
 
 def public_key_text(key: Ed25519PublicKey) -> str:
     return base64.b64encode(key.public_bytes_raw()).decode()
+
+
+def public_key_pem(key: Ed25519PublicKey) -> bytes:
+    """The key as a PEM file (SubjectPublicKeyInfo), as standard tools read it (OpenSSL 3)."""
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
+
+def public_key_fingerprint(key: Ed25519PublicKey) -> str:
+    """The SHA-256 of the raw key, in hexadecimal groups: read aloud to check a downloaded key."""
+    digest = hashlib.sha256(key.public_bytes_raw()).hexdigest()
+    return " ".join(digest[start : start + 4] for start in range(0, len(digest), 4))
 
 
 def _line(document: dict[str, Any]) -> bytes:

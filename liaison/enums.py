@@ -46,7 +46,7 @@ class PurgeStatus(Labelled):
 class PurgeTrigger(Labelled):
     """Who started a purge run."""
 
-    COMMAND = "commande", "Commande « liaison purge »"
+    COMMAND = "commande", "L'exploitant du service"  # the command line (« liaison purge »)
     SCHEDULER = "planificateur", "Planificateur"
     DPO = "dpo", "DPO (page Conservation)"
 

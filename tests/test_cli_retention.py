@@ -195,7 +195,7 @@ class TestPurgeCommand:
         assert document["resume"]["par_plie"] == {PLIE[0]: {"dossiers": 2, "fiches": 3}}
         text = "\n".join(page.extract_text() for page in PdfReader(reports[".pdf"]).pages)
         assert "Rapport de purge" in text and "Destruction" in text
-        assert "Statut : Terminée" in text and "Déclenchement : Commande « liaison purge »" in text
+        assert "Statut : Terminée" in text and "Déclenchement : L'exploitant du service" in text
         assert "done" not in text and "commande\n" not in text  # the labels, not the codes
         assert "toute l'installation" in text and f"{PLIE[0]} : 2 dossier(s), 3 fiche(s)" in text
         assert all(reference in text for reference in references)

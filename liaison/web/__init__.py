@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Flask
 
 from liaison.display import display_phone, french_day, french_moment
-from liaison.web import accounts, drafts, notifications, registers, retention, tokens
+from liaison.web import accounts, drafts, notifications, pages, registers, retention, tokens
 from liaison.web.views import blueprint
 
 
@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(registers.blueprint)
     app.register_blueprint(retention.blueprint)
     app.register_blueprint(tokens.blueprint)
+    app.register_blueprint(pages.blueprint)  # public: accessibility, legal notice, personal data
     app.register_blueprint(drafts.blueprint)
     app.register_blueprint(notifications.blueprint)
     app.add_template_filter(heure)

@@ -33,7 +33,7 @@ from liaison.models import SheetKind, User
 from liaison.services import boxes, directory, exports, imports, partnerships, person_file, sheets, sign_in, tokens
 from liaison.services.audit import record
 from liaison.services.import_limit import ImportsPaused
-from liaison.web import browser_session, confirmation, known_device
+from liaison.web import browser_session, confirmation, known_device, pages
 from liaison.web import drafts as drafts_web
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
 from liaison.web.retention import destroyed_rows
@@ -47,7 +47,7 @@ from schemas.patterns import PatternError
 from schemas.sheets import AgentSchema, flatten_errors
 
 blueprint = Blueprint("web", __name__)
-PUBLIC_ENDPOINTS = {"web.login", "static"}
+PUBLIC_ENDPOINTS = {"web.login", "static", *pages.ENDPOINTS}  # pages: the footer's, read without signing in
 LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
 
 

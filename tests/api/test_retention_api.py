@@ -124,7 +124,7 @@ class TestScheduleAndReports:
             "dossiers": 2,
             "sheets": 2,
         }
-        assert (run["trigger"], run["trigger_label"]) == ("commande", "Commande « liaison purge »")
+        assert (run["trigger"], run["trigger_label"]) == ("commande", "L'exploitant du service")
         assert run["exports"] is None  # the installation's count, not the PLIE's
         assert run["certificate_sha256"] == digest and run["as_of"] == later(7).isoformat()
         assert betrayed(response.data, (identifier(1), identifier(2))) == []

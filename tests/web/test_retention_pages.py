@@ -149,7 +149,7 @@ class TestOverview:
         assert due.strftime("%d/%m/%Y") not in page(dpo.get("/conservation")).text  # not within the default 30 days
         app.extensions["liaison.config"] = replace(app.extensions["liaison.config"], warning_days=70)
         html = assert_accessible(dpo.get("/conservation"))
-        assert "À détruire dans les 70 jours" in html.text and "LIAISON_WARNING_DAYS" in html.text
+        assert "À détruire dans les 70 jours" in html.text and "Délai d'alerte : 70 jour(s)" in html.text
         assert due.strftime("%d/%m/%Y") in html.text_of("td")
         assert "Orientation : 2 mois après la dernière fiche" in html.text  # the convention's figure, not a copy
 
@@ -413,7 +413,7 @@ class TestPurges:
         assert dossier(app, sheet_id).destroy_on is not None  # nothing destroyed
         runs = assert_accessible(dpo.get("/conservation/purges"))
         assert "Simulation" in runs.text and "DPO (page Conservation)" in runs.text
-        assert "liaison certificates verify FICHIER" in runs.text
+        assert runs.all("a", href="/conservation/purges/cle-publique.pem") and "liaison certificates" not in runs.text
         referent = signed_in("demo.referent")
         assert referent.get(links["CSV"]).status_code == 404
 
@@ -493,7 +493,7 @@ class TestPurgesOfEachPlie:
         dpo_b = signed_in("b.dpo")
         html = assert_accessible(dpo_b.get("/conservation/purges"))
         cells = html.text_of("td")  # one run: its date, nature, trigger, status, dossiers, sheets, documents
-        assert cells[1:6] == ["Destruction", "Commande « liaison purge »", "Terminée", "1", "1"]  # theirs: 1 of 2
+        assert cells[1:6] == ["Destruction", "L'exploitant du service", "Terminée", "1", "1"]  # theirs: 1 of 2
         base = f"/conservation/purges/{result.run_id}"
         with dpo_b.get(f"{base}/certificat.jsonl") as sent:
             certificate = [json.loads(line) for line in sent.get_data().splitlines()]

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Response, abort, current_app, flash, redirect, render_template, send_file, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -24,23 +25,36 @@ from liaison.web.retention._common import blueprint
 REPORT_TYPES: Mapping[str, str] = {"csv": "text/csv", "json": "application/json", "pdf": "application/pdf"}
 
 
-def _public_key() -> str | None:
+def _public_key() -> Ed25519PublicKey | None:
     """The key an auditor verifies certificates with, once this installation has signed one."""
     path = context.config().signing_key_file
     if not path.exists():
         return None
-    return certificates.public_key_text(certificates.load_signing_key(path).public_key())
+    return certificates.load_signing_key(path).public_key()
 
 
 @blueprint.get("/conservation/purges")
 def runs() -> str:
     """Each run with the DPO's PLIE's part of it: its counts, its certificate, its approval."""
+    key = _public_key()
     return render_template(
         "retention_runs.html",
         runs=purge.runs_seen_by(get_session(), context.signed_in_user()),
-        public_key=_public_key(),
+        public_key=certificates.public_key_text(key) if key else None,
+        fingerprint=certificates.public_key_fingerprint(key) if key else None,
         needs_approval=context.config().purge_needs_approval,
     )
+
+
+@blueprint.get("/conservation/purges/cle-publique.pem")
+def public_key_file() -> Response:
+    """The public key of this installation's certificates, as a PEM file to give auditors."""
+    key = _public_key()
+    if key is None:
+        abort(404)  # nothing signed yet: the page offers no key
+    response = Response(certificates.public_key_pem(key), mimetype="application/x-pem-file")
+    response.headers["Content-Disposition"] = 'attachment; filename="liaison-cle-publique-certificats.pem"'
+    return response
 
 
 def _certificate_of(run_id: str) -> Path:
