@@ -172,7 +172,8 @@ class TestArchivesPassThroughTheGate:
             assert send_fdl1(api)  # what derives nothing is not bounded
             held.go_on.set()
             assert deriving.result(timeout=WAIT).status_code == 201
-        assert post_import(api["accompagnateur"], data).status_code == 201  # and the slot came back
+        again = post_import(api["accompagnateur"], data)  # the slot came back: derived, opened, then
+        assert again.status_code == 409  # refused as the sheet just stored (a duplicate), not as busy
 
     def test_an_export_is_refused_with_503_while_an_import_derives(
         self, app: Flask, api: dict[str, ApiClient], monkeypatch: pytest.MonkeyPatch

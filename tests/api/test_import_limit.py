@@ -100,11 +100,15 @@ class TestTheLimitPerUser:
             other.extensions["liaison.engine"].dispose()
 
     def test_an_imported_sheet_is_no_failure_and_clears_none(self, api: dict[str, ApiClient]) -> None:
-        good = archive("7z", {"fiche.json": sheet_json(fdl2())})
-        for _ in range(ALLOWED + 2):
-            assert post_import(api["accompagnateur"], good).status_code == 201
+        def good(number: int) -> bytes:  # a sheet of its own each time: the same one twice is a duplicate
+            sheet = fdl2()
+            sheet["demandeur"]["identifiant_pole_emploi"] = f"12345{number:02d}A"
+            return archive("7z", {"fiche.json": sheet_json(sheet)})
+
+        for number in range(ALLOWED + 2):
+            assert post_import(api["accompagnateur"], good(number)).status_code == 201
         assert [wrong_passphrase(api["accompagnateur"]) for _ in range(ALLOWED - 1)] == [422] * (ALLOWED - 1)
-        assert post_import(api["accompagnateur"], good).status_code == 201  # a good one between
+        assert post_import(api["accompagnateur"], good(ALLOWED + 2)).status_code == 201  # a good one between
         assert wrong_passphrase(api["accompagnateur"]) == 422
         assert wrong_passphrase(api["accompagnateur"]) == 429
 
