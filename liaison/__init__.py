@@ -25,7 +25,10 @@ __all__ = ["create_app"]
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # A browser sends the Referer header to this service's own pages only, never to another site:
+    # flask-wtf refuses a form posted over HTTPS without a Referer of this host (WTF_CSRF_SSL_STRICT),
+    # which ``no-referrer`` made browsers omit (every form of the production service was refused).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }

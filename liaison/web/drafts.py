@@ -24,8 +24,9 @@ CSRF secret is drawn after the session began (:func:`browser_session.begin` empt
 the token appears only in this service's pages. A cross-site page can make a victim's browser post
 (and the cookie is ``SameSite=Lax``, so most browsers do not even send it on such a post), but it
 cannot read a token of the victim's pages: its post carries no token, a forged one, or one of the
-attacker's own session, bound to another CSRF secret, and none of them matches. Then nothing is kept,
-and the sign-in page says so plainly. The same happens when no author can be known at all: no
+attacker's own session, bound to another CSRF secret, and none of them matches. Then nothing is kept:
+with the victim signed in, the post is refused as any form without its token (400); otherwise the
+sign-in page says plainly that nothing was kept, as it does whenever no author can be known: no
 cookie, a forged one, a session expired more than ``LATE_FORMS_GRACE`` ago, or ended on purpose.
 """
 
@@ -163,13 +164,16 @@ def keep_late_form() -> BaseResponse | None:
     """A sheet form posted without a live session: kept for its author, who is sent to sign in (or,
     signed in again already in this browser, straight back to the form); or, when no author can be
     known, sent to sign in with a message saying plainly that nothing was kept. None for any other
-    request (see the module's doc)."""
+    request, and for a form whose token is not its live session's (the caller's 400; see the module's
+    doc)."""
     if request.endpoint != SHEET_FORM or request.method != "POST":
         return None
     db = get_session()
     author = _late_form_author()
     kind = sheets.kind_sent_by(author) if author is not None else None
     if author is None or kind is None:
+        if browser_session.resume() is not None:  # a live session: a token from elsewhere, not a late form
+            return None
         flash(LATE_FORM_LOST, "erreur")
         return redirect(url_for("web.login", suivant=url_for(SHEET_FORM)))
     actor = Actor(author, request.remote_addr or "")

@@ -7,6 +7,8 @@ cross-site post), nothing is kept and the sign-in page says so; never « Requêt
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from dataclasses import replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
-from liaison import db
+from liaison import create_app, db
 from liaison.config import Config
 from liaison.enums import DraftOrigin
 from liaison.models import Draft, User, WebSession, utcnow
@@ -226,7 +228,10 @@ class TestCrossSitePosts:
         if victim_session == "expired":
             age(engine, OWNER, last_seen_at=limits.idle + dt.timedelta(minutes=1))
         response = victim.post(FORM, data=forged)
-        assert response.status_code == 302 and response.headers["Location"].startswith("/connexion")
+        if victim_session == "live":  # refused as any form without its token
+            assert response.status_code == 400
+        else:  # the sign-in page says nothing was kept
+            assert response.status_code == 302 and response.headers["Location"].startswith("/connexion")
         assert drafts(engine) == []
         with db.session_scope(engine) as session:
             assert session.scalar(select(Draft.id)) is None
@@ -264,3 +269,40 @@ class TestExpiredSessionsKeptAFewDays:
         draft_id = kept_draft(recent.post(FORM, data=form))
         assert drafts(engine) == [(draft_id, OWNER, DraftOrigin.SESSION_ENDED)]
         assert old.get("/fiches/recues").status_code == 302
+
+
+class TestProductionForms:
+    """In production, over HTTPS, flask-wtf also wants a Referer of this host on every form: the
+    Referrer-Policy lets browsers send it to this service, and to no other site."""
+
+    @pytest.fixture
+    def production(self, config: Config, app: Flask) -> Iterator[Flask]:
+        key = config.default_master_key_file.read_text(encoding="ascii").strip()
+        public = "https://liaison.example.org"
+        application = create_app(replace(config, environment="production", master_key=key, public_url=public))
+        yield application
+        application.extensions["liaison.engine"].dispose()
+
+    def test_a_sheet_and_a_kept_form_are_accepted(
+        self, production: Flask, engine: Engine, demo: dict[str, DemoAccount]
+    ) -> None:
+        browser = production.test_client()
+        https = "https://liaison.example.org"
+        token = page(browser.get("/connexion", base_url=https)).csrf_token()
+        assert browser.get("/connexion", base_url=https).headers["Referrer-Policy"] == "same-origin"
+        account = demo[OWNER]
+        signed = browser.post(
+            "/connexion",
+            base_url=https,
+            data={"csrf_token": token, "identifiant": account.login, "mot_de_passe": account.password},
+            headers={"Referer": f"{https}/connexion"},  # what a browser sends under « same-origin »
+        )
+        assert signed.status_code == 302
+        form = sheet_form_data(fdl1(), "PLIE-PAYS-AIX")
+        form["csrf_token"] = page(browser.get(FORM, base_url=https)).csrf_token()
+        saved = browser.post(
+            FORM, base_url=https, data=form | {"action": "brouillon"}, headers={"Referer": f"{https}{FORM}"}
+        )
+        assert saved.status_code == 302 and "brouillon=" in saved.headers["Location"]
+        sent = browser.post(FORM, base_url=https, data=form, headers={"Referer": f"{https}{FORM}"})
+        assert sent.status_code == 302 and sent.headers["Location"].startswith("/fiches/detail/")
