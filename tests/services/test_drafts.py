@@ -250,3 +250,13 @@ class TestSweep:
         assert scheduler.sweep_drafts_job(app) == 1
         session.expunge_all()
         assert session.get(Draft, old) is None
+
+    def test_the_scheduler_sweeps_each_night(self, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        from liaison import scheduler
+
+        monkeypatch.setattr(BackgroundScheduler, "start", lambda self, *args, **kwargs: None)  # no job runs here
+        job = scheduler.start_scheduler(app).get_job("drafts")
+        assert job is not None and job.func is scheduler.sweep_drafts_job
+        assert str(job.trigger).startswith(f"cron[hour='{app.extensions['liaison.config'].purge_hour}'")
