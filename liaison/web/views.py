@@ -443,11 +443,17 @@ def import_sheet() -> tuple[str, int] | tuple[str, int, dict[str, str]] | BaseRe
         errors=errors,
         index=index,
         duplicate=duplicate,
-        max_kio=DEFAULT_LIMITS.max_archive_bytes // 1024,
+        max_size=_in_kibibytes(DEFAULT_LIMITS.max_archive_bytes),
     )
     if retry_after is not None:  # too many failed imports lately: the form says until when
         return page, 429, {"Retry-After": str(retry_after)}
     return page, (409 if duplicate else 422 if errors else 200)
+
+
+def _in_kibibytes(size: int) -> str:
+    """« 1 Mio », « 512 Kio »: the bound on an uploaded archive, as people read it."""
+    kibibytes = size // 1024
+    return f"{kibibytes // 1024} Mio" if kibibytes % 1024 == 0 else f"{kibibytes} Kio"
 
 
 def _sheet_index(kind: SheetKind) -> dict[str, tuple[str, str]]:
