@@ -24,6 +24,7 @@ from liaison.services.demo import DemoAccount
 from tests.examples import fdl1
 from tests.web import page, post_form, sheet_form_data, sign_in, without_csrf
 from tests.web.conftest import SignedIn
+from tests.web.test_pages import assert_accessible
 
 FORM = "/fiches/nouvelle"
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -77,7 +78,7 @@ class TestSavingFromTheForm:
         draft_id = save_draft(browser, half_filled())
         back = browser.get(f"{FORM}?brouillon={draft_id}")
         assert back.status_code == 200
-        form = page(back)
+        form = assert_accessible(back)
         assert "Brouillon enregistré, chiffré" in form.text and "30 jours" in form.text
         assert form.value_of("demandeur.nom") == "Lefèvre"
         assert form.value_of("demandeur.identifiant_pole_emploi") == "1234567A"
@@ -85,7 +86,7 @@ class TestSavingFromTheForm:
         assert form.value_of("freins_peripheriques.difficultes_logement") is True
         assert form.value_of("orientation.date_orientation") == ""  # not typed yet
         assert form.has_id("brouillon-repris")
-        listing = page(browser.get("/brouillons"))
+        listing = assert_accessible(browser.get("/brouillons"))
         assert "Brouillons" in listing.title
         assert "FDL1 — " in listing.text and "Lefèvre" not in listing.text
         assert DraftOrigin.SAVED.label in listing.text_of("td")
@@ -186,7 +187,7 @@ class TestDeleting:
         draft_id = save_draft(browser, half_filled())
         question = browser.get(f"/brouillons/{draft_id}/supprimer")
         assert question.status_code == 200
-        asked = page(question)
+        asked = assert_accessible(question)
         assert asked.title.startswith("Supprimer le brouillon FDL1 ?")
         assert asked.all("input", name="confirme")
         unconfirmed = post_form(browser, f"/brouillons/{draft_id}/supprimer", {}, form_page="/brouillons")
