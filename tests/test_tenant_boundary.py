@@ -141,6 +141,7 @@ def _convention_form() -> dict[str, str]:
         "post_convention_months": "3",
         "ceiling_years": "11",
         "ceiling_choice": "",
+        "confirme": "oui",  # a change that may bring destructions earlier is confirmed first
     }
 
 
@@ -151,7 +152,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("api.set_partnership_key", "PUT"): {},
     ("web.export", "POST"): {"format": "zip", "cle": "single_use"},
     ("retention.archived_sheet", "POST"): {"motif": "controle_fse"},
-    ("retention.decide", "POST"): {"decision": "ceiling"},
+    ("retention.decide", "POST"): {"decision": "ceiling", "confirme": "oui"},
     ("retention.convention", "POST"): _convention_form(),
     ("retention.release_hold", "POST"): {"motif": "Fin du contentieux", "confirme": "oui"},
     ("retention.approve", "POST"): {"confirme": "oui"},

@@ -100,6 +100,31 @@ def parse_changes(raw: Mapping[str, str | None]) -> ChangeSet:
     return ChangeSet(values)
 
 
+def _check_dates(convention: Convention, changes: ChangeSet) -> None:
+    merged = {name: changes.values.get(name, getattr(convention, name)) for name in ("starts_on", "ends_on")}
+    if merged["starts_on"] and merged["ends_on"] and merged["ends_on"] < merged["starts_on"]:
+        raise ConventionInvalid({"ends_on": ["La date de fin précède la date de début."]})
+
+
+def brings_destruction_earlier(convention: Convention, changes: ChangeSet) -> list[str]:
+    """The fields whose new value may bring a dossier's destruction earlier (a shorter duration, an
+    earlier end or FSE date, the FSE removed, the ceiling chosen): the DPO confirms those first.
+    Raises :class:`ConventionInvalid` as :func:`update_convention` would for dates out of order."""
+    _check_dates(convention, changes)
+    earlier = []
+    for name, new in changes.values.items():
+        old = getattr(convention, name)
+        if name in BOUNDS or name in DATE_FIELDS:
+            if old is not None and (new is None or new < old) and name != "starts_on":
+                earlier.append(name)
+        elif name == "fse_programme":
+            if old is not None and new != old:
+                earlier.append(name)
+        elif name == "ceiling_choice" and new is CeilingChoice.CEILING and old is not CeilingChoice.CEILING:
+            earlier.append(name)
+    return earlier
+
+
 def as_text(value: Any) -> str:
     """A value as the history records it and a form shows it (dates in ISO, codes as they are)."""
     if value is None:
@@ -130,9 +155,7 @@ def update_convention(session: Session, vault: Vault, actor: Actor, code: str, c
     convention = convention_by_code(session, code, actor.user)
     if convention is None:
         raise ConventionInvalid({"code": [f"Aucune convention n'a le code « {code} »."]})
-    merged = {name: changes.values.get(name, getattr(convention, name)) for name in ("starts_on", "ends_on")}
-    if merged["starts_on"] and merged["ends_on"] and merged["ends_on"] < merged["starts_on"]:
-        raise ConventionInvalid({"ends_on": ["La date de fin précède la date de début."]})
+    _check_dates(convention, changes)
     changed = []
     author = actor.user.login if actor.user else "commande"
     for name, value in changes.values.items():

@@ -12,11 +12,21 @@ from liaison import db
 from liaison.enums import PurgeStatus
 from liaison.models import Hold, PartnershipKey, PurgeRun, SubjectRequest
 from tests.conftest import ApiClient
-from tests.web import Page, page, post_form
+from tests.examples import fdl2
+from tests.web import Page, page, post_form, shown_form
 from tests.web.conftest import SignedIn
 from tests.web.test_pages import assert_accessible
 from tests.web.test_registers import record_request
-from tests.web.test_retention_pages import IDENTIFIANT, purge, refused_fdl2, send, seven_months_ahead
+from tests.web.test_retention_pages import (
+    CONVENTION,
+    IDENTIFIANT,
+    dossier,
+    purge,
+    refused_fdl2,
+    send,
+    set_convention,
+    seven_months_ahead,
+)
 
 # Every web form that posts, by endpoint: how it asks before destroying or disabling, or why it
 # needs not. A route added later fails test_every_form_that_posts_is_judged until it is judged here.
@@ -25,6 +35,8 @@ CONFIRMED = {
     "retention.release_hold": "releasing a hold lets its dossiers be destroyed: confirm.html",
     "retention.approve": "an approved list is destroyed at the next purge: confirm.html",
     "registers.erase_request": "an erasure destroys the person's dossiers: confirm.html",
+    "retention.convention": "a change that may bring destructions earlier: confirm.html (others need none)",
+    "retention.decide": "the ceiling destroys dossiers before the FSE control ends: confirm.html (keeping needs none)",
     "accounts.confirm": "disabling an account, resetting its password: accounts_confirm.html",
     "tokens.revoke": "revoking an API token: token_revoke.html",
     "drafts.remove": "deleting a draft: drafts_confirm.html",
@@ -53,8 +65,6 @@ HARMLESS = {
     "retention.simulate": "a dry run destroys nothing",
     "retention.archived_sheet": "opens an archived sheet, with a reason",
     "retention.attest": "attests that one's own copies were deleted",
-    "retention.decide": "a decision whose consequences (dates, counts) are stated beside each choice",
-    "retention.convention": "parameters; the schedule is recalculated and shown, each change recorded",
 }
 
 
@@ -164,3 +174,40 @@ class TestErasure:
         assert hidden(html, "confirme") == "oui" and html.all("a", href=request_page)
         with db.session_scope(app.extensions["liaison.engine"]) as session:
             assert all(item.answered_at is None for item in session.scalars(select(SubjectRequest)))
+
+
+class TestCeilingDecision:
+    """Choosing the ceiling over the FSE date asks first, with the date of destruction; keeping does not."""
+
+    def test_the_ceiling_asks_first(self, app: Flask, api: dict[str, ApiClient], signed_in: SignedIn) -> None:
+        sheet_id = send(api, fdl2())
+        set_convention(app, fse_control_end="2040-12-31")  # the ceiling is 2037-12-31
+        dpo = signed_in("demo.dpo")
+        path = f"/conservation/conflits/{CONVENTION}"
+        asked = post_form(dpo, path, {"decision": "ceiling"}, form_page="/conservation/conflits")
+        assert asked.status_code == 200
+        html = assert_accessible(asked)
+        assert "détruits le 31/12/2037, avant la fin du contrôle FSE (le 31/12/2040)" in html.text
+        assert hidden(html, "decision") == "ceiling" and dossier(app, sheet_id).rule == "arbitrage_dpo"
+        kept = post_form(dpo, path, {"decision": "fse_date"}, form_page="/conservation/conflits")
+        assert kept.status_code == 302 and dossier(app, sheet_id).rule == "decision_dpo"
+
+
+class TestConventionChange:
+    """A change that may bring destructions earlier (here a shorter duration) asks first, listing it;
+    a longer one does not."""
+
+    def test_shorter_asks_longer_does_not(self, app: Flask, signed_in: SignedIn) -> None:
+        dpo = signed_in("demo.dpo")
+        path = f"/conservation/conventions/{CONVENTION}"
+        form = shown_form(page(dpo.get(path)))
+        months = int(form["non_integration_months"])
+        form["non_integration_months"] = str(months - 1)
+        asked = post_form(dpo, path, form)
+        assert asked.status_code == 200
+        html = assert_accessible(asked)
+        assert f"{months} → {months - 1}" in html.text and hidden(html, "non_integration_months") == str(months - 1)
+        assert shown_form(page(dpo.get(path)))["non_integration_months"] == str(months)  # nothing changed yet
+        form["non_integration_months"] = str(months + 1)
+        assert post_form(dpo, path, form).status_code == 302
+        assert shown_form(page(dpo.get(path)))["non_integration_months"] == str(months + 1)

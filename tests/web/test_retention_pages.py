@@ -363,7 +363,7 @@ class TestConflicts:
         refused = post_form(dpo, path, {}, form_page="/conservation/conflits")
         assert refused.status_code == 422
         assert assert_accessible(refused).by_id(f"decision-{CONVENTION}-erreur")
-        response = post_form(dpo, path, {"decision": "ceiling"}, form_page="/conservation/conflits")
+        response = post_form(dpo, path, {"decision": "ceiling", "confirme": "oui"}, form_page="/conservation/conflits")
         assert response.status_code == 302
         decided = dossier(app, sheet_id)
         assert (decided.rule, decided.destroy_on) == ("plafond", dt.date(2037, 12, 31))

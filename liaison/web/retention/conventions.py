@@ -11,6 +11,7 @@ from liaison import context
 from liaison.db import get_session
 from liaison.models import Convention
 from liaison.services import conventions
+from liaison.web import confirmation
 from liaison.web.retention._common import CEILING_CHOICE_LABELS, blueprint, convention_or_404, dates_of, iso_date
 from retention.rules import FSE_PROGRAMMES
 
@@ -51,9 +52,11 @@ def convention(code: str) -> tuple[str, int] | BaseResponse:
         raw = {name: request.form.get(name, "") for name in conventions.FIELD_LABELS}
         raw.update({name: iso_date(raw[name]) for name in conventions.DATE_FIELDS})
         try:
-            changed = conventions.update_convention(
-                session, context.vault(), context.actor(), code, conventions.parse_changes(raw)
-            )
+            changes = conventions.parse_changes(raw)
+            earlier = conventions.brings_destruction_earlier(found, changes)
+            if earlier and not confirmation.confirmed():
+                return _confirm_earlier(found, earlier, changes, raw), 200
+            changed = conventions.update_convention(session, context.vault(), context.actor(), code, changes)
         except conventions.ConventionInvalid as invalid:
             session.rollback()
             errors = invalid.errors
@@ -83,3 +86,36 @@ def convention(code: str) -> tuple[str, int] | BaseResponse:
         changes=conventions.changes_of(session, found.id),
         shown_change=shown_change,
     ), (422 if errors else 200)
+
+
+def _confirm_earlier(
+    convention: Convention, earlier: list[str], changes: conventions.ChangeSet, raw: dict[str, str]
+) -> str:
+    lines = [
+        f"{conventions.FIELD_LABELS[name]} : {shown_change(name, conventions.as_text(getattr(convention, name)))} → "
+        f"{shown_change(name, conventions.as_text(changes.values[name]))}"
+        for name in earlier
+    ]
+    back = url_for("retention.convention", code=convention.code)
+    return confirmation.ask(
+        confirmation.Confirmation(
+            title=f"Avancer des destructions de la convention {convention.code}",
+            lead="Ces modifications peuvent avancer la date de destruction de ses dossiers : "
+            + " ; ".join(lines)
+            + ".",
+            consequences=(
+                "Le calendrier de tous les dossiers de la convention est recalculé aussitôt : ceux dont la nouvelle "
+                "date est passée seront détruits à la prochaine purge, et une destruction ne se défait pas.",
+                "Chaque modification est enregistrée avec votre identifiant.",
+            ),
+            button=f"Enregistrer les modifications de {convention.code}",
+            back=back,
+            back_label="Annuler et revenir à la convention",
+            carried=raw,
+            crumbs=(
+                ("Conservation", url_for("retention.overview")),
+                ("Conventions", url_for("retention.conventions_page")),
+                (f"Convention {convention.code}", back),
+            ),
+        )
+    )
