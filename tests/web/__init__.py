@@ -202,6 +202,12 @@ def sign_in(client: FlaskClient, login: str, password: str, follow_redirects: bo
     )
 
 
+def sign_out(client: FlaskClient) -> None:
+    """Sign out as a person does (a signed-in browser is sent on from the sign-in page)."""
+    response = client.post("/deconnexion", data={"csrf_token": csrf_token(client, "/profil")})
+    assert response.status_code == 302
+
+
 def post_form(
     client: FlaskClient, path: str, data: MultiDict[str, str] | Mapping[str, Any] | None = None, **kwargs: Any
 ) -> TestResponse:

@@ -17,7 +17,7 @@ from liaison.backoff import SIGN_IN_ACCOUNT, SIGN_IN_ADDRESS
 from liaison.models import AuditEntry, Throttle, utcnow
 from liaison.services.demo import DemoAccount
 from liaison.web.views import LOGIN_FAILED
-from tests.web import csrf_token, page, sign_in, without_csrf
+from tests.web import csrf_token, page, sign_in, sign_out, without_csrf
 
 ACCOUNT_FREE = SIGN_IN_ACCOUNT.free
 ADDRESS_FREE = SIGN_IN_ADDRESS.free
@@ -132,6 +132,7 @@ class TestPerAddress:
         for number in range(ADDRESS_FREE - 1):
             sign_in(client, f"personne.{number}", WRONG)
         assert sign_in(client, "demo.dpo", demo["demo.dpo"].password).status_code == 302
+        sign_out(client)
         assert sign_in(client, "personne.x", WRONG).status_code == 401  # the 20th failure: still free
         assert sign_in(client, "personne.y", WRONG).status_code == 401  # the 21st: starts a block
         assert sign_in(client, "personne.z", WRONG).status_code == 429
@@ -206,6 +207,7 @@ class TestKnownDevice:
     ) -> None:
         known = app.test_client()
         assert sign_in(known, "demo.referent", demo["demo.referent"].password).status_code == 302
+        sign_out(known)  # the browser stays known
         assert fail_times(known, "demo.referent", ACCOUNT_FREE + 2) == [401] * (ACCOUNT_FREE + 1) + [429]
         elsewhere = from_address(app.test_client(), "198.51.100.9")
         assert sign_in(elsewhere, "demo.referent", demo["demo.referent"].password).status_code == 302
@@ -215,6 +217,7 @@ class TestKnownDevice:
     ) -> None:
         browser = app.test_client()
         assert sign_in(browser, "demo.dpo", demo["demo.dpo"].password).status_code == 302
+        sign_out(browser)
         attacker = from_address(app.test_client(), "198.51.100.9")
         fail_times(attacker, "demo.referent", ACCOUNT_FREE + 1)
         assert sign_in(browser, "demo.referent", demo["demo.referent"].password).status_code == 429
