@@ -43,7 +43,7 @@ from liaison.models import (
 )
 from liaison.services.audit import Actor, record
 from liaison.services.retention import PARIS
-from retention.deadlines import State, breach_deadlines, state
+from retention.deadlines import CNIL_HOURS, PARTNER_HOURS, State, breach_deadlines, state
 from schemas import strict
 from schemas.patterns import PatternError
 
@@ -275,14 +275,14 @@ def deadlines_of(breach: Breach, now: dt.datetime) -> list[Deadline]:
     return [
         Deadline(
             "partenaire",
-            "Prévenir le partenaire (36 heures, convention annexe 1 art. 7)",
+            f"Prévenir le partenaire ({PARTNER_HOURS} heures, convention annexe 1 art. 7)",
             due.partner,
             breach.partner_notified_at,
             state(due.partner, breach.partner_notified_at, now),
         ),
         Deadline(
             "cnil",
-            "Notifier la CNIL (72 heures, RGPD art. 33)",
+            f"Notifier la CNIL ({CNIL_HOURS} heures, RGPD art. 33)",
             due.cnil,
             breach.cnil_notified_at,
             state(due.cnil, breach.cnil_notified_at, now),

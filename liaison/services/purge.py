@@ -64,7 +64,7 @@ from liaison.services import audit_checks, exports
 from liaison.services.audit import Actor, record
 from liaison.services.retention import schedule_unscheduled
 from liaison.services.vault import Vault
-from retention.rules import add_years
+from retention.rules import Parameters, add_years
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -639,7 +639,7 @@ def _finish_run(site: PurgeSite, result: PurgeResult, actor: Actor, executed: It
         run.finished_at = utcnow()
         run.dossiers, run.sheets, run.exports = result.dossiers, result.sheets, result.exports
         run.certificate = digest
-        run.keep_until = add_years(run.as_of, max([10, *_ceilings(session)]))
+        run.keep_until = add_years(run.as_of, certificate_years(session))
         _record_parts(session, run.id, result.plies.values())
         spent = []
         for run_id, plie_id in executed:
@@ -661,8 +661,10 @@ def _finish_run(site: PurgeSite, result: PurgeResult, actor: Actor, executed: It
     )
 
 
-def _ceilings(session: Session) -> list[int]:
-    return list(session.scalars(select(Convention.ceiling_years)))
+def certificate_years(session: Session) -> int:
+    """How long a certificate is kept: the longest control period, the ceiling of every convention
+    (the default one when there is none)."""
+    return max([Parameters().ceiling_years, *session.scalars(select(Convention.ceiling_years))])
 
 
 def _certify_interrupted_runs(site: PurgeSite) -> list[str]:
@@ -680,7 +682,7 @@ def _certify_interrupted_runs(site: PurgeSite) -> list[str]:
             run.certificate = digest
             run.status, run.finished_at = PurgeStatus.INTERRUPTED, utcnow()
             run.dossiers, run.sheets = result.dossiers, result.sheets
-            run.keep_until = add_years(run.as_of, max([10, *_ceilings(session)]))
+            run.keep_until = add_years(run.as_of, certificate_years(session))
             _record_parts(session, run.id, result.plies.values())
     return stale
 

@@ -25,7 +25,7 @@ from liaison.services.registers import attention_items
 from liaison.services.requests import REQUESTS_PATH, RequestInvalid
 from liaison.web import confirmation
 from liaison.web.retention import ATTENTION_SOURCES, AttentionItem
-from retention.deadlines import overdue
+from retention.deadlines import CNIL_HOURS, PARTNER_HOURS, overdue
 
 blueprint = Blueprint("registers", __name__)
 REQUEST_FIELDS = ("type", "recue_le", "identifiant")  # the PLIE is the DPO's own
@@ -227,6 +227,8 @@ def breaches_page() -> Page | BaseResponse:
         errors=errors,
         values=values,
         index=_index(breaches.FIELD_LABELS),
+        partner_hours=PARTNER_HOURS,
+        cnil_hours=CNIL_HOURS,
     ), (422 if errors else 200)
 
 

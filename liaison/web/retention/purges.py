@@ -43,6 +43,7 @@ def runs() -> str:
         public_key=certificates.public_key_text(key) if key else None,
         fingerprint=certificates.public_key_fingerprint(key) if key else None,
         needs_approval=context.config().purge_needs_approval,
+        certificate_years=purge.certificate_years(get_session()),
     )
 
 
