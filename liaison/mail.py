@@ -8,8 +8,9 @@
 
 TLS checks the server's certificate and name against the system's authorities. The user name and
 password are percent-decoded (``%40`` for ``@``) and never shown: :func:`shown` hides them
-wherever the URL is printed. No Flask here; :mod:`liaison.services.notifications` decides what is
-said to whom, this module only lays it out (:func:`render`) and carries it (:class:`Mailer`).
+wherever the URL is printed. No Flask here; :mod:`liaison.services.notifications` decides who is
+told what, :mod:`liaison.notification_texts` words it, this module only lays it out (:func:`render`)
+and carries it (:class:`Mailer`).
 
 A message holds what its caller gives: the notifications give counts, kinds, organisations, dates
 and links, never a job seeker's data.

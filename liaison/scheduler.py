@@ -25,7 +25,7 @@ from sqlalchemy import select
 from liaison import certificates
 from liaison.db import read_scope, session_scope
 from liaison.models import PurgeRun
-from liaison.services import audit_checks, notifications
+from liaison.services import audit_checks, notifications, outbox
 from liaison.services.accounts import run_inactivity
 from liaison.services.audit import Actor
 from liaison.services.drafts import sweep as sweep_drafts
@@ -104,7 +104,7 @@ def send_notifications_job(app: Flask) -> int:
     """Send the notifications due now (every minute); returns how many rows were sent (-1 on failure).
     An unreachable mail server is not a failure: the rows wait, with a growing delay."""
     try:
-        report = notifications.send_due(outbox_of(app))
+        report = outbox.send_due(outbox_of(app))
     except Exception as error:  # a job never brings the scheduler down
         log.error("notifications sending failed: %s", type(error).__name__)
         return -1

@@ -36,6 +36,18 @@ from liaison.services import notifications
 from liaison.services.accounts import run_inactivity
 from liaison.services.audit import Actor
 from liaison.services.demo import EMAILS, PLIE
+from liaison.services.outbox import (
+    DROPPED_DISABLED,
+    DROPPED_MAIL_OFF,
+    DROPPED_NO_ADDRESS,
+    DROPPED_PREFERENCE,
+    FAILED_EXPIRED,
+    INTERRUPTED,
+    LEASE,
+    Outbox,
+    claim_due,
+    send_due,
+)
 from liaison.services.retention import PARIS
 from liaison.web.notifications import outbox_of
 from tests.commands import Run
@@ -102,7 +114,7 @@ def config(config: Config, mailbox: Mailbox) -> Config:
 
 
 @pytest.fixture
-def outbox(app: Flask) -> notifications.Outbox:
+def outbox(app: Flask) -> Outbox:
     return outbox_of(app)
 
 
@@ -156,12 +168,12 @@ class TestANewSheet:
     email, saying kinds, counts, organisations and a link, never the person."""
 
     def test_each_handler_of_the_recipient_gets_one_email_and_nothing_of_the_person(
-        self, app: Flask, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
+        self, app: Flask, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
         add_user(engine, "plie.second", PLIE[0], Role.ACCOMPAGNATEUR, "second@example.org")
         send(api["referent"], "FDL1", PLIE[0], fdl1())
         assert mailbox.received == []  # never inside the request
-        report = notifications.send_due(outbox)
+        report = send_due(outbox)
         assert (report.messages, report.sent) == (2, 2)
         assert sorted(address for message in mailbox.received for address in message.recipients) == sorted(
             [PAUL, "second@example.org"]
@@ -177,36 +189,34 @@ class TestANewSheet:
                 assert f"{PUBLIC_URL}/profil/notifications" in part
 
     def test_the_sender_the_dpo_and_the_account_manager_are_not_told(
-        self, api: dict[str, ApiClient], mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], mailbox: Mailbox, outbox: Outbox
     ) -> None:
         send(api["referent"], "FDL1", PLIE[0], fdl1())
-        notifications.send_due(outbox)
+        send_due(outbox)
         assert [message.recipients for message in mailbox.received] == [[PAUL]]
 
-    def test_an_fdl2_is_told_to_the_agency(
-        self, api: dict[str, ApiClient], mailbox: Mailbox, outbox: notifications.Outbox
-    ) -> None:
+    def test_an_fdl2_is_told_to_the_agency(self, api: dict[str, ApiClient], mailbox: Mailbox, outbox: Outbox) -> None:
         send(api["accompagnateur"], "FDL2", "13013", fdl2())
-        notifications.send_due(outbox)
+        send_due(outbox)
         (message,) = mailbox.received
         assert message.recipients == [CLAIRE]
         assert "1 fiche FDL2 envoyée par PLIE du Pays d'Aix" in message.part("plain")
         assert_nothing_of_the_person(message)
 
     def test_sheets_due_together_make_one_message_that_counts_them(
-        self, api: dict[str, ApiClient], mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], mailbox: Mailbox, outbox: Outbox
     ) -> None:
         for _ in range(3):
             send(api["referent"], "FDL1", PLIE[0], fdl1())
-        notifications.send_due(outbox)
+        send_due(outbox)
         (message,) = mailbox.received
         assert "3 fiches FDL1 envoyées par France Travail Aix Galice" in message.part("plain")
 
     @pytest.mark.parametrize(
         ("login", "email", "active", "reason"),
         [
-            ("plie.sans.adresse", None, True, notifications.DROPPED_NO_ADDRESS),
-            ("plie.partie", "partie@example.org", False, notifications.DROPPED_DISABLED),
+            ("plie.sans.adresse", None, True, DROPPED_NO_ADDRESS),
+            ("plie.partie", "partie@example.org", False, DROPPED_DISABLED),
         ],
     )
     def test_an_account_disabled_or_without_address_gets_nothing(
@@ -214,7 +224,7 @@ class TestANewSheet:
         api: dict[str, ApiClient],
         engine: Engine,
         mailbox: Mailbox,
-        outbox: notifications.Outbox,
+        outbox: Outbox,
         login: str,
         email: str | None,
         active: bool,
@@ -222,7 +232,7 @@ class TestANewSheet:
     ) -> None:
         user_id = add_user(engine, login, PLIE[0], Role.ACCOMPAGNATEUR, email, active)
         send(api["referent"], "FDL1", PLIE[0], fdl1())
-        report = notifications.send_due(outbox)
+        report = send_due(outbox)
         assert (report.messages, report.dropped) == (1, 1)
         (theirs,) = [row for row in rows(engine) if row.user_id == user_id]
         assert (theirs.status, theirs.error, theirs.sent_at) == (NotificationStatus.DROPPED, reason, None)
@@ -236,18 +246,18 @@ class TestPreferences:
     """Per kind: at once, in the daily digest, or never."""
 
     def test_never_sends_nothing(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
         choose(engine, PAUL, NotificationKind.SHEET_RECEIVED, NotificationMode.NEVER)
         send(api["referent"], "FDL1", PLIE[0], fdl1())
-        report = notifications.send_due(outbox, after(days=2))
+        report = send_due(outbox, after(days=2))
         assert (report.messages, report.dropped) == (0, 1)
         assert mailbox.received == []
         (row,) = rows(engine)
-        assert (row.status, row.error) == (NotificationStatus.DROPPED, notifications.DROPPED_PREFERENCE)
+        assert (row.status, row.error) == (NotificationStatus.DROPPED, DROPPED_PREFERENCE)
 
     def test_daily_waits_for_the_digest_and_gathers_every_kind_in_one_message(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
         choose(engine, CLAIRE, NotificationKind.SHEET_RECEIVED, NotificationMode.DAILY)
         fdl2_id = send(api["accompagnateur"], "FDL2", "13013", fdl2())
@@ -255,17 +265,17 @@ class TestPreferences:
         assert api["accompagnateur"].post(f"{SHEETS}/{fdl1_id}/acknowledgement").status_code == 200
         assert fdl2_id
         digest = tomorrow_digest()
-        notifications.send_due(outbox, digest - dt.timedelta(minutes=1))
+        send_due(outbox, digest - dt.timedelta(minutes=1))
         assert mailbox.to(CLAIRE) == []  # Paul's new FDL1 went at once
         assert len(mailbox.to(PAUL)) == 1
-        notifications.send_due(outbox, digest)
+        send_due(outbox, digest)
         (message,) = mailbox.to(CLAIRE)
         text = message.part("plain")
         assert message.message["Subject"] == f"liaison : votre récapitulatif du {digest.astimezone(PARIS):%d/%m/%Y}"
         assert "1 fiche FDL2 envoyée par PLIE du Pays d'Aix" in text
         assert "PLIE du Pays d'Aix a accusé réception de 1 fiche FDL1 que vous avez envoyée" in text
         assert_nothing_of_the_person(message)
-        assert notifications.send_due(outbox, digest + dt.timedelta(days=1)).messages == 0
+        assert send_due(outbox, digest + dt.timedelta(days=1)).messages == 0
 
     def test_the_defaults(self) -> None:
         """What cannot wait comes at once; reminders and acknowledgements come in the digest."""
@@ -298,62 +308,60 @@ class TestAnOutage:
     go once it is back, once."""
 
     def test_rows_wait_with_backoff_and_are_all_delivered_once_it_is_back(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
         add_user(engine, "plie.second", PLIE[0], Role.ACCOMPAGNATEUR, "second@example.org")
         send(api["referent"], "FDL1", PLIE[0], fdl1())
         mailbox.stop()
         now = utcnow()
-        first = notifications.send_due(outbox, now)
+        first = send_due(outbox, now)
         assert (first.messages, first.retried) == (0, 2)
         assert {(row.status, row.attempts, row.due_at) for row in rows(engine)} == {
             (NotificationStatus.PENDING, 1, now + dt.timedelta(minutes=1))
         }
-        assert notifications.send_due(outbox, now + dt.timedelta(seconds=59)).retried == 0  # not due yet
-        second = notifications.send_due(outbox, now + dt.timedelta(minutes=1))
+        assert send_due(outbox, now + dt.timedelta(seconds=59)).retried == 0  # not due yet
+        second = send_due(outbox, now + dt.timedelta(minutes=1))
         assert second.retried == 2
         assert {(row.attempts, row.due_at) for row in rows(engine)} == {
             (2, now + dt.timedelta(minutes=1) + dt.timedelta(minutes=2))
         }
         mailbox.start()
-        back = notifications.send_due(outbox, now + dt.timedelta(minutes=3))
+        back = send_due(outbox, now + dt.timedelta(minutes=3))
         assert (back.messages, back.sent) == (2, 2)
-        assert notifications.send_due(outbox, now + dt.timedelta(hours=2)).messages == 0
+        assert send_due(outbox, now + dt.timedelta(hours=2)).messages == 0
         assert sorted(r for message in mailbox.received for r in message.recipients) == sorted(
             [PAUL, "second@example.org"]
         )
         assert {row.status for row in rows(engine)} == {NotificationStatus.SENT}
 
     def test_a_recipient_refused_for_good_is_failed_and_the_others_go(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
         add_user(engine, "plie.second", PLIE[0], Role.ACCOMPAGNATEUR, "second@example.org")
         mailbox.handler.refused[PAUL] = "550 5.1.1 Mailbox unknown"
         send(api["referent"], "FDL1", PLIE[0], fdl1())
-        report = notifications.send_due(outbox)
+        report = send_due(outbox)
         assert (report.messages, report.failed) == (1, 1)
         by_status = {row.status: row.error for row in rows(engine)}
         assert by_status == {NotificationStatus.FAILED: "smtp 550", NotificationStatus.SENT: None}
 
     def test_a_recipient_refused_for_now_is_tried_again(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
         mailbox.handler.refused[PAUL] = "451 4.7.1 Greylisted, try later"
         send(api["referent"], "FDL1", PLIE[0], fdl1())
         now = utcnow()
-        assert notifications.send_due(outbox, now).retried == 1
+        assert send_due(outbox, now).retried == 1
         del mailbox.handler.refused[PAUL]
-        assert notifications.send_due(outbox, now + dt.timedelta(minutes=1)).messages == 1
+        assert send_due(outbox, now + dt.timedelta(minutes=1)).messages == 1
 
     def test_a_row_undelivered_for_a_week_is_given_up(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
         send(api["referent"], "FDL1", PLIE[0], fdl1())
-        report = notifications.send_due(outbox, after(days=7, minutes=1))
+        report = send_due(outbox, after(days=7, minutes=1))
         assert (report.messages, report.failed) == (0, 1)
-        assert [(row.status, row.error) for row in rows(engine)] == [
-            (NotificationStatus.FAILED, notifications.FAILED_EXPIRED)
-        ]
+        assert [(row.status, row.error) for row in rows(engine)] == [(NotificationStatus.FAILED, FAILED_EXPIRED)]
 
 
 class TestACrash:
@@ -365,38 +373,36 @@ class TestACrash:
         api: dict[str, ApiClient],
         engine: Engine,
         mailbox: Mailbox,
-        outbox: notifications.Outbox,
+        outbox: Outbox,
         run: Run,
         config: Config,
     ) -> None:
         send(api["referent"], "FDL1", PLIE[0], fdl1())
         now = utcnow()
         with db.session_scope(engine) as session:  # the sender claims, then dies
-            letters, _ = notifications.claim_due(session, now, mail_on=True)
+            letters, _ = claim_due(session, now, mail_on=True)
         assert [letter.address for letter in letters] == [PAUL]
-        assert notifications.send_due(outbox, now + dt.timedelta(minutes=5)).messages == 0  # another sender: not its
+        assert send_due(outbox, now + dt.timedelta(minutes=5)).messages == 0  # another sender: not its
         assert [row.status for row in rows(engine)] == [NotificationStatus.SENDING]
-        later = notifications.send_due(outbox, now + notifications.LEASE + dt.timedelta(minutes=1))
+        later = send_due(outbox, now + LEASE + dt.timedelta(minutes=1))
         assert (later.messages, later.interrupted) == (0, 1)
-        assert notifications.send_due(outbox, now + dt.timedelta(days=1)).messages == 0
+        assert send_due(outbox, now + dt.timedelta(days=1)).messages == 0
         assert mailbox.received == []
-        assert [(row.status, row.error) for row in rows(engine)] == [
-            (NotificationStatus.INTERRUPTED, notifications.INTERRUPTED)
-        ]
+        assert [(row.status, row.error) for row in rows(engine)] == [(NotificationStatus.INTERRUPTED, INTERRUPTED)]
         shown = run("notifications", "status")
         assert shown.exit_code == 0, shown.output
         assert "Envoi interrompu (peut-être reçu, jamais renvoyé) : 1" in shown.output
         assert "Une fiche arrive pour votre structure · demo.accompagnateur" in shown.output
 
     def test_two_senders_at_once_send_each_row_once(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
         send(api["referent"], "FDL1", PLIE[0], fdl1())
         now = utcnow()
         with db.session_scope(engine) as session:
-            first, _ = notifications.claim_due(session, now, mail_on=True)
+            first, _ = claim_due(session, now, mail_on=True)
         with db.session_scope(engine) as session:
-            second, _ = notifications.claim_due(session, now, mail_on=True)
+            second, _ = claim_due(session, now, mail_on=True)
         assert (len(first), second) == (1, [])
 
 
@@ -413,17 +419,17 @@ class TestReminders:
     configured days, then once more after as many again; each reminder once."""
 
     def test_once_at_ten_days_once_at_twenty_never_again(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
         send(api["referent"], "FDL1", PLIE[0], fdl1())
-        notifications.send_due(outbox)
+        send_due(outbox)
         mailbox.received.clear()
         sent_at = utcnow()
         seen: list[tuple[int, int, int]] = []  # day, reminders recorded, messages received
         for day in (9, 10, 11, 15, 19, 20, 21, 29, 30, 40):
             moment = sent_at + dt.timedelta(days=day, minutes=1)
             daily(engine, moment)
-            notifications.send_due(outbox, notifications.next_digest(moment))
+            send_due(outbox, notifications.next_digest(moment))
             seen.append((day, len(rows(engine, NotificationKind.ANSWER_AWAITED)), len(mailbox.received)))
         assert seen == [
             (9, 0, 0),
@@ -462,13 +468,13 @@ class TestAcknowledgement:
     """The author of a sheet hears that its recipient acknowledged it, once."""
 
     def test_the_author_is_told_once(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
         choose(engine, CLAIRE, NotificationKind.ACKNOWLEDGED, NotificationMode.AT_ONCE)
         sheet_id = send(api["referent"], "FDL1", PLIE[0], fdl1())
         for _ in range(2):
             assert api["accompagnateur"].post(f"{SHEETS}/{sheet_id}/acknowledgement").status_code == 200
-        notifications.send_due(outbox)
+        send_due(outbox)
         (message,) = mailbox.to(CLAIRE)
         assert message.message["Subject"] == "liaison : Accusé de réception d'une fiche envoyée"
         assert f"{PUBLIC_URL}/fiches/envoyees" in message.part("html")
@@ -478,9 +484,7 @@ class TestAcknowledgement:
 class TestDestructionComing:
     """The PLIE's DPO hears once of each date when dossiers will be destroyed, within the warning days."""
 
-    def test_each_date_once(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
-    ) -> None:
+    def test_each_date_once(self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox) -> None:
         send(api["referent"], "FDL1", PLIE[0], fdl1())
         day = utcnow().astimezone(PARIS).date() + dt.timedelta(days=12)
         with db.session_scope(engine) as session:
@@ -489,7 +493,7 @@ class TestDestructionComing:
         assert rows(engine, NotificationKind.DESTRUCTION_COMING) == []  # beyond the warning days
         daily(engine, utcnow(), warning_days=30)
         daily(engine, utcnow(), warning_days=30)
-        notifications.send_due(outbox)
+        send_due(outbox)
         (message,) = mailbox.to(SOPHIE)
         assert f"1 dossier sera détruit le {day:%d/%m/%Y}." in message.part("plain")
         assert f"{PUBLIC_URL}/conservation" in message.part("plain")
@@ -498,9 +502,7 @@ class TestDestructionComing:
 class TestCopiesToDelete:
     """Whoever downloaded an export of sheets a purge destroyed hears once per purge how many copies to delete."""
 
-    def test_once_per_purge(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
-    ) -> None:
+    def test_once_per_purge(self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox) -> None:
         now = utcnow()
         with db.session_scope(engine) as session:
             paul = session.scalars(select(User).where(User.email == PAUL)).one()
@@ -526,7 +528,7 @@ class TestCopiesToDelete:
                 session.add(CopyAttestation(user_id=paul.id, sheet_id=sheet_id, downloaded_at=now))
         daily(engine, now)
         daily(engine, now + dt.timedelta(days=1))
-        notifications.send_due(outbox, now + dt.timedelta(days=1))
+        send_due(outbox, now + dt.timedelta(days=1))
         (message,) = mailbox.to(PAUL)
         assert "Vous aviez téléchargé une copie de 2 fiches détruites" in message.part("plain")
         assert f"{PUBLIC_URL}/copies-a-supprimer" in message.part("plain")
@@ -536,12 +538,12 @@ class TestInactivity:
     """A person whose account will soon be disabled for inactivity is told the day."""
 
     def test_the_warned_person_hears_the_day(
-        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: notifications.Outbox
+        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
         now = utcnow() + dt.timedelta(days=80)
         with db.session_scope(engine) as session:
             run_inactivity(session, ACTOR, now, 90)
-        notifications.send_due(outbox, now)
+        send_due(outbox, now)
         message = mailbox.to(SOPHIE)[0]
         day = (utcnow().astimezone(PARIS).date()) + dt.timedelta(days=90)
         assert message.message["Subject"] == "liaison : Votre compte sera bientôt désactivé"
@@ -559,11 +561,9 @@ class TestWithoutMail:
         without = outbox_of(app)
         without = dataclasses.replace(without, mailer=None)
         send(api["referent"], "FDL1", PLIE[0], fdl1())
-        report = notifications.send_due(without)
+        report = send_due(without)
         assert (report.messages, report.dropped) == (0, 1)
-        assert [(row.status, row.error) for row in rows(engine)] == [
-            (NotificationStatus.DROPPED, notifications.DROPPED_MAIL_OFF)
-        ]
+        assert [(row.status, row.error) for row in rows(engine)] == [(NotificationStatus.DROPPED, DROPPED_MAIL_OFF)]
 
 
 # --- the command -----------------------------------------------------------------------------------
@@ -590,6 +590,33 @@ class TestTheCommand:
         assert result.exit_code == 0, result.output
         assert "Notifications par courriel désactivées (LIAISON_SMTP_URL absent)" in result.output
         assert "1 notification(s) non envoyée(s)" in result.output
+
+    def test_it_says_each_other_outcome_only_when_it_happened(
+        self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, run: Run, config: Config
+    ) -> None:
+        second = add_user(engine, "plie.second", PLIE[0], Role.ACCOMPAGNATEUR, "second@example.org")
+        stopped = utcnow() - LEASE - dt.timedelta(minutes=1)
+        with db.session_scope(engine) as session:  # a sender claimed a row, then stopped
+            notifications.record(
+                session,
+                [notifications.News(second, NotificationKind.ACCOUNT_INACTIVE, {"disable_on": "2030-01-01"})],
+                stopped,
+            )
+            claim_due(session, stopped, mail_on=True)
+        mailbox.handler.refused[PAUL] = "451 4.7.1 Greylisted, try later"
+        mailbox.handler.refused["second@example.org"] = "550 5.1.1 Mailbox unknown"
+        send(api["referent"], "FDL1", PLIE[0], fdl1())
+        smtp = {"LIAISON_SMTP_URL": mailbox.url, "LIAISON_MAIL_FROM": FROM, "LIAISON_PUBLIC_URL": PUBLIC_URL}
+        result = run("notifications", "send", env_changes=smtp)
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines() == [
+            "0 message(s) envoyé(s), pour 0 notification(s).",
+            "1 notification(s) en attente d'un nouvel essai : le serveur de messagerie ne les a pas prises pour "
+            "l'instant.",
+            "1 notification(s) non remise(s) : refusées par le serveur, ou trop anciennes.",
+            "1 envoi(s) interrompu(s) par un arrêt : peut-être reçus, jamais renvoyés "
+            "(voir « liaison notifications status »).",
+        ]
 
     @pytest.mark.parametrize("words", [("notifications", "--help"), ("notifications", "send", "--help")])
     def test_its_help_is_french(self, run_help: Run, words: tuple[str, ...]) -> None:

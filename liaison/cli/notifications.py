@@ -1,5 +1,5 @@
 """``liaison notifications``: send the email outbox now, and see where it stands
-(:mod:`liaison.services.notifications`; the scheduler sends it every minute)."""
+(:mod:`liaison.services.outbox`; the scheduler sends it every minute)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import click
 from liaison.cli._common import NOT_INITIALISED, SUBCOMMAND, command_app, reading_session
 from liaison.db import schema_is_current
 from liaison.enums import NotificationStatus
-from liaison.services import notifications
+from liaison.services.outbox import outbox_state, send_due
 from liaison.web.notifications import outbox_of
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -32,27 +32,30 @@ def send() -> None:
     if not schema_is_current(app.extensions["liaison.engine"]):
         raise click.ClickException(NOT_INITIALISED)
     outbox = outbox_of(app)
-    report = notifications.send_due(outbox)
+    report = send_due(outbox)
     if outbox.mailer is None:
         click.echo("Notifications par courriel désactivées (LIAISON_SMTP_URL absent) : aucun message envoyé.")
     click.echo(f"{report.messages} message(s) envoyé(s), pour {report.sent} notification(s).")
-    if report.retried:
-        click.echo(
-            f"{report.retried} notification(s) en attente d'un nouvel essai : le serveur de messagerie "
-            "ne les a pas prises pour l'instant."
-        )
-    if report.failed:
-        click.echo(f"{report.failed} notification(s) non remise(s) : refusées par le serveur, ou trop anciennes.")
-    if report.dropped:
-        click.echo(
-            f"{report.dropped} notification(s) non envoyée(s) : choix de la personne, compte désactivé ou sans "
-            "adresse, ou messagerie désactivée."
-        )
-    if report.interrupted:
-        click.echo(
-            f"{report.interrupted} envoi(s) interrompu(s) par un arrêt : peut-être reçus, jamais renvoyés "
-            "(voir « liaison notifications status »)."
-        )
+    for count, words in (
+        (
+            report.retried,
+            "notification(s) en attente d'un nouvel essai : le serveur de messagerie ne les a pas prises "
+            "pour l'instant.",
+        ),
+        (report.failed, "notification(s) non remise(s) : refusées par le serveur, ou trop anciennes."),
+        (
+            report.dropped,
+            "notification(s) non envoyée(s) : choix de la personne, compte désactivé ou sans adresse, ou "
+            "messagerie désactivée.",
+        ),
+        (
+            report.interrupted,
+            "envoi(s) interrompu(s) par un arrêt : peut-être reçus, jamais renvoyés "
+            "(voir « liaison notifications status »).",
+        ),
+    ):
+        if count:
+            click.echo(f"{count} {words}")
 
 
 @notifications_group.command("status")
@@ -60,7 +63,7 @@ def status() -> None:
     """Affiche la file d'attente par état, et les envois interrompus (à vérifier à la main)."""
     app = command_app()
     with reading_session(app) as session:
-        state = notifications.outbox_state(session)
+        state = outbox_state(session)
     for row_status in NotificationStatus:
         click.echo(f"{row_status.label} : {state.counts[row_status]}")
     if state.interrupted:

@@ -1,9 +1,9 @@
 """« Mes notifications »: each person chooses, per kind, when they are told by email (at once, a
 daily digest, never) and sees their latest notifications, interrupted sendings included.
 
-Thin views over :mod:`liaison.services.notifications`; :func:`outbox_of` gives the scheduler and
-``liaison notifications send`` the mail server and the absolute links (from ``LIAISON_PUBLIC_URL``)
-the messages carry: lists and pages, never a sheet.
+Thin views over :mod:`liaison.services.notifications` and :mod:`liaison.services.outbox`;
+:func:`outbox_of` gives the scheduler and ``liaison notifications send`` the mail server and the
+absolute links (from ``LIAISON_PUBLIC_URL``) the messages carry: lists and pages, never a sheet.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from liaison import context, mail
+from liaison import context, mail, notification_texts
 from liaison.db import get_session
 from liaison.enums import NotificationKind, NotificationMode, NotificationStatus
 from liaison.links import absolute_url
-from liaison.services import notifications
+from liaison.services import notifications, outbox
 
 blueprint = Blueprint("notifications", __name__)
 Page = tuple[str, int]
@@ -34,7 +34,7 @@ PAGES: Mapping[NotificationKind, tuple[str, dict[str, str]]] = {
 }
 
 
-def outbox_of(app: Flask) -> notifications.Outbox:
+def outbox_of(app: Flask) -> outbox.Outbox:
     """The outbox of this installation: its database, its mail server (None without
     ``LIAISON_SMTP_URL``) and the links of its messages."""
     config = app.extensions["liaison.config"]
@@ -42,11 +42,11 @@ def outbox_of(app: Flask) -> notifications.Outbox:
     if config.sends_email:
         mailer = mail.Mailer(mail.parse_smtp_url(config.smtp_url), config.mail_from)
     with app.app_context():
-        links = notifications.Links(
+        links = notification_texts.Links(
             {kind: absolute_url(endpoint, **values) for kind, (endpoint, values) in PAGES.items()},
             absolute_url("notifications.preferences"),
         )
-    return notifications.Outbox(app.extensions["liaison.engine"], mailer, links)
+    return outbox.Outbox(app.extensions["liaison.engine"], mailer, links)
 
 
 def _page(choices: Mapping[str, str], errors: dict[str, list[str]], status: int) -> Page:
@@ -63,7 +63,7 @@ def _page(choices: Mapping[str, str], errors: dict[str, list[str]], status: int)
             modes=list(NotificationMode),
             digest_time=notifications.DIGEST_TIME,
             defaults=notifications.DEFAULT_MODES,
-            recent=notifications.recent(db, user),
+            recent=outbox.recent(db, user),
             statuses=NotificationStatus,
             sends_email=context.config().sends_email,
             email=user.email,
