@@ -124,12 +124,12 @@ class DraftOrigin(Labelled):
 class NotificationKind(Labelled):
     """What an email tells (never who: counts, kinds, organisations and a link only)."""
 
-    SHEET_RECEIVED = "fiche_recue", "Une fiche arrive pour votre structure"
-    ANSWER_AWAITED = "reponse_attendue", "Une orientation attend sa réponse"
-    ACKNOWLEDGED = "accuse_reception", "Un destinataire accuse réception d'une fiche envoyée"
-    DESTRUCTION_COMING = "destruction_proche", "Des dossiers seront bientôt détruits"
-    COPIES_TO_DELETE = "copies_a_supprimer", "Des copies exportées sont à supprimer"
-    ACCOUNT_INACTIVE = "compte_inactif", "Votre compte sera bientôt désactivé faute de connexion"
+    SHEET_RECEIVED = "fiche_recue", "Fiches reçues par votre structure"
+    ANSWER_AWAITED = "reponse_attendue", "Orientations en attente de réponse"
+    ACKNOWLEDGED = "accuse_reception", "Accusés de réception de vos fiches"
+    DESTRUCTION_COMING = "destruction_proche", "Destructions prochaines de dossiers"
+    COPIES_TO_DELETE = "copies_a_supprimer", "Copies exportées à supprimer"
+    ACCOUNT_INACTIVE = "compte_inactif", "Désactivation prochaine de votre compte faute de connexion"
 
 
 class NotificationMode(Labelled):

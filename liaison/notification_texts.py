@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from liaison import mail
+from liaison.display import french_day
 from liaison.enums import NotificationKind
 
 Kind = NotificationKind
@@ -37,13 +38,14 @@ class Section:
     link_text: str
 
 
-SUBJECTS: Mapping[Kind, str] = {
-    Kind.SHEET_RECEIVED: "Nouvelle fiche de liaison reçue",
-    Kind.ANSWER_AWAITED: "Orientation en attente de réponse",
-    Kind.ACKNOWLEDGED: "Accusé de réception d'une fiche envoyée",
-    Kind.DESTRUCTION_COMING: "Destruction prochaine de dossiers",
-    Kind.COPIES_TO_DELETE: "Copies de fiches détruites à supprimer",
-    Kind.ACCOUNT_INACTIVE: "Votre compte sera bientôt désactivé",
+# Each kind's subject, for one thing told and for several.
+SUBJECTS: Mapping[Kind, tuple[str, str]] = {
+    Kind.SHEET_RECEIVED: ("Nouvelle fiche de liaison reçue", "Nouvelles fiches de liaison reçues"),
+    Kind.ANSWER_AWAITED: ("Orientation en attente de réponse", "Orientations en attente de réponse"),
+    Kind.ACKNOWLEDGED: ("Accusé de réception d'une fiche envoyée", "Accusés de réception de fiches envoyées"),
+    Kind.DESTRUCTION_COMING: ("Destruction prochaine de dossiers",) * 2,
+    Kind.COPIES_TO_DELETE: ("Copies de fiches détruites à supprimer",) * 2,
+    Kind.ACCOUNT_INACTIVE: ("Votre compte sera bientôt désactivé",) * 2,
 }
 LINK_TEXTS: Mapping[Kind, str] = {
     Kind.SHEET_RECEIVED: "Voir les fiches reçues",
@@ -61,7 +63,7 @@ def _plural(count: int, singular: str, plural: str) -> str:
 
 
 def _day(iso: str) -> str:
-    return dt.date.fromisoformat(iso).strftime("%d/%m/%Y")
+    return french_day(iso)
 
 
 def _lines(kind: Kind, facts: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -97,9 +99,13 @@ def _lines(kind: Kind, facts: Sequence[Mapping[str, Any]]) -> list[str]:
         return [*lines, "Un gel (contentieux) peut encore suspendre leur destruction."]
     if kind is Kind.COPIES_TO_DELETE:
         total = sum(int(item["copies"]) for item in facts)
-        fiches = "d'une fiche détruite" if total == 1 else f"de {total} fiches détruites"
+        destroyed = (
+            "Une fiche dont vous aviez téléchargé une copie a été détruite"
+            if total == 1
+            else f"{total} fiches dont vous aviez téléchargé une copie ont été détruites"
+        )
         return [
-            f"Vous aviez téléchargé une copie {fiches} depuis par les règles de conservation : "
+            f"{destroyed} en application des règles de conservation : "
             f"supprimez {'cette copie' if total == 1 else 'ces copies'}, puis attestez-le dans le service."
         ]
     first = min(item["disable_on"] for item in facts)
@@ -120,7 +126,8 @@ def compose(rows: Sequence[tuple[Kind, Mapping[str, Any]]], links: Links, today:
         if kind in by_kind
     ]
     if len(sections) == 1:
-        subject = f"{SERVICE} : {SUBJECTS[next(iter(by_kind))]}"
+        ((kind, told),) = by_kind.items()
+        subject = f"{SERVICE} : {SUBJECTS[kind][len(told) > 1]}"
     else:
         subject = f"{SERVICE} : votre récapitulatif du {today:%d/%m/%Y}"
     return mail.render("notification", subject, {"sections": sections, "preferences": links.preferences})

@@ -167,6 +167,16 @@ class TestANewSheet:
     """A sheet sent through the API: each sheet handler of the recipient organisation gets one
     email, saying kinds, counts, organisations and a link, never the person."""
 
+    def test_several_sheets_make_one_email_whose_subject_counts_them(
+        self, api: dict[str, ApiClient], mailbox: Mailbox, outbox: Outbox
+    ) -> None:
+        send(api["referent"], "FDL1", PLIE[0], fdl1())
+        send(api["referent"], "FDL1", PLIE[0], fdl1())
+        send_due(outbox)
+        (message,) = mailbox.received
+        assert message.message["Subject"] == "liaison : Nouvelles fiches de liaison reçues"
+        assert "2 fiches FDL1 envoyées par" in message.part("plain")
+
     def test_each_handler_of_the_recipient_gets_one_email_and_nothing_of_the_person(
         self, app: Flask, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
     ) -> None:
@@ -392,7 +402,7 @@ class TestACrash:
         shown = run("notifications", "status")
         assert shown.exit_code == 0, shown.output
         assert "Envoi interrompu (peut-être reçu, jamais renvoyé) : 1" in shown.output
-        assert "Une fiche arrive pour votre structure · demo.accompagnateur" in shown.output
+        assert "Fiches reçues par votre structure · demo.accompagnateur" in shown.output
 
     def test_two_senders_at_once_send_each_row_once(
         self, api: dict[str, ApiClient], engine: Engine, mailbox: Mailbox, outbox: Outbox
@@ -530,7 +540,7 @@ class TestCopiesToDelete:
         daily(engine, now + dt.timedelta(days=1))
         send_due(outbox, now + dt.timedelta(days=1))
         (message,) = mailbox.to(PAUL)
-        assert "Vous aviez téléchargé une copie de 2 fiches détruites" in message.part("plain")
+        assert "2 fiches dont vous aviez téléchargé une copie ont été détruites" in message.part("plain")
         assert f"{PUBLIC_URL}/copies-a-supprimer" in message.part("plain")
 
 
