@@ -328,6 +328,11 @@ class Sheet(Base):
     answer: Mapped[OrientationAnswer | None] = mapped_column(_labelled_enum(OrientationAnswer))
 
     @property
+    def awaiting_answer(self) -> bool:
+        """An orientation (FDL1) that no FDL2 about the same person has answered yet."""
+        return self.kind is SheetKind.FDL1 and self.answered_at is None
+
+    @property
     def state(self) -> str:
         """Where the sheet stands, as its sender sees it: sent, read, exported or acknowledged."""
         if self.acknowledged_at:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
-from liaison.api.views import MAX_SKIP
+from liaison.services.boxes import MAX_SKIP
 from liaison.services.demo import CONVENTION, DemoAccount
 from tests.commands import Run, assert_refused
 from tests.conftest import ApiClient

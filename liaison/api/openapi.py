@@ -11,11 +11,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields as ma_fields
 
-from liaison.api.views import MAX_SKIP
 from liaison.archives import refusals
 from liaison.enums import BoxFilter
 from liaison.services import imports
-from liaison.services.boxes import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from liaison.services.boxes import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SKIP
 from schemas import SHEET_SCHEMAS, api, fields
 
 # What the text fields of the API's envelopes admit, in OpenAPI's terms (ECMA patterns): a code

@@ -35,7 +35,6 @@ from schemas.sheets import flatten_errors
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi"}
-MAX_SKIP = 10_000  # a page number reaches this many rows back at most; next_page goes further
 NOT_AN_OBJECT = "Le corps de la requête doit être un objet JSON valide (Content-Type: application/json)."
 
 
@@ -154,7 +153,7 @@ def list_sheets() -> Response:
         errors["box"] = ["Valeurs possibles : inbox, outbox."]
         box = "inbox"
     try:
-        query = boxes.read_query(box, request.args, boxes.API_NAMES, MAX_SKIP, ("box",))  # type: ignore[arg-type]
+        query = boxes.read_query(box, request.args, boxes.API_NAMES, ("box",))  # type: ignore[arg-type]
     except boxes.QueryRefused as refused:
         errors.update(refused.errors)
     if errors:

@@ -30,10 +30,12 @@ from liaison.services.retention import PARIS, today
 from liaison.services.sheets import Box, in_active_phase, open_sheet_content
 from liaison.services.vault import Vault
 from schemas import strict
+from schemas.api import normalise_organisation_code
 from schemas.patterns import PatternError
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+MAX_SKIP = 10_000  # a page number reaches this many rows back at most; next_page goes further
 
 
 class CursorInvalid(ValueError):
@@ -77,8 +79,7 @@ class BoxRow:
 
     @property
     def awaiting_answer(self) -> bool:
-        """An orientation (FDL1) no FDL2 about the same person has answered yet."""
-        return self.sheet.kind is SheetKind.FDL1 and self.sheet.answered_at is None
+        return self.sheet.awaiting_answer
 
     @property
     def answer(self) -> OrientationAnswer | None:
@@ -214,12 +215,10 @@ API_NAMES = QueryNames("q", "kind", "state", "partner", "from", "to", "limit", "
 PAGE_NAMES = QueryNames("q", "type", "etat", "partenaire", "du", "au", "taille", "page")
 
 
-def read_query(
-    box: Box, values: Mapping[str, str], names: QueryNames, max_skip: int, extra: tuple[str, ...] = ()
-) -> BoxQuery:
+def read_query(box: Box, values: Mapping[str, str], names: QueryNames, extra: tuple[str, ...] = ()) -> BoxQuery:
     """A :class:`BoxQuery` from a request's parameters; :class:`QueryRefused` naming every wrong
     parameter and its rule. ``page`` is a cursor (``next_page``, stable while sheets arrive) or a
-    page number (1 is the newest page; counted from the newest, bounded by ``max_skip`` rows). A
+    page number (1 is the newest page; counted from the newest, bounded by :data:`MAX_SKIP` rows). A
     parameter that is not one of ``names`` nor ``extra`` is refused, never ignored."""
     errors: dict[str, list[str]] = {}
 
@@ -235,15 +234,15 @@ def read_query(
 
     words = take(names.q, parse_search) or ()
     kind = take(names.kind, lambda raw: _member(SheetKind, raw))
-    state = take(names.state, lambda raw: _labelled_member(BoxFilter, raw))
-    partner = take(names.partner, _organisation_code)
+    state = take(names.state, lambda raw: _member(BoxFilter, raw))
+    partner = take(names.partner, normalise_organisation_code)
     since = take(names.since, strict.parse_date)
     until = take(names.until, strict.parse_date)
     size = take(names.size, lambda raw: strict.parse_whole(raw, 1, MAX_PAGE_SIZE)) or DEFAULT_PAGE_SIZE
     after, skip = None, 0
     page = values.get(names.page, "")
     if strict.is_whole(page):
-        number = take(names.page, lambda raw: strict.parse_whole(raw, 1, max_skip // size + 1)) or 1
+        number = take(names.page, lambda raw: strict.parse_whole(raw, 1, MAX_SKIP // size + 1)) or 1
         skip = (number - 1) * size
     elif page:
         after = take(names.page, decode_cursor)
@@ -270,20 +269,8 @@ CURSOR_RULE = "Page inconnue : suivez le lien de la page suivante (next_page) d'
 
 
 def _member(enum_type: Any, raw: str) -> Any:
+    """The member of ``enum_type`` whose code is ``raw``; else the list of codes, in French."""
     try:
         return enum_type(raw)
     except ValueError:
         raise ValueError("Valeurs possibles : " + ", ".join(member.value for member in enum_type)) from None
-
-
-def _labelled_member(enum_type: Any, raw: str) -> Any:
-    try:
-        return enum_type.of(raw)
-    except ValueError:
-        raise ValueError("Valeurs possibles : " + ", ".join(member.value for member in enum_type)) from None
-
-
-def _organisation_code(raw: str) -> str:
-    if len(raw) > 32 or not raw.isascii() or not raw.replace("-", "").isalnum():
-        raise ValueError("Un code d'organisation : lettres, chiffres et tirets, 32 caractères au plus.")
-    return raw

@@ -100,7 +100,7 @@ def _entry(sheet: Sheet, exports: list[Export]) -> FileEntry:
         sheet.recipient.name,
         sheet.created_at,
         events,
-        awaiting_answer=sheet.kind is SheetKind.FDL1 and sheet.answered_at is None,
+        awaiting_answer=sheet.awaiting_answer,
     )
 
 

@@ -133,13 +133,18 @@ def create_sheet(
     }
     connection = session.connection()  # plain SQL: nothing more to track
     connection.execute(_INSERT_SHEET, row)
-    terms = blind_indexes.person_terms(index_key, content)
-    connection.execute(_INSERT_TERMS, [{"term": term, "sheet_id": sheet_id} for term in terms])
+    _insert_terms(session, index_key, sheet_id, content)
     if kind is SheetKind.FDL2:
         _answer_orientations(session, dossier.id, content)
     record(session, "sheet.create", actor, sheet_id=sheet_id, detail=kind.value)
     notifications.sheet_sent(session, kind, user.organisation, recipient)
     return sheet_id
+
+
+def _insert_terms(session: Session, index_key: bytes, sheet_id: str, content: Mapping[str, Any]) -> None:
+    """The blind indexes a sheet is searched by (its job seeker's words), written in plain SQL."""
+    terms = blind_indexes.person_terms(index_key, content)
+    session.connection().execute(_INSERT_TERMS, [{"term": term, "sheet_id": sheet_id} for term in terms])
 
 
 def _answer_orientations(session: Session, dossier_id: str, fdl2: Mapping[str, Any]) -> None:
@@ -355,7 +360,6 @@ def index_unindexed(session: Session, vault: Vault, batch: int = 500) -> int:
         for sheet in found:
             content = open_sheet_content(vault, sheet)
             sheet.content_index = blind_indexes.content_index(index_key, sheet.kind.value, content)
-            terms = blind_indexes.person_terms(index_key, content)
-            session.execute(_INSERT_TERMS, [{"term": term, "sheet_id": sheet.id} for term in terms])
+            _insert_terms(session, index_key, sheet.id, content)
         session.flush()
         done += len(found)

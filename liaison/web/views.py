@@ -168,7 +168,7 @@ def box(box: str) -> tuple[str, int]:
     db = get_session()
     errors: dict[str, list[str]] = {}
     try:
-        query = boxes.read_query(api_box, request.args, boxes.PAGE_NAMES, MAX_SKIP)  # type: ignore[arg-type]
+        query = boxes.read_query(api_box, request.args, boxes.PAGE_NAMES)  # type: ignore[arg-type]
     except boxes.QueryRefused as refused:
         errors = refused.errors
         query = boxes.BoxQuery(api_box)  # type: ignore[arg-type]
@@ -193,9 +193,6 @@ def box(box: str) -> tuple[str, int]:
         STATE_LABELS=sheets.STATE_LABELS,
     )
     return page, (422 if errors else 200)
-
-
-MAX_SKIP = 10_000  # a page number reaches this many rows back at most; « page suivante » goes further
 
 
 def _filtered(args: Any) -> bool:
