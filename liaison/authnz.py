@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select, true
@@ -210,6 +210,37 @@ def check_tokens(user: User | None, owner: User) -> None:
     """Raise :class:`Hidden` unless ``user`` may see and revoke ``owner``'s tokens: another's token
     is answered exactly like one that does not exist."""
     if not may_revoke_token(user, owner):
+        raise Hidden
+
+
+# --- the second factor, and ProConnect -------------------------------------------------------------
+
+# Who may reset another person's second factor (a lost phone): a person holding the keys of the structure.
+SECOND_FACTOR_RESETTERS = frozenset({Role.RGC, Role.DPO})
+
+
+def needs_second_factor(user: User, roles: Collection[str]) -> bool:
+    """Whether ``user`` proves a second factor at each sign-in: their role is one of ``roles``
+    (``LIAISON_SECOND_FACTOR_ROLES``: the DPO's and the RGC's by default)."""
+    return user.role.value in roles
+
+
+def may_reset_second_factor(actor: User | None, account: User) -> bool:
+    """Another RGC or DPO of ``account``'s structure (the operator, anyone's). Nobody resets their
+    own: a person who lost their phone signs in with a recovery code, or asks another."""
+    if actor is None:
+        return True
+    return (
+        actor.role in SECOND_FACTOR_RESETTERS
+        and actor.id != account.id
+        and actor.organisation_id == account.organisation_id
+    )
+
+
+def check_second_factor_reset(actor: User | None, account: User) -> None:
+    """Raise :class:`Hidden` unless ``actor`` may reset ``account``'s second factor: another
+    structure's account is answered like one that does not exist."""
+    if not may_reset_second_factor(actor, account):
         raise Hidden
 
 

@@ -73,6 +73,14 @@ class Config:
     # An orientation (FDL1) without answer is recalled to the PLIE's users after that many days, and
     # again after twice as many (liaison.services.notifications).
     answer_reminder_days: int = 10
+    # ProConnect (OpenID Connect): the issuer whose discovery document is read, and this service's
+    # registration there. None: password sign-in only.
+    proconnect_issuer: str | None = None
+    proconnect_client_id: str | None = None
+    proconnect_client_secret: str | None = field(default=None, repr=False)
+    # The roles whose accounts prove a second factor at each sign-in (ProConnect's MFA level, or a
+    # local TOTP code): the values of liaison.models.Role. The DPO's and the RGC's by default.
+    second_factor_roles: frozenset[str] = frozenset({"dpo", "rgc"})
 
     @property
     def is_production(self) -> bool:
@@ -88,6 +96,11 @@ class Config:
         if self.is_production:
             raise ConfigError(PUBLIC_URL_MISSING)
         return DEVELOPMENT_PUBLIC_URL
+
+    @property
+    def uses_proconnect(self) -> bool:
+        """Whether « S'identifier avec ProConnect » is offered (the three ProConnect variables set)."""
+        return self.proconnect_issuer is not None
 
     @property
     def sends_email(self) -> bool:
@@ -167,6 +180,8 @@ class Config:
             mail_from=_mail_from(env),
             answer_reminder_days=_positive_int(env, "LIAISON_ANSWER_REMINDER_DAYS", 10),
             draft_days=_positive_int(env, "LIAISON_DRAFT_DAYS", 30),
+            **_proconnect(env, environment),
+            second_factor_roles=_second_factor_roles(env),
         )
 
 
@@ -251,6 +266,54 @@ def _mail_from(env: Mapping[str, str]) -> str | None:
         return mail.checked_sender(raw)
     except ValueError as error:
         raise ConfigError(f"LIAISON_MAIL_FROM {error}") from None
+
+
+PROCONNECT_VARIABLES = ("LIAISON_PROCONNECT_ISSUER", "LIAISON_PROCONNECT_CLIENT_ID", "LIAISON_PROCONNECT_CLIENT_SECRET")
+
+
+def _proconnect(env: Mapping[str, str], environment: str) -> dict[str, str | None]:
+    """The three ProConnect variables: all set, or none (a half-configured ProConnect stops start-up)."""
+    values = {name: env.get(name, "").strip() for name in PROCONNECT_VARIABLES}
+    if not any(values.values()):
+        return {}
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)} manque : pour ProConnect, indiquez les trois variables "
+            f"{', '.join(PROCONNECT_VARIABLES)} (ou aucune, pour la connexion par mot de passe seule)."
+        )
+    issuer = values["LIAISON_PROCONNECT_ISSUER"].rstrip("/")
+    scheme = urlsplit(issuer).scheme
+    if scheme != "https" and not (scheme == "http" and environment != "production"):
+        raise ConfigError(
+            "LIAISON_PROCONNECT_ISSUER doit être une adresse https:// (par exemple "
+            "https://auth.agentconnect.gouv.fr/api/v2)."
+        )
+    return {
+        "proconnect_issuer": issuer,
+        "proconnect_client_id": values["LIAISON_PROCONNECT_CLIENT_ID"],
+        "proconnect_client_secret": values["LIAISON_PROCONNECT_CLIENT_SECRET"],
+    }
+
+
+def _second_factor_roles(env: Mapping[str, str]) -> frozenset[str]:
+    """``LIAISON_SECOND_FACTOR_ROLES``: roles separated by commas (``dpo,rgc`` by default; ``aucun``: none)."""
+    from liaison.models import Role  # the roles are the models' (imported here: config loads first)
+
+    raw = env.get("LIAISON_SECOND_FACTOR_ROLES")
+    if raw is None or not raw.strip():
+        return Config.second_factor_roles
+    if raw.strip().lower() == "aucun":
+        return frozenset()
+    known = {role.value for role in Role}
+    roles = {part.strip().lower() for part in raw.split(",") if part.strip()}
+    unknown = sorted(roles - known)
+    if unknown:
+        raise ConfigError(
+            f"LIAISON_SECOND_FACTOR_ROLES : rôle inconnu « {unknown[0]} » ; rôles possibles : "
+            f"{', '.join(sorted(known))}, ou « aucun »."
+        )
+    return frozenset(roles)
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

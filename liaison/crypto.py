@@ -144,6 +144,22 @@ def open_draft(data_key: bytes, draft_id: str, user_id: int, kind: str, sealed: 
     return _open(data_key, _draft_context(draft_id, user_id, kind), sealed)
 
 
+def seal_second_factor(data_key: bytes, user_id: int, totp_secret: bytes) -> bytes:
+    """A person's TOTP secret encrypted under its own data key, bound to its owner: copied onto
+    another account's row, it does not open. Resetting the second factor destroys the data key."""
+    return _seal(data_key, f"liaison/second-factor/v1/{user_id}".encode(), totp_secret)
+
+
+def open_second_factor(data_key: bytes, user_id: int, sealed: bytes) -> bytes:
+    return _open(data_key, f"liaison/second-factor/v1/{user_id}".encode(), sealed)
+
+
+def recovery_code_digest(key: bytes, user_id: int, code: str) -> str:
+    """The keyed hash (HMAC-SHA256) that a recovery code is kept as: a copy of the database alone
+    does not let anyone try codes offline. ``code`` is already normalised by its caller."""
+    return hmac.new(key, f"{user_id}\x00{code}".encode(), hashlib.sha256).hexdigest()
+
+
 def keyed_index(index_key: bytes, value: str) -> str:
     """HMAC-SHA256 of an identifier: finds a dossier without storing the identifier."""
     return hmac.new(index_key, value.encode("utf-8"), hashlib.sha256).hexdigest()

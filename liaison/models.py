@@ -167,6 +167,7 @@ class DataKeyPurpose(enum.Enum):
     INDEX = "index"
     PARTNERSHIP = "partnership"
     DRAFT = "draft"
+    SECOND_FACTOR = "second_factor"
 
 
 class DataKey(Base):
@@ -207,6 +208,15 @@ class User(Base):
     inactivity_warned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # When the account was last enabled again: its inactivity clock restarts there, as at a sign-in.
     enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The ProConnect identity bound at the first ProConnect sign-in (see liaison.services.proconnect_accounts):
+    # ProConnect's ``sub`` is only unique for one identity provider (``idp_id``), hence the pair.
+    proconnect_idp_id: Mapped[str | None] = mapped_column(String(64))
+    proconnect_sub: Mapped[str | None] = mapped_column(String(255))
+    proconnect_bound_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Signs in with ProConnect only: no local password (set by the structure's RGC).
+    proconnect_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+    __table_args__ = (UniqueConstraint("proconnect_idp_id", "proconnect_sub"),)
 
 
 class ApiToken(Base):
@@ -238,6 +248,41 @@ class WebSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A first factor only, for an account that needs a second one: this session opens nothing but the
+    # second-factor pages (liaison.web.second_factor), and is replaced by a full one once it is given.
+    pending_second_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # When this session's second factor was proven (a local code, or ProConnect's MFA level).
+    second_factor_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The ID token of a ProConnect sign-in: sign-out hands it back to ProConnect (``id_token_hint``).
+    proconnect_id_token: Mapped[str | None] = mapped_column(Text)
+
+
+class SecondFactor(Base):
+    """A person's local second factor (TOTP, RFC 6238): its secret sealed under a data key of its own
+    (crypto-shredded when it is reset); ``confirmed_at`` None until a first code proves the
+    enrolment; ``last_step``: the time step of the last code accepted, so that none is used twice."""
+
+    __tablename__ = "second_factor"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"))
+    key: Mapped[DataKey] = relationship()
+    sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code of a second factor, kept only as a keyed hash."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Throttle(Base):

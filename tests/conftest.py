@@ -119,6 +119,9 @@ def config(tmp_path: Path, database_url: str) -> Config:
         database_url=database_url,
         argon2_time_cost=1,
         argon2_memory_kib=8,
+        # No second factor here: the tests of the second factor and of ProConnect ask for the
+        # default roles themselves (tests/web/test_second_factor_pages.py, tests/web/test_proconnect.py).
+        second_factor_roles=frozenset(),
     )
 
 

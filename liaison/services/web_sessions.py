@@ -37,6 +37,8 @@ TOUCH_EVERY = dt.timedelta(minutes=1)  # last_seen_at is this precise, and writt
 # How long an expired session's row is kept, so that a form sent late from its browser finds its
 # author: a weekend and a day (a form left open on Friday evening and sent on Tuesday morning).
 LATE_FORMS_GRACE = dt.timedelta(days=4)
+# How long a first factor waits for its second one: a sign-in is then begun again.
+PENDING_LIFETIME = dt.timedelta(minutes=10)
 
 _BY_DIGEST = select(WebSession, User).join(User, User.id == WebSession.user_id).where(
     WebSession.id == bindparam("digest")
@@ -73,14 +75,32 @@ def is_live(
 
 
 @dataclass(frozen=True)
+class Opening:
+    """How a session was opened: waiting for a second factor (``pending``: it opens nothing but the
+    second-factor pages), when one was proven, and ProConnect's ID token (for sign-out)."""
+
+    pending: bool = False
+    second_factor_at: dt.datetime | None = None
+    proconnect_id_token: str | None = None
+
+
+@dataclass(frozen=True)
 class Resumed:
-    """The person a live session belongs to; ``touched``: its ``last_seen_at`` was written (commit it)."""
+    """The person a live session belongs to, and how it was opened; ``touched``: its
+    ``last_seen_at`` was written (commit it)."""
 
     user: User
     touched: bool
+    opening: Opening = Opening()
 
 
-def start(session: Session, user: User, now: dt.datetime | None = None, limits: SessionLimits | None = None) -> str:
+def start(
+    session: Session,
+    user: User,
+    now: dt.datetime | None = None,
+    limits: SessionLimits | None = None,
+    opening: Opening = Opening(),
+) -> str:
     """Open a session for ``user``; returns its secret, for the cookie only. With ``limits``, the
     person's own ended sessions, and those expired more than :data:`LATE_FORMS_GRACE` ago, are deleted
     first (a few rows, found by their index)."""
@@ -88,7 +108,17 @@ def start(session: Session, user: User, now: dt.datetime | None = None, limits: 
     if limits is not None:
         session.execute(delete(WebSession).where(WebSession.user_id == user.id, _dead(now, limits)))
     secret = crypto.new_token()
-    session.add(WebSession(id=crypto.token_digest(secret), user_id=user.id, created_at=now, last_seen_at=now))
+    session.add(
+        WebSession(
+            id=crypto.token_digest(secret),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            pending_second_factor=opening.pending,
+            second_factor_at=opening.second_factor_at,
+            proconnect_id_token=opening.proconnect_id_token,
+        )
+    )
     session.flush()
     return secret
 
@@ -103,6 +133,8 @@ def resume(session: Session, secret: str, limits: SessionLimits, now: dt.datetim
     row = web_session
     if not user.active or not is_live(row.created_at, row.last_seen_at, row.ended_at, now, limits):
         return None
+    if row.pending_second_factor and now - row.created_at >= PENDING_LIFETIME:
+        return None
     touched = now - web_session.last_seen_at >= TOUCH_EVERY
     if touched:
         session.execute(
@@ -111,7 +143,19 @@ def resume(session: Session, secret: str, limits: SessionLimits, now: dt.datetim
             .values(last_seen_at=now)
             .execution_options(synchronize_session=False)
         )
-    return Resumed(user, touched)
+    opening = Opening(row.pending_second_factor, row.second_factor_at, row.proconnect_id_token)
+    return Resumed(user, touched, opening)
+
+
+def prove_second_factor(session: Session, secret: str, now: dt.datetime | None = None) -> None:
+    """Record that the live, complete session ``secret`` proved a second factor now (a step-up,
+    before making an API token for instance)."""
+    session.execute(
+        update(WebSession)
+        .where(WebSession.id == crypto.token_digest(secret), WebSession.ended_at.is_(None))
+        .values(second_factor_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def late_form_author(

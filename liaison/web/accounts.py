@@ -268,7 +268,8 @@ def change_password() -> Page | tuple[str, int, dict[str, str]] | BaseResponse:
             db.commit()  # a wrong current password is counted and traced
             errors = _form_errors(invalid.errors, PASSWORD_FIELDS)
         else:
-            browser_session.begin(db, user)  # every session of theirs ended: this browser gets a new one
+            # every session of theirs ended: this browser gets a new one, opened as this one was
+            browser_session.begin(db, user, browser_session.opening())
             db.commit()
             flash("Votre mot de passe est changé.", "succes")
             return redirect(url_for("web.home"))

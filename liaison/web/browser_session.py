@@ -4,14 +4,16 @@ that matters (the CSRF token and flashed messages aside); the session itself is 
 
 from __future__ import annotations
 
-from flask import session
+import datetime as dt
+
+from flask import g, session
 from sqlalchemy.orm import Session
 
 from liaison import context
 from liaison.db import get_session
 from liaison.models import User
 from liaison.services import web_sessions
-from liaison.services.web_sessions import SessionLimits
+from liaison.services.web_sessions import Opening, Resumed, SessionLimits
 
 SECRET = "sid"  # noqa: S105 - the name of the cookie's entry, not a secret
 # Once this browser's session has expired, its secret moves here (it opens nothing any more): a sheet
@@ -30,7 +32,8 @@ def _limits() -> SessionLimits:
 
 
 def resume() -> User | None:
-    """The person whose live session this browser holds, or None (the cookie's secret is dropped)."""
+    """The person whose live, complete session this browser holds, or None (the cookie's secret is
+    dropped, unless the session only waits for its second factor: see :func:`pending_user`)."""
     secret = session.get(SECRET)
     if not isinstance(secret, str):
         return None
@@ -41,17 +44,48 @@ def resume() -> User | None:
         return None
     if resumed.touched:
         db.commit()  # last_seen_at, written about once a minute: nothing else is pending yet
-    return resumed.user
+    g.web_session = resumed
+    return None if resumed.opening.pending else resumed.user
 
 
-def begin(db: Session, user: User) -> None:
-    """A new session for ``user`` in this browser (after a sign-in or a password change); the
-    cookie's previous content, CSRF token included, is dropped, except, when this same person's
-    previous session here expired, its secret and CSRF secret (see :data:`EARLIER_SECRET`). The
-    caller commits."""
+def _resumed() -> Resumed | None:
+    found = g.get("web_session")
+    return found if isinstance(found, Resumed) else None
+
+
+def pending_user() -> User | None:
+    """The person whose session in this browser waits for a second factor (after :func:`resume`)."""
+    resumed = _resumed()
+    return resumed.user if resumed is not None and resumed.opening.pending else None
+
+
+def opening() -> Opening:
+    """How this browser's live session was opened (after :func:`resume`; empty without a session)."""
+    resumed = _resumed()
+    return resumed.opening if resumed is not None else Opening()
+
+
+def second_factor_proven_at() -> dt.datetime | None:
+    """When this browser's complete session proved a second factor, if it did."""
+    found = opening()
+    return None if found.pending else found.second_factor_at
+
+
+def prove_second_factor(db: Session) -> None:
+    """Record on this browser's complete session that a second factor was proven now. The caller commits."""
+    secret = session.get(SECRET)
+    if isinstance(secret, str):
+        web_sessions.prove_second_factor(db, secret)
+
+
+def begin(db: Session, user: User, opening: Opening = Opening()) -> None:
+    """A new session for ``user`` in this browser (after a sign-in, a second factor or a password
+    change), opened as ``opening`` says; the cookie's previous content, CSRF token included, is
+    dropped, except, when this same person's previous session here expired, its secret and CSRF
+    secret (see :data:`EARLIER_SECRET`). The caller commits."""
     earlier = _earlier(db, user)
     session.clear()
-    session[SECRET] = web_sessions.start(db, user, limits=_limits())
+    session[SECRET] = web_sessions.start(db, user, limits=_limits(), opening=opening)
     if earlier is not None:
         session[EARLIER_SECRET], session[EARLIER_CSRF] = earlier
     session.permanent = True
