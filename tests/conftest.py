@@ -241,3 +241,23 @@ def run(config: Config) -> Run:
 def run_help(tmp_path: Path) -> Run:
     """The command without a database: enough for --help and usage errors."""
     return runner_on({"LIAISON_ENV": "test", "LIAISON_DATA_DIR": str(tmp_path), "DATABASE_URL": None})
+
+
+# --- OpenID provider (behaves like ProConnect; tests/oidc_provider.py) -------------------------
+
+from tests.oidc_provider import OpenIDProvider, start_provider  # noqa: E402  (this block may only be appended)
+
+
+@pytest.fixture(scope="session")
+def _openid_provider_server() -> Iterator[OpenIDProvider]:
+    """One real provider per test process (per xdist worker), listening on 127.0.0.1."""
+    provider = start_provider()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def openid_provider(_openid_provider_server: OpenIDProvider) -> Iterator[OpenIDProvider]:
+    """The provider back to its defaults: ``Identity()`` signs in, no misbehaviour, nothing recorded."""
+    _openid_provider_server.reset()
+    yield _openid_provider_server
