@@ -98,6 +98,12 @@ ACTIONS = frozenset(
         "draft.save",
         "draft.delete",
         "draft.sweep",
+        "second_factor.enrol",
+        "second_factor.verified",
+        "second_factor.failed",
+        "second_factor.throttled",
+        "second_factor.recovery_used",
+        "second_factor.reset",
     }
 )
 
