@@ -22,8 +22,8 @@ from liaison.session_secret import load_session_secret
 
 __all__ = ["create_app"]
 
+CONTENT_SECURITY_POLICY = "default-src 'self'; frame-ancestors 'none'; form-action {}; base-uri 'none'"
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     # A browser sends the Referer header to this service's own pages only, never to another site:
     # flask-wtf refuses a form posted over HTTPS without a Referer of this host (WTF_CSRF_SSL_STRICT),
@@ -80,7 +80,7 @@ def create_app(config: Config | None = None) -> Flask:
     if config.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies)  # type: ignore[method-assign]
 
-    from liaison import api, errors, input_guard, web
+    from liaison import api, errors, input_guard, proconnect, web
 
     input_guard.init_app(app)  # first: its converter is read as each route is added
     csrf = CSRFProtect(app)
@@ -88,9 +88,12 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(api.blueprint)
     web.init_app(app)
     errors.init_app(app)
+    proconnect.init_app(app, config)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
+        form_action = " ".join(["'self'", *proconnect.form_action_origins(app)])
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(form_action))
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if config.is_production:

@@ -143,6 +143,7 @@ class Config:
         data_dir = Path(env.get("LIAISON_DATA_DIR") or Path.cwd() / "instance").resolve()
         database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'liaison.sqlite3'}"
         key_file = env.get("LIAISON_MASTER_KEY_FILE")
+        proconnect = _proconnect(env, environment)
         return cls(
             environment=environment,
             data_dir=data_dir,
@@ -180,7 +181,9 @@ class Config:
             mail_from=_mail_from(env),
             answer_reminder_days=_positive_int(env, "LIAISON_ANSWER_REMINDER_DAYS", 10),
             draft_days=_positive_int(env, "LIAISON_DRAFT_DAYS", 30),
-            **_proconnect(env, environment),
+            proconnect_issuer=proconnect[0],
+            proconnect_client_id=proconnect[1],
+            proconnect_client_secret=proconnect[2],
             second_factor_roles=_second_factor_roles(env),
         )
 
@@ -271,11 +274,11 @@ def _mail_from(env: Mapping[str, str]) -> str | None:
 PROCONNECT_VARIABLES = ("LIAISON_PROCONNECT_ISSUER", "LIAISON_PROCONNECT_CLIENT_ID", "LIAISON_PROCONNECT_CLIENT_SECRET")
 
 
-def _proconnect(env: Mapping[str, str], environment: str) -> dict[str, str | None]:
-    """The three ProConnect variables: all set, or none (a half-configured ProConnect stops start-up)."""
+def _proconnect(env: Mapping[str, str], environment: str) -> tuple[str | None, str | None, str | None]:
+    """The issuer, client id and secret: all set, or none (a half-configured ProConnect stops start-up)."""
     values = {name: env.get(name, "").strip() for name in PROCONNECT_VARIABLES}
     if not any(values.values()):
-        return {}
+        return None, None, None
     missing = [name for name, value in values.items() if not value]
     if missing:
         raise ConfigError(
@@ -289,11 +292,7 @@ def _proconnect(env: Mapping[str, str], environment: str) -> dict[str, str | Non
             "LIAISON_PROCONNECT_ISSUER doit être une adresse https:// (par exemple "
             "https://auth.agentconnect.gouv.fr/api/v2)."
         )
-    return {
-        "proconnect_issuer": issuer,
-        "proconnect_client_id": values["LIAISON_PROCONNECT_CLIENT_ID"],
-        "proconnect_client_secret": values["LIAISON_PROCONNECT_CLIENT_SECRET"],
-    }
+    return issuer, values["LIAISON_PROCONNECT_CLIENT_ID"], values["LIAISON_PROCONNECT_CLIENT_SECRET"]
 
 
 def _second_factor_roles(env: Mapping[str, str]) -> frozenset[str]:

@@ -169,3 +169,16 @@ class BoxFilter(Labelled):
     ACKNOWLEDGED = "accusee", "Réception accusée"
     AWAITING_ANSWER = "en_attente", "Orientation en attente de réponse"
     ANSWERED = "repondue", "Orientation répondue"
+
+
+class ProConnectRefusal(Labelled):
+    """Why a ProConnect sign-in opened no session: ProConnect proved who signs in, liaison's
+    accounts say who may (:mod:`liaison.services.proconnect_accounts`). The label is the reason;
+    the page says what to ask of whom."""
+
+    UNKNOWN_EMAIL = "adresse_inconnue", "Aucun compte liaison n'est ouvert à cette adresse"
+    DISABLED = "compte_desactive", "Ce compte liaison est désactivé"
+    OTHER_ORGANISATION = "autre_structure", "ProConnect vous rattache à une autre structure que votre compte"
+    OTHER_IDENTITY = "autre_identite", "Ce compte est déjà lié à une autre identité ProConnect"
+    SEVERAL_ACCOUNTS = "plusieurs_comptes", "Plusieurs comptes liaison correspondent à cette adresse"
+    INCOMPLETE = "informations_manquantes", "ProConnect n'a pas transmis les informations nécessaires"

@@ -327,6 +327,38 @@ def reset_password(session: Session, actor: Actor, hasher: PasswordHasher, login
     return password
 
 
+PROCONNECT_NEEDS_EMAIL = (
+    "Ce compte n'a pas d'adresse électronique : ProConnect reconnaît une personne à son adresse "
+    "professionnelle. Ajoutez-la d'abord."
+)
+
+
+def make_proconnect_only(session: Session, actor: Actor, login: str) -> User:
+    """The account signs in with ProConnect only: its local password is erased, and its sessions end
+    (a session opened with that password among them). Giving a password back is a reset."""
+    user = _account(session, actor, login)
+    authnz.check_account(actor.user, user)
+    if not user.email:
+        raise AccountInvalid({"email": [PROCONNECT_NEEDS_EMAIL]})
+    if not user.proconnect_only:
+        user.proconnect_only, user.password_hash, user.must_change_password = True, None, False
+        web_sessions.end_all(session, user.id)
+        record(session, "user.proconnect_only", actor, detail=f"user:{user.id} oui")
+    return user
+
+
+def unbind_proconnect(session: Session, actor: Actor, login: str) -> User:
+    """Forget the ProConnect identity bound to the account: the next ProConnect sign-in with its
+    address binds it again (another identity provider, a changed identity). Its sessions end."""
+    user = _account(session, actor, login)
+    authnz.check_account(actor.user, user)
+    if user.proconnect_sub is not None:
+        user.proconnect_idp_id = user.proconnect_sub = user.proconnect_bound_at = None
+        web_sessions.end_all(session, user.id)
+        record(session, "user.proconnect_only", actor, detail=f"user:{user.id} delie")
+    return user
+
+
 class ChangeThrottled(DirectoryError):
     """Too many wrong passwords for this account lately (at sign-in or here): the change is refused
     before the current password is checked, for ``retry_after`` seconds (429)."""

@@ -54,6 +54,10 @@ ACTIONS = frozenset(
         "export.download",
         "export.sweep",
         "user.login",
+        "user.proconnect_bound",  # a first ProConnect sign-in bound the account to its identity
+        "user.proconnect_only",  # the RGC made an account ProConnect-only, or gave it a password back
+        "proconnect.refused",  # a ProConnect sign-in matched no account that may open (the reason in detail)
+        "proconnect.failed",  # a ProConnect answer did not verify (state, signature, audience, expiry…)
         "user.login_failed",
         "user.login_throttled",
         "user.add",

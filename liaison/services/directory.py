@@ -171,6 +171,7 @@ def set_password(
         raise WeakPassword(reason)
     user.password_hash = hasher.hash(password)
     user.must_change_password = temporary
+    user.proconnect_only = False  # a password given back: it signs in with it again
     web_sessions.end_all(session, user.id)
 
 

@@ -40,8 +40,8 @@ LATE_FORMS_GRACE = dt.timedelta(days=4)
 # How long a first factor waits for its second one: a sign-in is then begun again.
 PENDING_LIFETIME = dt.timedelta(minutes=10)
 
-_BY_DIGEST = select(WebSession, User).join(User, User.id == WebSession.user_id).where(
-    WebSession.id == bindparam("digest")
+_BY_DIGEST = (
+    select(WebSession, User).join(User, User.id == WebSession.user_id).where(WebSession.id == bindparam("digest"))
 )
 
 

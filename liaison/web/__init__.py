@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Flask
 
 from liaison.display import display_phone, french_day, french_moment
-from liaison.web import accounts, drafts, notifications, pages, registers, retention, tokens
+from liaison.web import accounts, drafts, notifications, pages, proconnect, registers, retention, tokens
 from liaison.web.views import blueprint
 
 
@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.blueprint)  # public: accessibility, legal notice, personal data
     app.register_blueprint(drafts.blueprint)
     app.register_blueprint(notifications.blueprint)
+    app.register_blueprint(proconnect.blueprint)
     app.add_template_filter(heure)
     app.add_template_filter(date_fr)
     app.add_template_filter(display_phone, "telephone")

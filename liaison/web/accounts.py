@@ -53,6 +53,8 @@ ACTIONS = {
     "desactiver": "Désactiver le compte",
     "reactiver": "Réactiver le compte",
     "reinitialiser": "Réinitialiser le mot de passe",
+    "proconnect-uniquement": "Connexion par ProConnect uniquement",
+    "delier-proconnect": "Délier de ProConnect",
 }
 STATE_FORMATS = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
 
@@ -67,6 +69,8 @@ def _temporary_password_first() -> BaseResponse | None:
     if user is None or not user.must_change_password or request.path.startswith("/api/"):
         return None
     if request.endpoint in BEFORE_CHANGE:
+        return None
+    if browser_session.opening().proconnect_id_token is not None:  # signed in with ProConnect: no password to change
         return None
     return redirect(url_for(CHANGE_PAGE))
 
@@ -116,7 +120,12 @@ def index() -> str:
     _, structure = _structure()
     warned = [row for row in structure.rows if row.inactivity and row.inactivity.warned(structure.today)]
     return render_template(
-        "accounts.html", structure=structure, warned=warned, REASONS=DisabledReason, manageable=_manageable
+        "accounts.html",
+        structure=structure,
+        warned=warned,
+        REASONS=DisabledReason,
+        manageable=_manageable,
+        proconnect=context.config().uses_proconnect,
     )
 
 
@@ -223,12 +232,23 @@ def confirm(login: str, action: str) -> Page | BaseResponse:
             elif action == "reactiver":
                 accounts.enable_account(db, actor, login)
                 message = f"Le compte {login} est réactivé."
+            elif action == "proconnect-uniquement":
+                accounts.make_proconnect_only(db, actor, login)
+                message = (
+                    f"Le compte {login} se connecte désormais avec ProConnect uniquement : il n'a plus de mot de passe."
+                )
+            elif action == "delier-proconnect":
+                accounts.unbind_proconnect(db, actor, login)
+                message = (
+                    f"Le compte {login} n'est plus lié à une identité ProConnect : "
+                    "sa prochaine connexion ProConnect le liera."
+                )
             else:
                 password = accounts.reset_password(db, actor, context.hasher(), login)
                 db.commit()
                 return render_template("accounts_password.html", account=account, password=password, new=False), 200
-        except CapReached as cap:
-            flash(str(cap), "erreur")
+        except (CapReached, AccountInvalid) as refused:
+            flash(str(refused), "erreur")
             return redirect(url_for("accounts.index"))
         db.commit()
         flash(message, "succes")

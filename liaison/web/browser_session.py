@@ -78,7 +78,7 @@ def prove_second_factor(db: Session) -> None:
         web_sessions.prove_second_factor(db, secret)
 
 
-def begin(db: Session, user: User, opening: Opening = Opening()) -> None:
+def begin(db: Session, user: User, opening: Opening = Opening()) -> None:  # noqa: B008 - frozen: one shared value
     """A new session for ``user`` in this browser (after a sign-in, a second factor or a password
     change), opened as ``opening`` says; the cookie's previous content, CSRF token included, is
     dropped, except, when this same person's previous session here expired, its secret and CSRF

@@ -33,8 +33,10 @@ from liaison.models import SheetKind, User
 from liaison.services import boxes, directory, exports, imports, partnerships, person_file, sheets, sign_in, tokens
 from liaison.services.audit import record
 from liaison.services.import_limit import ImportsPaused
+from liaison.services.web_sessions import Opening
 from liaison.web import browser_session, confirmation, known_device, pages
 from liaison.web import drafts as drafts_web
+from liaison.web import proconnect as proconnect_web
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
 from liaison.web.retention import destroyed_rows
 from liaison.web.safe_redirect import local_path
@@ -47,7 +49,10 @@ from schemas.patterns import PatternError
 from schemas.sheets import AgentSchema, flatten_errors
 
 blueprint = Blueprint("web", __name__)
-PUBLIC_ENDPOINTS = {"web.login", "static", *pages.ENDPOINTS}  # pages: the footer's, read without signing in
+# pages: the footer's, read without signing in; ProConnect's sign-in and the returns from it
+PUBLIC_ENDPOINTS = {"web.login", "static", *pages.ENDPOINTS, *proconnect_web.ENDPOINTS}
+# What a session waiting for its second factor opens, besides the public pages.
+PENDING_ENDPOINTS = {"second_factor.verify", "second_factor.enrol", "second_factor.recovery", "web.logout"}
 LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
 
 
@@ -56,6 +61,10 @@ def load_user() -> BaseResponse | None:
     if request.path.startswith("/api/"):
         return None
     user = browser_session.resume()
+    if user is None and browser_session.pending_user() is not None:
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint in PENDING_ENDPOINTS:
+            return None
+        return redirect(url_for("second_factor.verify", suivant=request.full_path if request.method == "GET" else None))
     if user is None:
         if request.endpoint not in PUBLIC_ENDPOINTS:
             late = drafts_web.keep_late_form()  # a sheet form sent after the session ended: kept
@@ -117,17 +126,26 @@ def login() -> tuple[str, int] | BaseResponse:
             db.commit()
             error = LOGIN_FAILED
         else:
-            browser_session.begin(db, attempt.user)
+            target = local_path(request.args.get("suivant"))
+            if authnz.needs_second_factor(attempt.user, context.config().second_factor_roles):
+                browser_session.begin(db, attempt.user, Opening(pending=True))
+                response = redirect(url_for("second_factor.verify", suivant=target))
+            else:
+                browser_session.begin(db, attempt.user)
+                response = redirect(target or url_for("web.home"))
             db.commit()
-            response = redirect(local_path(request.args.get("suivant")) or url_for("web.home"))
             known_device.remember(response, login_name, device)
             return response
-    return render_template("login.html", error=error), (401 if error else 200)
+    return _login_page(error), (401 if error else 200)
+
+
+def _login_page(error: str | None) -> str:
+    return render_template("login.html", error=error, proconnect=context.config().uses_proconnect)
 
 
 def _try_later(seconds: int) -> BaseResponse:
     """429: the same page whatever the login and password (they were not checked)."""
-    response = make_response(render_template("login.html", error=sign_in_suspended(seconds)), 429)
+    response = make_response(_login_page(sign_in_suspended(seconds)), 429)
     response.headers["Retry-After"] = str(seconds)
     return response
 
@@ -135,8 +153,12 @@ def _try_later(seconds: int) -> BaseResponse:
 @blueprint.post("/deconnexion")
 def logout() -> BaseResponse:
     db = get_session()
+    id_token = browser_session.opening().proconnect_id_token
     browser_session.end(db)
     db.commit()
+    to_proconnect = proconnect_web.sign_out_redirect(id_token)  # ends ProConnect's session too
+    if to_proconnect is not None:
+        return to_proconnect
     flash("Vous êtes déconnecté(e).", "info")
     return redirect(url_for("web.login"))
 

@@ -1,0 +1,152 @@
+"""« S'identifier avec ProConnect »: the sign-in and sign-out pages of ProConnect (thin views).
+
+The protocol is :mod:`liaison.proconnect`'s; which account opens is
+:mod:`liaison.services.proconnect_accounts`'; whether a second factor is still due is
+:mod:`liaison.authnz`'s. A sign-in that proves ProConnect's MFA level opens a complete session;
+one that does not, for an account that needs a second factor, opens a session that waits for the
+local code (:mod:`liaison.web.second_factor`). This browser then remembers to ask ProConnect for the
+MFA level at the next sign-in (:data:`ASK_MFA_COOKIE`, which holds nothing personal).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from liaison import authnz, context, proconnect
+from liaison.db import get_session
+from liaison.enums import ProConnectRefusal
+from liaison.models import utcnow
+from liaison.proconnect import ProConnectFailed, ProConnectUnavailable
+from liaison.services import proconnect_accounts
+from liaison.services.audit import Actor, record
+from liaison.services.web_sessions import Opening
+from liaison.web import browser_session
+from liaison.web.safe_redirect import local_path
+
+blueprint = Blueprint("proconnect", __name__)
+# Reached without a session (the sign-in, its return, the return from sign-out).
+ENDPOINTS = frozenset({"proconnect.start", "proconnect.callback", "proconnect.logout_return", "proconnect.leave"})
+NEXT = "proconnect_next"  # the cookie's entry: where to go once signed in
+REFUSED_ID_TOKEN = "proconnect_refused"  # noqa: S105 - the entry's name: a refused sign-in may still end ProConnect's session
+ASK_MFA_COOKIE = "liaison_proconnect_mfa"
+ASK_MFA_DAYS = 180
+UNAVAILABLE = (
+    "ProConnect ne répond pas pour le moment. Réessayez dans quelques minutes, ou connectez-vous avec "
+    "votre identifiant et votre mot de passe liaison si vous en avez un."
+)
+NOT_VERIFIED = (
+    "La réponse de ProConnect n'a pas pu être vérifiée (la connexion a peut-être expiré, ou été commencée "
+    "dans un autre onglet). Aucune session n'a été ouverte : recommencez la connexion."
+)
+
+
+def _configured() -> None:
+    if not context.config().uses_proconnect:
+        abort(404)
+
+
+@blueprint.get("/connexion/proconnect")
+def start() -> BaseResponse | tuple[str, int]:
+    """Off to ProConnect; ``?double_authentification=oui`` (or this browser's memory) asks its MFA level."""
+    _configured()
+    if g.get("user") is not None:
+        return redirect(local_path(request.args.get("suivant")) or url_for("web.home"))
+    session[NEXT] = local_path(request.args.get("suivant"))
+    ask_mfa = request.args.get("double_authentification") == "oui" or request.cookies.get(ASK_MFA_COOKIE) == "1"
+    try:
+        return proconnect.authorize_redirect(context.config().base_url, second_factor=ask_mfa)
+    except ProConnectUnavailable:
+        return render_template("proconnect_problem.html", message=UNAVAILABLE), 503
+
+
+@blueprint.get("/connexion/proconnect/retour")
+def callback() -> BaseResponse | tuple[str, int]:
+    """ProConnect's answer: verified, matched to an account, and a session opened, or refused and traced."""
+    _configured()
+    db = get_session()
+    actor = Actor(None, request.remote_addr or "")
+    target = local_path(session.get(NEXT))
+    if request.args.get("error") == "access_denied" and not request.args.get("code"):
+        record(db, "proconnect.failed", actor, detail="access_denied")
+        db.commit()
+        message = (
+            "La connexion avec ProConnect n'a pas abouti : elle a été annulée, ou le niveau de sécurité "
+            "demandé (double authentification) n'a pas pu être atteint. Aucune session n'a été ouverte."
+        )
+        return render_template("proconnect_problem.html", message=message), 403
+    try:
+        claims, id_token = proconnect.complete_sign_in()
+    except ProConnectFailed as failed:
+        record(db, "proconnect.failed", actor, detail=failed.reason)
+        db.commit()
+        return render_template("proconnect_problem.html", message=NOT_VERIFIED), 400
+    except ProConnectUnavailable:
+        return render_template("proconnect_problem.html", message=UNAVAILABLE), 503
+    found = proconnect_accounts.account_for(db, claims, request.remote_addr or "")
+    if isinstance(found, proconnect_accounts.Refused):
+        db.commit()
+        session[REFUSED_ID_TOKEN] = id_token
+        page = render_template("proconnect_refused.html", refused=found, claims=claims, REASONS=ProConnectRefusal)
+        return page, 403
+    needs = authnz.needs_second_factor(found, context.config().second_factor_roles)
+    proven = claims.proves_second_factor
+    if needs and not proven:
+        browser_session.begin(db, found, Opening(pending=True, proconnect_id_token=id_token))
+        response = redirect(url_for("second_factor.verify", suivant=target))
+    else:
+        opening = Opening(second_factor_at=utcnow() if proven else None, proconnect_id_token=id_token)
+        browser_session.begin(db, found, opening)
+        response = redirect(target or url_for("web.home"))
+    db.commit()
+    if needs:  # next time, ask ProConnect for its MFA level straight away
+        response.set_cookie(
+            ASK_MFA_COOKIE,
+            "1",
+            max_age=ASK_MFA_DAYS * 24 * 3600,
+            secure=context.config().is_production,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+@blueprint.post("/connexion/proconnect/sortie")
+def leave() -> BaseResponse:
+    """After a refused sign-in: end the ProConnect session too, to sign in there as someone else."""
+    _configured()
+    id_token = session.pop(REFUSED_ID_TOKEN, None)
+    if not isinstance(id_token, str):
+        return redirect(url_for("web.login"))
+    try:
+        return proconnect.logout_redirect(context.config().base_url, id_token)
+    except ProConnectUnavailable:
+        flash(UNAVAILABLE, "erreur")
+        return redirect(url_for("web.login"))
+
+
+def sign_out_redirect(id_token: str | None) -> BaseResponse | None:
+    """After liaison's own sign-out: the redirect that ends ProConnect's session too, if it opened this one."""
+    if id_token is None or not context.config().uses_proconnect:
+        return None
+    try:
+        return proconnect.logout_redirect(context.config().base_url, id_token)
+    except ProConnectUnavailable:
+        return None
+
+
+@blueprint.get("/deconnexion/proconnect/retour")
+def logout_return() -> BaseResponse:
+    """Back from ProConnect's sign-out: its ``state`` must be the one this browser sent."""
+    _configured()
+    try:
+        proconnect.check_logout_return()
+    except ProConnectFailed:
+        flash(
+            "Vous êtes déconnecté(e) de liaison. Le retour de ProConnect n'a pas été reconnu : fermez votre "
+            "navigateur pour être sûr(e) que la session ProConnect est terminée.",
+            "erreur",
+        )
+    else:
+        flash("Vous êtes déconnecté(e) de liaison et de ProConnect.", "info")
+    return redirect(url_for("web.login"))
