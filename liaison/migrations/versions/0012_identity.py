@@ -24,9 +24,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("proconnect_idp_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("proconnect_sub", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("proconnect_bound_at", liaison.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(
-            sa.Column("proconnect_only", sa.Boolean(), server_default=sa.text("false"), nullable=False)
-        )
+        batch_op.add_column(sa.Column("proconnect_only", sa.Boolean(), server_default=sa.text("false"), nullable=False))
         batch_op.create_unique_constraint(
             batch_op.f("uq_user_account_proconnect_idp_id"), ["proconnect_idp_id", "proconnect_sub"]
         )
