@@ -237,6 +237,11 @@ def may_reset_second_factor(actor: User | None, account: User) -> bool:
     )
 
 
+def may_list_second_factors(actor: User | None) -> bool:
+    """Who sees the state of the second factor of their structure's accounts: those who may reset one."""
+    return actor is None or actor.role in SECOND_FACTOR_RESETTERS
+
+
 def check_second_factor_reset(actor: User | None, account: User) -> None:
     """Raise :class:`Hidden` unless ``actor`` may reset ``account``'s second factor: another
     structure's account is answered like one that does not exist."""

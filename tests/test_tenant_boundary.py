@@ -78,7 +78,7 @@ from tests.conftest import empty_postgresql
 from tests.examples import fdl1, fdl2
 from tests.tenants import ALPHA, BRAVO, SHARED_PERSON, Account, Thing, World, build_world
 from tests.tenants import missing_value as missing_of_the_world
-from tests.web import sheet_form_data, sign_in
+from tests.web import enrol_second_factor, sheet_form_data, sign_in
 
 # --- what the matrix knows of the routes ----------------------------------------------------------
 
@@ -87,9 +87,16 @@ PUBLIC = {
     "static": "the style sheet and other static files: public, no data",
     "web.login": "the sign-in form: public, carries no id (its answers alike are tested in tests/web)",
     "api.openapi": "the OpenAPI document: public, generated from the schemas",
+    "proconnect.start": "ProConnect's sign-in: no id, no data (tests/web/test_proconnect.py)",
+    "proconnect.callback": "the return from ProConnect: no id, no data (tests/web/test_proconnect.py)",
+    "proconnect.leave": "ends the ProConnect session of a refused sign-in: no id, no data",
+    "proconnect.logout_return": "the return from ProConnect's sign-out: no id, no data",
 }
 NOT_CALLED = {
     "web.logout": "ends the session of the browser the matrix signs in with; no id, no data",
+    "second_factor.verify": "one's own second factor, a step of signing in: no id, no one else's data",
+    "second_factor.enrol": "activating one's own second factor: no id (done by each DPO and RGC signing in here)",
+    "second_factor.recovery": "one's own recovery codes, a step of signing in: no id, no one else's data",
 }
 # The kind of object each variable part of an address names (tests.tenants.Thing.kind).
 ARGUMENTS = {
@@ -118,7 +125,8 @@ ENUMERATED = {
     "box": ("recues", "envoyees"),
     "kind": ("csv", "json", "pdf"),  # /conservation/purges/<run_id>/rapport.<kind>
     "whom": ("partenaire", "cnil"),
-    "action": ("desactiver", "reactiver", "reinitialiser"),  # /comptes/<login>/<action>
+    # /comptes/<login>/<action>
+    "action": ("desactiver", "reactiver", "reinitialiser", "proconnect-uniquement", "delier-proconnect"),
     "file_format": ("csv", "pdf"),  # /comptes/etat.<file_format>
 }
 # The kinds of markers tenant A's own users must meet in their answers (download tokens show once only).
@@ -902,6 +910,8 @@ def _signed_in(app: Flask, account: Account) -> Caller:
     web = app.test_client()
     response = sign_in(web, account.login, account.password)
     assert response.status_code == 302, (account.login, response.status_code)
+    if response.headers["Location"].startswith("/connexion/second-facteur"):  # a DPO, an RGC
+        enrol_second_factor(web)
     caller = Caller(account, web, app.test_client())
     profile = web.get("/profil")
     text = profile.get_data(as_text=True)

@@ -6,8 +6,19 @@ import datetime as dt
 
 from flask import Flask
 
+from liaison import authnz
 from liaison.display import display_phone, french_day, french_moment
-from liaison.web import accounts, drafts, notifications, pages, proconnect, registers, retention, tokens
+from liaison.web import (
+    accounts,
+    drafts,
+    notifications,
+    pages,
+    proconnect,
+    registers,
+    retention,
+    second_factor,
+    tokens,
+)
 from liaison.web.views import blueprint
 
 
@@ -31,6 +42,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(drafts.blueprint)
     app.register_blueprint(notifications.blueprint)
     app.register_blueprint(proconnect.blueprint)
+    app.register_blueprint(second_factor.blueprint)
+    app.jinja_env.globals["uses_proconnect"] = app.extensions["liaison.config"].uses_proconnect
+    app.jinja_env.globals["may_list_second_factors"] = authnz.may_list_second_factors
     app.add_template_filter(heure)
     app.add_template_filter(date_fr)
     app.add_template_filter(display_phone, "telephone")

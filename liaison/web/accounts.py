@@ -125,7 +125,6 @@ def index() -> str:
         warned=warned,
         REASONS=DisabledReason,
         manageable=_manageable,
-        proconnect=context.config().uses_proconnect,
     )
 
 

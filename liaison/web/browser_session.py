@@ -83,7 +83,7 @@ def begin(db: Session, user: User, opening: Opening = Opening()) -> None:  # noq
     change), opened as ``opening`` says; the cookie's previous content, CSRF token included, is
     dropped, except, when this same person's previous session here expired, its secret and CSRF
     secret (see :data:`EARLIER_SECRET`). The caller commits."""
-    earlier = _earlier(db, user)
+    earlier = _earlier(db, user) or _carried(user)
     session.clear()
     session[SECRET] = web_sessions.start(db, user, limits=_limits(), opening=opening)
     if earlier is not None:
@@ -97,6 +97,16 @@ def _earlier(db: Session, user: User) -> tuple[str, str] | None:
         return None
     author = web_sessions.late_form_author(db, secret, _limits())
     return (secret, csrf) if author is not None and author.id == user.id else None
+
+
+def _carried(user: User) -> tuple[str, str] | None:
+    """What a session waiting for ``user``'s second factor kept of their expired session (see
+    :data:`EARLIER_SECRET`): the complete session that replaces it keeps it too."""
+    secret, csrf = session.get(EARLIER_SECRET), session.get(EARLIER_CSRF)
+    waiting = pending_user()
+    if waiting is None or waiting.id != user.id or not isinstance(secret, str) or not isinstance(csrf, str):
+        return None
+    return secret, csrf
 
 
 def ended_sessions() -> list[tuple[str, str]]:

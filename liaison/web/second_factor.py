@@ -259,7 +259,7 @@ def reset(login: str) -> Page | BaseResponse:
 def accounts() -> Page:
     """The structure's accounts, the state of each one's second factor, and a link to reset it."""
     actor = context.signed_in_user()
-    if actor.role not in authnz.SECOND_FACTOR_RESETTERS:
+    if not authnz.may_list_second_factors(actor):
         raise Hidden
     db = get_session()
     people = list(db.scalars(select(User).where(User.organisation_id == actor.organisation_id).order_by(User.login)))

@@ -34,7 +34,7 @@ from liaison.services import boxes, directory, exports, imports, partnerships, p
 from liaison.services.audit import record
 from liaison.services.import_limit import ImportsPaused
 from liaison.services.web_sessions import Opening
-from liaison.web import browser_session, confirmation, known_device, pages
+from liaison.web import browser_session, confirmation, known_device, pages, second_factor
 from liaison.web import drafts as drafts_web
 from liaison.web import proconnect as proconnect_web
 from liaison.web.forms import CHOICE_LABELS, flat_values, form_items, form_values, index_of, parse_form
@@ -52,7 +52,7 @@ blueprint = Blueprint("web", __name__)
 # pages: the footer's, read without signing in; ProConnect's sign-in and the returns from it
 PUBLIC_ENDPOINTS = {"web.login", "static", *pages.ENDPOINTS, *proconnect_web.ENDPOINTS}
 # What a session waiting for its second factor opens, besides the public pages.
-PENDING_ENDPOINTS = {"second_factor.verify", "second_factor.enrol", "second_factor.recovery", "web.logout"}
+PENDING_ENDPOINTS = {*second_factor.ENDPOINTS, "web.logout"}
 LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
 
 
@@ -140,7 +140,7 @@ def login() -> tuple[str, int] | BaseResponse:
 
 
 def _login_page(error: str | None) -> str:
-    return render_template("login.html", error=error, proconnect=context.config().uses_proconnect)
+    return render_template("login.html", error=error)
 
 
 def _try_later(seconds: int) -> BaseResponse:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
+import pyotp
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
@@ -200,6 +201,25 @@ def sign_in(client: FlaskClient, login: str, password: str, follow_redirects: bo
         data={"csrf_token": token, "identifiant": login, "mot_de_passe": password},
         follow_redirects=follow_redirects,
     )
+
+
+# The key the enrolment page shows for typing by hand: 32 base32 characters in groups of four.
+SHOWN_TOTP_KEY = re.compile(r"\b([A-Z2-7]{4}(?: [A-Z2-7]{4}){7})\b")
+
+
+def enrol_second_factor(client: FlaskClient) -> str:
+    """Activate the second factor as a person does after their password: read the key the page
+    shows, type the code of the moment; returns the key (what their application holds)."""
+    shown = page(client.get("/connexion/second-facteur/activation"))
+    found = SHOWN_TOTP_KEY.search(shown.text)
+    assert found, "the enrolment page shows no key"
+    key = found.group(1).replace(" ", "")
+    response = client.post(
+        "/connexion/second-facteur/activation",
+        data={"csrf_token": shown.csrf_token(), "code": pyotp.TOTP(key).now()},
+    )
+    assert response.status_code == 200, response.status_code
+    return key
 
 
 def sign_out(client: FlaskClient) -> None:
