@@ -71,7 +71,9 @@ class ProConnectUnavailable(Exception):
 
 
 def init_app(app: Flask, config: Config) -> None:
-    """Register the client when ProConnect is configured, and read its discovery document now."""
+    """Register the client when ProConnect is configured (its discovery document is read by
+    :func:`read_discovery` when the server starts, or else at the first sign-in: a command of the
+    command line reads nothing)."""
     if not config.uses_proconnect:
         return
     oauth = OAuth(app)
@@ -83,11 +85,24 @@ def init_app(app: Flask, config: Config) -> None:
         client_kwargs={"leeway": LEEWAY_SECONDS, "default_timeout": HTTP_TIMEOUT_SECONDS},
     )
     app.extensions["liaison.proconnect"] = client
+
+
+def read_discovery(app: Flask) -> str | None:
+    """At the server's start: read ProConnect's discovery document now. A French sentence saying
+    what came of it, for the start-up messages (None when ProConnect is not configured); ProConnect
+    not answering does not stop the server (password sign-in works, and the document is read again
+    at the first ProConnect sign-in)."""
+    client = app.extensions.get("liaison.proconnect")
+    if client is None:
+        return None
     try:
         with app.app_context():
-            _metadata(client)
+            metadata = _metadata(client)
     except ProConnectUnavailable:
-        log.warning("ProConnect ne répond pas au démarrage : sa configuration sera relue à la première connexion.")
+        message = "ProConnect ne répond pas : sa configuration sera relue à la première connexion ProConnect."
+        log.warning(message)
+        return message
+    return f"ProConnect : configuration lue ({metadata.get('issuer')})."
 
 
 def _client() -> Any:

@@ -30,6 +30,7 @@ SUBCOMMANDS = [
     ["users", "list"],
     ["users", "token"],
     ["users", "tokens"],
+    ["users", "reset-second-factor"],
     ["keys"],
     ["keys", "rotate"],
     ["audit"],
@@ -154,7 +155,7 @@ class TestUsers:
         listed = run("users", "list")
         assert listed.exit_code == 0, listed.output
         rows = [line.split("\t") for line in listed.output.splitlines()]
-        assert ["x.gardanne", "13181", "referent", "actif"] in rows
+        assert ["x.gardanne", "13181", "referent", "actif", "mot de passe", "sans double authentification"] in rows
         only = run("users", "list", "--org", "13181")
         assert [row[0] for row in (line.split("\t") for line in only.output.splitlines())] == ["x.gardanne"]
 
@@ -233,7 +234,7 @@ class TestUsers:
             app.extensions["liaison.engine"].dispose()
 
         assert ["x.api", "13181", "referent", "désactivé"] in [
-            line.split("\t") for line in run("users", "list").output.splitlines()
+            line.split("\t")[:4] for line in run("users", "list").output.splitlines()
         ]
         assert_refused(run("users", "token", "x.api", "--name", "Encore"), "désactivé")
 

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import pyotp
 import pytest
 from click.testing import Result
+from sqlalchemy import select
 
 from liaison import create_app, db
 from liaison.config import Config
-from liaison.models import User
-from liaison.services import directory
+from liaison.models import AuditEntry, User
+from liaison.services import directory, second_factor
 from liaison.services.demo import DemoAccount
 from tests.commands import Run, assert_refused
 from tests.test_exports import PASSPHRASE
@@ -144,3 +146,37 @@ class TestEnable:
         result = run("users", "enable", "--help")
         assert result.exit_code == 0 and "Réactive un compte" in result.output
         assert "--email" in run("users", "add", "--help").output
+
+
+class TestResetSecondFactor:
+    """``liaison users reset-second-factor``: the operator's way out when nobody of the structure can."""
+
+    def test_a_lost_phone_is_reset_and_traced(self, run: Run, config: Config) -> None:
+        app = create_app(config)
+        try:
+            with db.session_scope(app.extensions["liaison.engine"]) as session:
+                dpo = directory.require_user(session, "demo.dpo")
+                enrolment = second_factor.enrol(session, app.extensions["liaison.vault"], dpo)
+                code = pyotp.TOTP(enrolment.secret).now()
+                second_factor.confirm(session, app.extensions["liaison.vault"], dpo, code)
+        finally:
+            app.extensions["liaison.engine"].dispose()
+        listed = run("users", "list").output
+        assert "demo.dpo\tPLIE-PAYS-AIX\tdpo\tactif\tmot de passe\tdouble authentification activée" in listed
+        done = run("users", "reset-second-factor", "demo.dpo")
+        assert done.exit_code == 0, done.output
+        assert "l'activera de nouveau à sa prochaine connexion" in done.output
+        assert (
+            "demo.dpo\tPLIE-PAYS-AIX\tdpo\tactif\tmot de passe\tsans double authentification"
+            in run("users", "list").output
+        )
+        app = create_app(config)
+        try:
+            with db.session_scope(app.extensions["liaison.engine"]) as session:
+                entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "second_factor.reset")).all()
+                assert [(entry.user_id, entry.detail) for entry in entries] == [(None, "demo.dpo")]
+        finally:
+            app.extensions["liaison.engine"].dispose()
+
+    def test_an_unknown_login_is_refused(self, run: Run) -> None:
+        assert_refused(run("users", "reset-second-factor", "personne"), "Aucun utilisateur")

@@ -7,7 +7,7 @@ import datetime as dt
 
 import click
 
-from liaison import db
+from liaison import db, proconnect
 from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session, vault_of
 from liaison.cli._types import WholeNumber
 from liaison.config import ConfigError
@@ -75,6 +75,9 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
         app.extensions["liaison.config"] = dataclasses.replace(config, public_url=f"http://{reachable}:{port}")
     db.upgrade_schema(app.extensions["liaison.engine"])
     scheduler = None if no_scheduler else start_scheduler(app)
+    discovery = proconnect.read_discovery(app)
+    if discovery is not None:
+        click.echo(discovery)
     click.echo(f"liaison écoute sur http://{host}:{port}/ (Ctrl+C pour arrêter)")
     click.echo(f"Liens absolus (téléchargements) : {app.extensions['liaison.config'].base_url}/… (LIAISON_PUBLIC_URL)")
     try:

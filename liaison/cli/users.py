@@ -14,15 +14,16 @@ import click
 
 from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session
 from liaison.cli._types import WholeNumber
-from liaison.models import Role
-from liaison.services import accounts, directory, tokens
+from liaison.models import Role, User
+from liaison.services import accounts, directory, second_factor, tokens
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 @click.group(subcommand_metavar=SUBCOMMAND)
 def users() -> None:
-    """Gère les comptes (ajout, désactivation, réactivation, liste, jetons d'API et leur révocation)."""
+    """Gère les comptes (ajout, désactivation, réactivation, liste, jetons d'API et leur révocation,
+    double authentification)."""
 
 
 @users.command("add")
@@ -88,15 +89,45 @@ def users_enable(login: str) -> None:
     "--org", "organisation", default=None, metavar="CODE", help="Seulement les comptes de cette organisation."
 )
 def users_list(organisation: str | None) -> None:
-    """Liste les comptes : identifiant, organisation, rôle, état."""
+    """Liste les comptes : identifiant, organisation, rôle, état, connexion (mot de passe, ProConnect),
+    double authentification."""
     app = command_app()
     with command_session(app) as session:
+        people = directory.list_users(session, organisation)
+        enrolled = second_factor.enrolment_dates(session, people)
         rows = [
-            (user.login, user.organisation.code, user.role.value, "actif" if user.active else "désactivé")
-            for user in directory.list_users(session, organisation)
+            (
+                user.login,
+                user.organisation.code,
+                user.role.value,
+                "actif" if user.active else "désactivé",
+                _sign_in_of(user),
+                "double authentification activée" if user.id in enrolled else "sans double authentification",
+            )
+            for user in people
         ]
     for row in rows:
         click.echo("\t".join(row))
+
+
+def _sign_in_of(user: User) -> str:
+    """How an account signs in, in a word: ProConnect only, or a password (and ProConnect once bound)."""
+    if user.proconnect_only:
+        return "ProConnect uniquement"
+    return "mot de passe, ProConnect" if user.proconnect_sub else "mot de passe"
+
+
+@users.command("reset-second-factor")
+@click.argument("login", metavar="IDENTIFIANT")
+def users_reset_second_factor(login: str) -> None:
+    """Réinitialise la double authentification d'un compte (téléphone perdu et plus de code de
+    secours, sans autre RGC ni DPO dans la structure pour le faire) : elle sera de nouveau activée à
+    la prochaine connexion ; ses sessions se ferment. Tracé dans le journal."""
+    app = command_app()
+    with command_session(app) as session:
+        account = directory.require_user(session, login)
+        second_factor.reset(session, app.extensions["liaison.vault"], CLI_ACTOR, account)
+    click.echo(f"Double authentification réinitialisée : {login} l'activera de nouveau à sa prochaine connexion.")
 
 
 DEFAULT_TOKEN_NAME = "Ligne de commande"  # noqa: S105 - a label, not a secret

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from werkzeug.test import TestResponse
 
-from liaison import create_app, db
+from liaison import create_app, db, proconnect
 from liaison.config import DEVELOPMENT_PUBLIC_URL, Config
 from liaison.models import AuditEntry, Organisation, User, WebSession
 from liaison.services import accounts, directory
@@ -67,6 +68,15 @@ def plie_with_siret(app: Flask, demo: dict[str, DemoAccount]) -> None:
     with db.session_scope(app.extensions["liaison.engine"]) as session:
         plie = session.scalars(select(Organisation).where(Organisation.code == "PLIE-PAYS-AIX")).one()
         plie.siret = PLIE_SIRET
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A port of 127.0.0.1 where nothing listens (bound, read, closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 @pytest.fixture
@@ -484,3 +494,28 @@ class TestWithoutProConnect:
         assert "ProConnect" not in client.get("/connexion").get_data(as_text=True)
         assert client.get("/connexion/proconnect").status_code == 404
         plain.extensions["liaison.engine"].dispose()
+
+
+class TestDiscovery:
+    """The discovery document is read when the server starts; ProConnect silent does not stop it."""
+
+    def test_the_server_reads_it_at_start(self, app: Flask, openid_provider: OpenIDProvider) -> None:
+        assert proconnect.read_discovery(app) == f"ProConnect : configuration lue ({openid_provider.issuer})."
+
+    def test_a_silent_proconnect_leaves_passwords_working(self, config: Config, free_port: int) -> None:
+        silent = dataclasses.replace(
+            config,
+            proconnect_issuer=f"http://127.0.0.1:{free_port}/api/v2",
+            proconnect_client_id=CLIENT_ID,
+            proconnect_client_secret=CLIENT_SECRET,
+        )
+        app = create_app(silent)
+        try:
+            assert "ne répond pas" in (proconnect.read_discovery(app) or "")
+            client = app.test_client()
+            assert client.get("/connexion").status_code == 200
+            response = client.get("/connexion/proconnect")
+            assert response.status_code == 503
+            assert "ProConnect ne répond pas pour le moment" in page(response).text
+        finally:
+            app.extensions["liaison.engine"].dispose()
