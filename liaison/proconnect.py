@@ -213,18 +213,22 @@ def _userinfo(client: Any, metadata: dict[str, Any], token: dict[str, Any]) -> d
     except (JoseError, ValueError) as error:
         raise ProConnectFailed(f"userinfo:{type(error).__name__}") from None
     claims = dict(decoded.claims)
-    _check_userinfo_claims(claims, metadata, client.client_id)
+    check_userinfo_claims(claims, metadata, client.client_id)
     return claims
 
 
-def _check_userinfo_claims(claims: dict[str, Any], metadata: dict[str, Any], client_id: str) -> None:
-    """A signed userinfo carries iss and aud (OpenID Connect Core 5.3.2): they must be ProConnect's and ours."""
-    if claims.get("iss") != metadata.get("issuer"):
+def check_userinfo_claims(claims: dict[str, Any], metadata: dict[str, Any], client_id: str) -> None:
+    """A signed userinfo should carry iss and aud (OpenID Connect Core 5.3.2, a SHOULD): when it
+    does, they must be ProConnect's and ours. Its signature by the issuer's key, and its ``sub``
+    equal to the ID token's (checked by :func:`~liaison.proconnect_claims.claims_of`), bind it to
+    this sign-in either way."""
+    if "iss" in claims and claims["iss"] != metadata.get("issuer"):
         raise ProConnectFailed("userinfo:iss")
-    audience = claims.get("aud")
-    audiences = audience if isinstance(audience, list) else [audience]
-    if client_id not in audiences:
-        raise ProConnectFailed("userinfo:aud")
+    if "aud" in claims:
+        audience = claims["aud"]
+        audiences = audience if isinstance(audience, list) else [audience]
+        if client_id not in audiences:
+            raise ProConnectFailed("userinfo:aud")
     expires = claims.get("exp")
     if isinstance(expires, int | float) and expires + CLOCK_SKEW_SECONDS < time.time():
         raise ProConnectFailed("userinfo:exp")
