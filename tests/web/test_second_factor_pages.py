@@ -19,12 +19,11 @@ from sqlalchemy import Engine, func, select
 
 from liaison import create_app, db
 from liaison.config import Config
-from liaison.models import AuditEntry, Role, User, WebSession, utcnow
+from liaison.models import ApiToken, AuditEntry, Role, User, WebSession, utcnow
 from liaison.services import directory, second_factor, web_sessions
 from liaison.services.audit import Actor
 from liaison.services.demo import DemoAccount
 from liaison.services.web_sessions import Opening
-from liaison.web import second_factor as second_factor_web
 from liaison.web.browser_session import SECRET
 from tests.web import Page, page, post_form, sign_in
 from tests.web.test_pages import assert_accessible
@@ -43,8 +42,6 @@ def reset_path(login: str) -> str:
 def app(config: Config) -> Iterator[Flask]:
     """The application with the default roles needing a second factor (the DPO's and the RGC's)."""
     application = create_app(replace(config, second_factor_roles=frozenset({"dpo", "rgc"})))
-    if "second_factor" not in application.blueprints:  # until liaison.web.init_app registers it
-        application.register_blueprint(second_factor_web.blueprint)
     application.config["TESTING"] = True
     yield application
     application.extensions["liaison.engine"].dispose()
@@ -115,12 +112,24 @@ def field_marked_invalid(html: Page, html_id: str) -> None:
 class TestEndpoints:
     """A waiting session opens the code, enrolment and recovery pages only."""
 
-    def test_the_names(self) -> None:
-        assert second_factor_web.ENDPOINTS == {
-            "second_factor.verify",
-            "second_factor.enrol",
-            "second_factor.recovery",
-        }
+    @pytest.mark.parametrize("path", ["/", "/profil", "/comptes", "/structure/second-facteur", "/profil/notifications"])
+    def test_every_other_page_sends_to_the_code(self, app: Flask, demo: dict[str, DemoAccount], path: str) -> None:
+        enrol(app, "demo.rgc")
+        response = browser(app, "demo.rgc", Opening(pending=True)).get(path)
+        assert response.status_code == 302 and response.headers["Location"].startswith(VERIFY + "?suivant=")
+
+    @pytest.mark.parametrize("path", [VERIFY, RECOVERY])
+    def test_its_own_pages_open(self, app: Flask, demo: dict[str, DemoAccount], path: str) -> None:
+        enrol(app, "demo.rgc")
+        assert browser(app, "demo.rgc", Opening(pending=True)).get(path).status_code == 200
+
+    def test_it_lasts_ten_minutes(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        enrol(app, "demo.rgc")
+        client = browser(app, "demo.rgc", Opening(pending=True))
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            for row in session.scalars(select(WebSession).where(WebSession.pending_second_factor.is_(True))):
+                row.created_at = row.last_seen_at = utcnow() - web_sessions.PENDING_LIFETIME
+        assert client.get(VERIFY).headers["Location"].startswith("/connexion?")
 
 
 class TestEnrolment:
@@ -365,3 +374,38 @@ class TestAccountsList:
 
     def test_a_referent_finds_no_page(self, app: Flask) -> None:
         assert proven(app, "demo.referent").get(ACCOUNTS).status_code == 404
+
+
+class TestApiTokens:
+    """A DPO or an RGC makes an API token on the web once this session proved a second factor."""
+
+    def tokens(self, app: Flask, login: str) -> int:
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            owner = directory.require_user(session, login)
+            return int(
+                session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.user_id == owner.id)) or 0
+            )
+
+    def test_a_session_without_it_proves_it_first(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        secret, _ = enrol(app, "demo.dpo")
+        client = browser(app, "demo.dpo", Opening())  # e.g. opened before the second factor was asked
+        before = self.tokens(app, "demo.dpo")
+        response = post_form(client, "/profil/jetons", {"jeton": "Logiciel de suivi"}, form_page="/profil")
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/connexion/second-facteur?suivant=/profil"
+        assert self.tokens(app, "demo.dpo") == before
+        proved = post_form(client, VERIFY + "?suivant=/profil", {"code": pyotp.TOTP(secret).now()}, form_page=VERIFY)
+        assert proved.headers["Location"] == "/profil"
+        made = post_form(client, "/profil/jetons", {"jeton": "Logiciel de suivi"}, form_page="/profil")
+        assert made.status_code == 201 and self.tokens(app, "demo.dpo") == before + 1
+
+    def test_a_proven_session_makes_one(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        enrol(app, "demo.rgc")
+        made = post_form(proven(app, "demo.rgc"), "/profil/jetons", {"jeton": "Script"}, form_page="/profil")
+        assert made.status_code == 201
+
+    def test_a_referent_needs_none(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        made = post_form(
+            browser(app, "demo.referent", Opening()), "/profil/jetons", {"jeton": "Script"}, form_page="/profil"
+        )
+        assert made.status_code == 201
