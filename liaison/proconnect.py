@@ -49,10 +49,12 @@ from liaison.proconnect_claims import MFA_LEVELS, AgentClaims, ClaimsIncomplete,
 log = logging.getLogger(__name__)
 
 NAME = "proconnect"
-# What liaison asks (the ones the issuer lists, when it lists them; ``openid`` always).
-SCOPES = ("openid", "given_name", "usual_name", "email", "uid", "siret", "custom", "idp_id")
+# What liaison asks (those the issuer lists, when it lists them; ``openid`` always). ``custom``: the
+# identity provider's own properties, where France Travail agents carry their agency's code.
+# ProConnect sends ``idp_id`` whatever is asked.
+SCOPES = ("openid", "given_name", "usual_name", "email", "uid", "siret", "custom")
 LEEWAY_SECONDS = 5  # how early an access token counts as expired (Authlib's default, 60 s, is all of ProConnect's)
-CLOCK_SKEW_SECONDS = 30  # tolerated between ProConnect's clock and ours when checking exp and iat
+CLOCK_SKEW_SECONDS = 5  # tolerated between ProConnect's clock and ours when checking exp (both NTP-synchronised)
 HTTP_TIMEOUT_SECONDS = 10
 CALLBACK_PATH = "/connexion/proconnect/retour"
 LOGOUT_RETURN_PATH = "/deconnexion/proconnect/retour"
