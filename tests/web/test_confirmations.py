@@ -40,6 +40,7 @@ CONFIRMED = {
     "accounts.confirm": "disabling an account, resetting its password: accounts_confirm.html",
     "tokens.revoke": "revoking an API token: token_revoke.html",
     "drafts.remove": "deleting a draft: drafts_confirm.html",
+    "second_factor.reset": "resetting another's second factor: second_factor_reset.html, the actor's own code or password asked",
 }
 HARMLESS = {
     "web.login": "signs in",
@@ -65,6 +66,10 @@ HARMLESS = {
     "retention.simulate": "a dry run destroys nothing",
     "retention.archived_sheet": "opens an archived sheet, with a reason",
     "retention.attest": "attests that one's own copies were deleted",
+    "second_factor.verify": "gives one's second factor (a step of signing in)",
+    "second_factor.enrol": "activates one's own second factor",
+    "second_factor.recovery": "uses one of one's recovery codes (a step of signing in)",
+    "proconnect.leave": "signs out of ProConnect after a refused sign-in; nothing is lost",
 }
 
 
