@@ -333,6 +333,12 @@ PROCONNECT_NEEDS_EMAIL = (
 )
 
 
+PROCONNECT_NEEDS_SIRET = (
+    "{name} n'a pas de SIRET enregistré : ProConnect reconnaît la structure à son SIRET, et la personne "
+    "ne pourrait plus se connecter. Demandez à l'exploitant du service de l'enregistrer (liaison orgs set --siret)."
+)
+
+
 def make_proconnect_only(session: Session, actor: Actor, login: str) -> User:
     """The account signs in with ProConnect only: its local password is erased, and its sessions end
     (a session opened with that password among them). Giving a password back is a reset."""
@@ -340,6 +346,9 @@ def make_proconnect_only(session: Session, actor: Actor, login: str) -> User:
     authnz.check_account(actor.user, user)
     if not user.email:
         raise AccountInvalid({"email": [PROCONNECT_NEEDS_EMAIL]})
+    organisation = user.organisation
+    if organisation.kind is OrganisationKind.PLIE and not organisation.siret:
+        raise AccountInvalid({"login": [PROCONNECT_NEEDS_SIRET.format(name=organisation.name)]})
     if not user.proconnect_only:
         user.proconnect_only, user.password_hash, user.must_change_password = True, None, False
         web_sessions.end_all(session, user.id)

@@ -10,7 +10,7 @@ MFA level at the next sign-in (:data:`ASK_MFA_COOKIE`, which holds nothing perso
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from liaison import authnz, context, proconnect
@@ -29,6 +29,7 @@ blueprint = Blueprint("proconnect", __name__)
 ENDPOINTS = frozenset({"proconnect.start", "proconnect.callback", "proconnect.logout_return", "proconnect.leave"})
 NEXT = "proconnect_next"  # the cookie's entry: where to go once signed in
 REFUSED_ID_TOKEN = "proconnect_refused"  # noqa: S105 - the entry's name: a refused sign-in may still end ProConnect's session
+LEAVING = "proconnect_leaving"  # the cookie's entry: signing out of ProConnect after a refusal
 ASK_MFA_COOKIE = "liaison_proconnect_mfa"
 ASK_MFA_DAYS = 180
 UNAVAILABLE = (
@@ -74,7 +75,9 @@ def callback() -> BaseResponse | tuple[str, int]:
             "La connexion avec ProConnect n'a pas abouti : elle a été annulée, ou le niveau de sécurité "
             "demandé (double authentification) n'a pas pu être atteint. Aucune session n'a été ouverte."
         )
-        return render_template("proconnect_problem.html", message=message), 403
+        response = make_response(render_template("proconnect_problem.html", message=message), 403)
+        response.delete_cookie(ASK_MFA_COOKIE)  # « Recommencer » asks no level this browser could not reach
+        return response
     try:
         claims, id_token = proconnect.complete_sign_in()
     except ProConnectFailed as failed:
@@ -118,6 +121,7 @@ def leave() -> BaseResponse:
     id_token = session.pop(REFUSED_ID_TOKEN, None)
     if not isinstance(id_token, str):
         return redirect(url_for("web.login"))
+    session[LEAVING] = True  # the return says so: this person was never signed in to liaison
     try:
         return proconnect.logout_redirect(context.config().base_url, id_token)
     except ProConnectUnavailable:
@@ -148,5 +152,8 @@ def logout_return() -> BaseResponse:
             "erreur",
         )
     else:
-        flash("Vous êtes déconnecté(e) de liaison et de ProConnect.", "info")
+        if session.pop(LEAVING, False):
+            flash("Vous êtes déconnecté(e) de ProConnect : identifiez-vous avec un autre compte.", "info")
+        else:
+            flash("Vous êtes déconnecté(e) de liaison et de ProConnect.", "info")
     return redirect(url_for("web.login"))

@@ -366,6 +366,9 @@ class TestAccountsStayTheRgcs:
         response = client.post("/connexion/proconnect/sortie", data={"csrf_token": page(refused).csrf_token()})
         assert response.status_code == 302 and response.headers["Location"].startswith(openid_provider.issuer)
         assert "id_token_hint" in parse_qs(urlsplit(response.headers["Location"]).query)
+        back = requests.get(response.headers["Location"], allow_redirects=False, timeout=10)
+        returned = client.get(local(back.headers["Location"]), follow_redirects=True)
+        assert "déconnecté(e) de ProConnect : identifiez-vous avec un autre compte" in page(returned).text
 
 
 class TestTheSecondFactor:
@@ -417,6 +420,8 @@ class TestTheSecondFactor:
         )
         assert response.status_code == 403
         assert signed_in_as(client) is None
+        forgotten = response.headers.getlist("Set-Cookie")
+        assert any(line.startswith("liaison_proconnect_mfa=;") for line in forgotten)  # « Recommencer » asks no level
 
     def test_a_referent_needs_no_second_factor_by_default(self, app: Flask, openid_provider: OpenIDProvider) -> None:
         client = app.test_client()
@@ -473,6 +478,19 @@ class TestProConnectOnlyAccounts:
         client = app.test_client()
         proconnect_sign_in(client, openid_provider, agent("demo.accompagnateur"))
         assert "demo.accompagnateur" in (signed_in_as(client) or "")
+
+    def test_not_for_a_plie_without_siret(self, app: Flask, engine: Engine) -> None:
+        with db.session_scope(engine) as session:
+            plie = session.scalars(select(Organisation).where(Organisation.code == "PLIE-PAYS-AIX")).one()
+            plie.siret = None
+        with db.session_scope(engine) as session, pytest.raises(accounts.AccountInvalid, match="pas de SIRET"):
+            accounts.make_proconnect_only(session, Actor(None, "test"), "demo.accompagnateur")
+        assert user(engine, "demo.accompagnateur").password_hash is not None
+
+    def test_an_agency_without_siret_is_known_by_its_code(self, app: Flask, engine: Engine) -> None:
+        with db.session_scope(engine) as session:
+            accounts.make_proconnect_only(session, Actor(None, "test"), "demo.referent")
+        assert user(engine, "demo.referent").proconnect_only
 
     def test_the_accounts_page_offers_it(self, app: Flask, openid_provider: OpenIDProvider) -> None:
         client = app.test_client()
