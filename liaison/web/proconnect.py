@@ -75,9 +75,9 @@ def callback() -> BaseResponse | tuple[str, int]:
             "La connexion avec ProConnect n'a pas abouti : elle a été annulée, ou le niveau de sécurité "
             "demandé (double authentification) n'a pas pu être atteint. Aucune session n'a été ouverte."
         )
-        response = make_response(render_template("proconnect_problem.html", message=message), 403)
-        response.delete_cookie(ASK_MFA_COOKIE)  # « Recommencer » asks no level this browser could not reach
-        return response
+        denied = make_response(render_template("proconnect_problem.html", message=message), 403)
+        denied.delete_cookie(ASK_MFA_COOKIE)  # « Recommencer » asks no level this browser could not reach
+        return denied
     try:
         claims, id_token = proconnect.complete_sign_in()
     except ProConnectFailed as failed:

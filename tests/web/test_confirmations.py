@@ -40,7 +40,7 @@ CONFIRMED = {
     "accounts.confirm": "disabling an account, resetting its password: accounts_confirm.html",
     "tokens.revoke": "revoking an API token: token_revoke.html",
     "drafts.remove": "deleting a draft: drafts_confirm.html",
-    "second_factor.reset": "resetting another's second factor: second_factor_reset.html (the actor proves who they are)",
+    "second_factor.reset": "resetting another's second factor: second_factor_reset.html (the actor proves it is them)",
 }
 HARMLESS = {
     "web.login": "signs in",
