@@ -97,6 +97,7 @@ NOT_CALLED = {
     "second_factor.verify": "one's own second factor, a step of signing in: no id, no one else's data",
     "second_factor.enrol": "activating one's own second factor: no id (done by each DPO and RGC signing in here)",
     "second_factor.recovery": "one's own recovery codes, a step of signing in: no id, no one else's data",
+    "second_factor.security": "one's own second factor and recovery codes: no id, no one else's data",
 }
 # The kind of object each variable part of an address names (tests.tenants.Thing.kind).
 ARGUMENTS = {

@@ -286,3 +286,45 @@ class AccountRow:
     enrolled_at: dt.datetime | None
     needed: bool
     resettable: bool
+
+
+# --- one's own: « Connexion et sécurité » -----------------------------------------------------------
+
+
+@blueprint.route("/profil/securite", methods=["GET", "POST"])
+def security() -> Page | BaseResponse:
+    """How one signs in (ProConnect bound or not), one's second factor and recovery codes left;
+    new recovery codes for a current code (the earlier ones then void), shown once."""
+    person = context.signed_in_user()
+    db = get_session()
+    error = None
+    if request.method == "POST":
+        vault = context.vault()
+        try:
+            accepted = service.verify(
+                db, vault, person, request.form.get("code", ""), remote_addr=request.remote_addr or ""
+            )
+        except Throttled as throttled:
+            db.rollback()
+            return _throttled("second_factor_security.html", throttled.retry_after, **_security_values(person))
+        if accepted:
+            codes = service.regenerate_recovery_codes(db, vault, person)
+            db.commit()
+            return render_template(
+                "second_factor_codes.html", codes=codes, suivant=url_for("web.profile"), renewed=True
+            ), 200
+        db.commit()  # the failure, counted and traced
+        error = WRONG_CODE
+    return render_template("second_factor_security.html", error=error, **_security_values(person)), (
+        401 if error else 200
+    )
+
+
+def _security_values(person: User) -> dict[str, object]:
+    db = get_session()
+    return {
+        "person": person,
+        "enrolled_at": service.enrolled_at(db, person),
+        "left": service.recovery_codes_left(db, person),
+        "needed": authnz.needs_second_factor(person, context.config().second_factor_roles),
+    }

@@ -69,6 +69,7 @@ HARMLESS = {
     "second_factor.verify": "gives one's second factor (a step of signing in)",
     "second_factor.enrol": "activates one's own second factor",
     "second_factor.recovery": "uses one of one's recovery codes (a step of signing in)",
+    "second_factor.security": "makes new recovery codes, for a current code (the page says the old ones stop)",
     "proconnect.leave": "signs out of ProConnect after a refused sign-in; nothing is lost",
 }
 

@@ -409,3 +409,40 @@ class TestApiTokens:
             browser(app, "demo.referent", Opening()), "/profil/jetons", {"jeton": "Script"}, form_page="/profil"
         )
         assert made.status_code == 201
+
+
+class TestSecurityPage:
+    """« Connexion et sécurité »: one's second factor, its codes left, and new codes for a current code."""
+
+    def test_the_state(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        enrol(app, "demo.dpo")
+        response = proven(app, "demo.dpo").get("/profil/securite")
+        text = assert_accessible(response).text
+        assert "Activée le" in text and "10 codes de secours" in text
+
+    def test_new_codes_for_a_current_code(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        secret, old_codes = enrol(app, "demo.dpo")
+        client = proven(app, "demo.dpo")
+        response = post_form(client, "/profil/securite", {"code": pyotp.TOTP(secret).now()})
+        assert response.status_code == 200
+        shown = page(response)
+        assert "les anciens ne fonctionnent plus" in shown.text
+        new_codes = [" ".join(element.text.split()) for element in shown.all("code")]
+        assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            person = directory.require_user(session, "demo.dpo")
+            vault = app.extensions["liaison.vault"]
+            assert second_factor.use_recovery_code(session, vault, person, old_codes[0]) is None
+            assert second_factor.use_recovery_code(session, vault, person, new_codes[0]) == 9
+
+    def test_a_wrong_code_makes_none(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        enrol(app, "demo.dpo")
+        response = post_form(proven(app, "demo.dpo"), "/profil/securite", {"code": "000000"})
+        assert response.status_code == 401
+        field_marked_invalid(page(response), "champ-code")
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            assert second_factor.recovery_codes_left(session, directory.require_user(session, "demo.dpo")) == 10
+
+    def test_a_role_that_needs_none(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        response = browser(app, "demo.referent", Opening()).get("/profil/securite")
+        assert "Non demandée pour votre rôle" in page(response).text
