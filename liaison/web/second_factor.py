@@ -54,7 +54,11 @@ WRONG_FIRST_CODE = (
 WRONG_RECOVERY_CODE = "Code de secours incorrect ou déjà utilisé. Vérifiez la saisie : 16 caractères, en 4 groupes."
 WRONG_PROOF_CODE = "Code incorrect ou déjà utilisé : rien n'a été réinitialisé."
 WRONG_PROOF_PASSWORD = "Mot de passe incorrect : rien n'a été réinitialisé."  # noqa: S105 - a message
+WRONG_PROOF_SIGN_IN = "Votre dernière double authentification est trop ancienne : rien n'a été réinitialisé."
 Page = tuple[str, int]
+# Re-authentication of a person who has neither a code nor a password (ProConnect only): a second
+# factor proven in this session this recently (signing in again with ProConnect renews it).
+REAUTHENTICATION_WINDOW = dt.timedelta(minutes=10)
 
 
 # --- who gives a second factor -------------------------------------------------------------------
@@ -226,18 +230,28 @@ def reset(login: str) -> Page | BaseResponse:
     actor, account = _account(login)
     db = get_session()
     vault = context.vault()
+    by_code = service.is_enrolled(db, actor)
+    # Neither a code nor a password (ProConnect only, its MFA level): a second factor proven lately.
+    by_sign_in = not by_code and actor.password_hash is None
+    proven_at = browser_session.second_factor_proven_at()
     values = {
         "account": account,
         "enrolled_at": service.enrolled_at(db, account),
-        "by_code": service.is_enrolled(db, actor),
+        "by_code": by_code,
+        "by_sign_in": by_sign_in,
+        "signed_in_lately": proven_at is not None and utcnow() - proven_at < REAUTHENTICATION_WINDOW,
+        "window_minutes": REAUTHENTICATION_WINDOW.seconds // 60,
         "back": _back(actor),
         "back_label": "Comptes de la structure" if actor.role is Role.RGC else "Double authentification des comptes",
     }
     error = None
     if request.method == "POST" and values["enrolled_at"] is not None:
-        proof = request.form.get("code" if values["by_code"] else "mot_de_passe", "")
+        proof = request.form.get("code" if by_code else "mot_de_passe", "")
         try:
-            proven = service.reauthenticate(db, vault, context.hasher(), context.actor(), proof)
+            if by_sign_in:
+                proven = bool(values["signed_in_lately"])
+            else:
+                proven = service.reauthenticate(db, vault, context.hasher(), context.actor(), proof)
         except Throttled as throttled:
             db.rollback()
             return _throttled("second_factor_reset.html", throttled.retry_after, **values)
@@ -251,7 +265,7 @@ def reset(login: str) -> Page | BaseResponse:
             )
             return redirect(values["back"])  # type: ignore[arg-type]
         db.commit()  # the failure, counted and traced
-        error = WRONG_PROOF_CODE if values["by_code"] else WRONG_PROOF_PASSWORD
+        error = WRONG_PROOF_CODE if by_code else WRONG_PROOF_SIGN_IN if by_sign_in else WRONG_PROOF_PASSWORD
     return render_template("second_factor_reset.html", error=error, **values), (401 if error else 200)
 
 

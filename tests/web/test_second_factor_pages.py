@@ -446,3 +446,33 @@ class TestSecurityPage:
     def test_a_role_that_needs_none(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
         response = browser(app, "demo.referent", Opening()).get("/profil/securite")
         assert "Non demandée pour votre rôle" in page(response).text
+
+
+class TestResetByAProConnectOnlyManager:
+    """A manager with neither password nor code (ProConnect only) proves itself by a recent sign-in."""
+
+    def manager(self, app: Flask, minutes_ago: int) -> FlaskClient:
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            directory.add_user(session, Actor(None, "test"), "rgc.proconnect", "PLIE-PAYS-AIX", Role.RGC)
+        return browser(app, "rgc.proconnect", Opening(second_factor_at=utcnow() - dt.timedelta(minutes=minutes_ago)))
+
+    def test_a_recent_sign_in_is_enough(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        enrol(app, "demo.dpo")
+        client = self.manager(app, minutes_ago=2)
+        assert "il y a moins de 10 minutes" in page(client.get(reset_path("demo.dpo"))).text
+        response = post_form(client, reset_path("demo.dpo"), {})
+        assert response.status_code == 302
+        assert not is_enrolled(app, "demo.dpo")
+
+    def test_an_old_one_is_not(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        enrol(app, "demo.dpo")
+        client = self.manager(app, minutes_ago=20)
+        shown = page(client.get(reset_path("demo.dpo")))
+        assert "reconnectez-vous avec ProConnect" in shown.text
+        assert [form.attrs.get("action") for form in shown.all("form", method="post")] == [
+            "/deconnexion"
+        ]  # no reset form
+        response = post_form(client, reset_path("demo.dpo"), {}, form_page="/profil")
+        assert response.status_code == 401
+        assert "trop ancienne" in page(response).text
+        assert is_enrolled(app, "demo.dpo")
