@@ -136,16 +136,12 @@ def login() -> tuple[str, int] | BaseResponse:
             db.commit()
             known_device.remember(response, login_name, device)
             return response
-    return _login_page(error), (401 if error else 200)
-
-
-def _login_page(error: str | None) -> str:
-    return render_template("login.html", error=error)
+    return render_template("login.html", error=error), (401 if error else 200)
 
 
 def _try_later(seconds: int) -> BaseResponse:
     """429: the same page whatever the login and password (they were not checked)."""
-    response = make_response(_login_page(sign_in_suspended(seconds)), 429)
+    response = make_response(render_template("login.html", error=sign_in_suspended(seconds)), 429)
     response.headers["Retry-After"] = str(seconds)
     return response
 
