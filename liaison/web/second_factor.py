@@ -263,7 +263,7 @@ def reset(login: str) -> Page | BaseResponse:
                 "prochaine connexion.",
                 "succes",
             )
-            return redirect(values["back"])  # type: ignore[arg-type]
+            return redirect(_back(actor))
         db.commit()  # the failure, counted and traced
         error = WRONG_PROOF_CODE if by_code else WRONG_PROOF_SIGN_IN if by_sign_in else WRONG_PROOF_PASSWORD
     return render_template("second_factor_reset.html", error=error, **values), (401 if error else 200)
