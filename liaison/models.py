@@ -271,6 +271,8 @@ class SecondFactor(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_step: Mapped[int | None] = mapped_column(Integer)
+    # Until confirmed: the web session (its digest) shown the secret; no other session sees it again.
+    enrolling_session: Mapped[str | None] = mapped_column(String(64))
 
 
 class RecoveryCode(Base):

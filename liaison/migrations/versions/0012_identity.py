@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("created_at", liaison.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("confirmed_at", liaison.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_step", sa.Integer(), nullable=True),
+        sa.Column("enrolling_session", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(["key_id"], ["data_key.id"], name=op.f("fk_second_factor_key_id_data_key")),
         sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], name=op.f("fk_second_factor_user_id_user_account")),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_second_factor")),
