@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, current_app
+from flask import Flask, current_app, request, session
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -44,7 +44,7 @@ from joserfc.jws import JWSRegistry
 from werkzeug.wrappers import Response as BaseResponse
 
 from liaison.config import Config
-from liaison.proconnect_claims import MFA_LEVELS, AgentClaims, ClaimsIncomplete, claims_of
+from liaison.proconnect_claims import MFA_LEVELS, AgentClaims, ClaimsIncomplete, ClaimsMismatch, claims_of
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,31 @@ SCOPES = ("openid", "given_name", "usual_name", "email", "uid", "siret", "custom
 LEEWAY_SECONDS = 5  # how early an access token counts as expired (Authlib's default, 60 s, is all of ProConnect's)
 CLOCK_SKEW_SECONDS = 5  # tolerated between ProConnect's clock and ours when checking exp (both NTP-synchronised)
 HTTP_TIMEOUT_SECONDS = 10
+# The error codes an OpenID provider sends back (RFC 6749 4.1.2.1, 5.2; OpenID Connect Core 3.1.2.6):
+# the trail keeps these, never a text of the address bar's choosing.
+OAUTH_ERRORS = frozenset(
+    {
+        "access_denied",
+        "invalid_request",
+        "unauthorized_client",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "invalid_client",
+        "invalid_grant",
+        "unsupported_grant_type",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+        "invalid_request_uri",
+        "invalid_request_object",
+        "request_not_supported",
+        "request_uri_not_supported",
+        "registration_not_supported",
+    }
+)
 CALLBACK_PATH = "/connexion/proconnect/retour"
 LOGOUT_RETURN_PATH = "/deconnexion/proconnect/retour"
 
@@ -69,7 +94,22 @@ class ProConnectFailed(Exception):
 
 
 class ProConnectUnavailable(Exception):
-    """ProConnect did not answer (discovery, keys, token or userinfo)."""
+    """ProConnect did not answer (discovery, keys, token or userinfo), or its discovery document is
+    not the configured issuer's."""
+
+
+class ProConnectIncomplete(Exception):
+    """ProConnect's verified answer lacks what liaison needs (the work email, an identifier of a
+    sane length): a refusal the page explains. ``id_token`` is kept to end ProConnect's session."""
+
+    def __init__(self, reason: str, id_token: str) -> None:
+        super().__init__(reason)
+        self.reason, self.id_token = reason[:64], id_token
+
+
+def error_code(value: object) -> str:
+    """An error code sent back by the provider, as the trail keeps it: a known code, or ``autre``."""
+    return value if isinstance(value, str) and value in OAUTH_ERRORS else "autre"
 
 
 def init_app(app: Flask, config: Config) -> None:
@@ -117,6 +157,11 @@ def _metadata(client: Any) -> dict[str, Any]:
         metadata: dict[str, Any] = client.load_server_metadata()
     except (requests.RequestException, ValueError) as error:
         raise ProConnectUnavailable(type(error).__name__) from None
+    configured: Config = current_app.extensions["liaison.config"]
+    if str(metadata.get("issuer", "")).rstrip("/") != configured.proconnect_issuer:
+        # OpenID Connect Discovery 4.3: the document must be the configured issuer's own
+        log.error("ProConnect : le document de découverte annonce un autre émetteur que LIAISON_PROCONNECT_ISSUER.")
+        raise ProConnectUnavailable("discovery:issuer")
     methods = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
     # ProConnect documents the secret in the request's body; basic authentication otherwise.
     method = "client_secret_post" if "client_secret_post" in methods else "client_secret_basic"
@@ -145,13 +190,17 @@ def _origin(address: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def authorize_redirect(base_url: str, *, second_factor: bool) -> BaseResponse:
-    """The redirect to ProConnect's authorisation endpoint (state and nonce kept for the return)."""
+def authorize_redirect(base_url: str, *, second_factor: bool, again: bool = False) -> BaseResponse:
+    """The redirect to ProConnect's authorisation endpoint (state and nonce kept for the return);
+    ``again``: the person authenticates anew at their identity provider (``prompt=login``), to
+    prove who they are before a sensitive action."""
     client = _client()
     metadata = _metadata(client)
     listed = metadata.get("scopes_supported")
     scopes = [scope for scope in SCOPES if scope == "openid" or not listed or scope in listed]
     extra: dict[str, str] = {}
+    if again:
+        extra["prompt"] = "login"
     if second_factor:
         extra["claims"] = json.dumps(
             {"id_token": {"acr": {"essential": True, "values": list(MFA_LEVELS)}}}, separators=(",", ":")
@@ -172,10 +221,16 @@ def complete_sign_in() -> tuple[AgentClaims, str]:
     state that is not this browser's; :class:`ProConnectUnavailable` when ProConnect does not answer."""
     client = _client()
     metadata = _metadata(client)
+    expected = {  # Authlib checks the issuer, and the audience only when asked to
+        "iss": {"essential": True, "values": [metadata["issuer"]]},
+        "aud": {"essential": True, "values": [client.client_id]},
+    }
     try:
-        token = client.authorize_access_token(leeway=CLOCK_SKEW_SECONDS)
+        token = client.authorize_access_token(leeway=CLOCK_SKEW_SECONDS, claims_options=expected)
     except AuthlibBaseError as error:
-        raise ProConnectFailed(f"{type(error).__name__}:{getattr(error, 'error', '')}") from None
+        code = getattr(error, "error", None)
+        detail = error_code(code) if code else getattr(error, "claim_name", "") or ""
+        raise ProConnectFailed(f"{type(error).__name__}:{detail}") from None
     except JoseError as error:
         raise ProConnectFailed(f"id_token:{type(error).__name__}") from None
     except requests.RequestException as error:
@@ -187,8 +242,10 @@ def complete_sign_in() -> tuple[AgentClaims, str]:
     userinfo = _userinfo(client, metadata, token)
     try:
         return claims_of(dict(id_claims), userinfo), raw_id_token
+    except ClaimsMismatch as mismatch:
+        raise ProConnectFailed(f"claims:{mismatch}") from None
     except ClaimsIncomplete as incomplete:
-        raise ProConnectFailed(f"claims:{incomplete}") from None
+        raise ProConnectIncomplete(str(incomplete), raw_id_token) from None
 
 
 def _userinfo(client: Any, metadata: dict[str, Any], token: dict[str, Any]) -> dict[str, Any]:
@@ -214,23 +271,22 @@ def _userinfo(client: Any, metadata: dict[str, Any], token: dict[str, Any]) -> d
             decoded = jwt.decode(signed, KeySet.import_key_set(client.fetch_jwk_set(force=True)), registry=registry)
     except (JoseError, ValueError) as error:
         raise ProConnectFailed(f"userinfo:{type(error).__name__}") from None
+    except requests.RequestException as error:
+        raise ProConnectUnavailable(type(error).__name__) from None
     claims = dict(decoded.claims)
     check_userinfo_claims(claims, metadata, client.client_id)
     return claims
 
 
 def check_userinfo_claims(claims: dict[str, Any], metadata: dict[str, Any], client_id: str) -> None:
-    """A signed userinfo should carry iss and aud (OpenID Connect Core 5.3.2, a SHOULD): when it
-    does, they must be ProConnect's and ours. Its signature by the issuer's key, and its ``sub``
-    equal to the ID token's (checked by :func:`~liaison.proconnect_claims.claims_of`), bind it to
-    this sign-in either way."""
-    if "iss" in claims and claims["iss"] != metadata.get("issuer"):
+    """A signed userinfo carries iss and aud (OpenID Connect Core 5.3.2; ProConnect sends both):
+    verified like the ID token's, they must be ProConnect's and ours."""
+    if claims.get("iss") != metadata.get("issuer"):
         raise ProConnectFailed("userinfo:iss")
-    if "aud" in claims:
-        audience = claims["aud"]
-        audiences = audience if isinstance(audience, list) else [audience]
-        if client_id not in audiences:
-            raise ProConnectFailed("userinfo:aud")
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if client_id not in audiences:
+        raise ProConnectFailed("userinfo:aud")
     expires = claims.get("exp")
     if isinstance(expires, int | float) and expires + CLOCK_SKEW_SECONDS < time.time():
         raise ProConnectFailed("userinfo:exp")
@@ -240,11 +296,14 @@ def logout_redirect(base_url: str, id_token: str) -> BaseResponse:
     """The redirect that ends the ProConnect session too (its ``state`` kept for the return)."""
     client = _client()
     _metadata(client)
-    response: BaseResponse = client.logout_redirect(
-        post_logout_redirect_uri=base_url + LOGOUT_RETURN_PATH,
-        id_token_hint=id_token,
-        state=secrets.token_urlsafe(32),
-    )
+    try:
+        response: BaseResponse = client.logout_redirect(
+            post_logout_redirect_uri=base_url + LOGOUT_RETURN_PATH,
+            id_token_hint=id_token,
+            state=secrets.token_urlsafe(32),
+        )
+    except RuntimeError:  # Authlib's answer to a provider without end_session_endpoint
+        raise ProConnectUnavailable("end_session_endpoint") from None
     return response
 
 
@@ -255,3 +314,15 @@ def check_logout_return() -> None:
         _client().validate_logout_response()
     except AuthlibBaseError as error:
         raise ProConnectFailed(f"logout:{type(error).__name__}") from None
+
+
+def consume_denial_state() -> bool:
+    """On an error sent back instead of a code: whether its ``state`` is one this browser sent
+    (forgotten now, like a state that led to a code). An error with another state is no answer to
+    this browser's request."""
+    client = _client()
+    state = request.args.get("state")
+    if not state or client.framework.get_state_data(session, state) is None:
+        return False
+    client.framework.clear_state_data(session, state)
+    return True

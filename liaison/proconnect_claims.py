@@ -32,6 +32,14 @@ class ClaimsIncomplete(ValueError):
     """A claim liaison needs is missing or malformed; the message names it (for the trail, not people)."""
 
 
+class ClaimsMismatch(ValueError):
+    """The userinfo answer is about another person than the ID token: an answer that does not verify."""
+
+
+# The longest identifiers kept (the columns' lengths): a longer one is refused, never cut.
+MAX_SUB, MAX_IDP_ID = 255, 64
+
+
 @dataclass(frozen=True)
 class AgentClaims:
     """A ProConnect sign-in: the identity (``idp_id``, ``sub``), the work email, the structure
@@ -45,6 +53,7 @@ class AgentClaims:
     given_name: str = ""
     usual_name: str = ""
     custom: Mapping[str, Any] = field(default_factory=dict)
+    auth_time: int | None = None  # when the person authenticated at their identity provider (UNIX time)
 
     @property
     def proves_second_factor(self) -> bool:
@@ -68,22 +77,26 @@ def claims_of(id_token: Mapping[str, Any], userinfo: Mapping[str, Any]) -> Agent
     if not sub:
         raise ClaimsIncomplete("sub absent du jeton d'identité")
     if _text(userinfo.get("sub")) != sub:
-        raise ClaimsIncomplete("sub de userinfo différent de celui du jeton d'identité")
+        raise ClaimsMismatch("sub de userinfo différent de celui du jeton d'identité")
     email = normalised_email(_text(userinfo.get("email")))
     if "@" not in email:
         raise ClaimsIncomplete("email absent")
     siret = "".join(_text(userinfo.get("siret")).split()) or None
     custom = userinfo.get("custom")
     idp_id = _text(id_token.get("idp_id")) or _text(userinfo.get("idp_id")) or UNNAMED_PROVIDER
+    if len(sub) > MAX_SUB or len(idp_id) > MAX_IDP_ID:
+        raise ClaimsIncomplete("sub ou idp_id trop long")
+    auth_time = id_token.get("auth_time")
     return AgentClaims(
-        idp_id=idp_id[:64],
-        sub=sub[:255],
+        idp_id=idp_id,
+        sub=sub,
         email=email,
         siret=siret,
         acr=_text(id_token.get("acr")) or None,
         given_name=_text(userinfo.get("given_name")),
         usual_name=_text(userinfo.get("usual_name")),
         custom=custom if isinstance(custom, Mapping) else {},
+        auth_time=auth_time if isinstance(auth_time, int) and not isinstance(auth_time, bool) else None,
     )
 
 

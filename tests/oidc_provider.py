@@ -259,7 +259,10 @@ class IDTokenExtension(OpenIDCode):
     def get_client_claims(self, client: Client) -> dict[str, Any]:
         now = int(self.provider.clock()) - (660 if self.provider.id_token_expired else 0)
         aud = self.provider.audience or client.client_id
-        return {"iss": self.provider.issuer, "aud": aud, "iat": now, "exp": now + ACCESS_TOKEN_LIFETIME}
+        claims = {"iss": self.provider.issuer, "aud": aud, "iat": now, "exp": now + ACCESS_TOKEN_LIFETIME}
+        if self.provider.authorized_party is not None:
+            claims["azp"] = self.provider.authorized_party
+        return claims
 
     def get_authorization_code_claims(self, authorization_code: Code) -> dict[str, Any]:
         claims: dict[str, Any] = super().get_authorization_code_claims(authorization_code)
@@ -436,7 +439,9 @@ def build_app(provider: OpenIDProvider) -> Flask:
             grant = server.get_consent_grant(end_user=identity)
             if identity is None:
                 return sign_in_form()
-            approval = approve(identity, request.values.get("claims"), int(provider.clock()))
+            approval = approve(
+                identity, request.values.get("claims"), int(provider.clock()) - provider.authenticated_ago
+            )
         except ValueError:
             return sign_in_form("Les propriétés « custom » doivent être un objet JSON.")
         except OAuth2Error as error:
@@ -510,6 +515,8 @@ class OpenIDProvider:
         self.sign_with_unknown_key = False
         self.userinfo_signed_with_unknown_key = False
         self.audience: str | None = None
+        self.authorized_party: str | None = None  # an ``azp`` claim in the ID token
+        self.authenticated_ago = 0  # seconds between the authentication and the authorize request (single sign-on)
         self.id_token_expired = False
         self.userinfo_as_json = False
         self.nonce_override: str | None = None

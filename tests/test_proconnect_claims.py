@@ -11,6 +11,7 @@ from liaison.proconnect_claims import (
     UNNAMED_PROVIDER,
     AgentClaims,
     ClaimsIncomplete,
+    ClaimsMismatch,
     claims_of,
     organisation_agrees,
     proves_second_factor,
@@ -51,7 +52,7 @@ class TestReadingTheClaims:
         assert not read.proves_second_factor
 
     def test_the_userinfo_must_be_about_the_same_person(self) -> None:
-        with pytest.raises(ClaimsIncomplete, match="sub de userinfo"):
+        with pytest.raises(ClaimsMismatch, match="sub de userinfo"):
             claims(sub="sub-2")
 
     def test_an_id_token_without_sub_is_refused(self) -> None:
@@ -75,6 +76,19 @@ class TestReadingTheClaims:
 
     def test_no_siret(self) -> None:
         assert claims(siret=None).siret is None
+
+    @pytest.mark.parametrize(("sub", "idp_id"), [("s" * 256, "fi-1"), ("sub-1", "i" * 65)])
+    def test_an_identifier_too_long_is_refused_not_cut(self, sub: str, idp_id: str) -> None:
+        with pytest.raises(ClaimsIncomplete, match="trop long"):
+            claims_of({"sub": sub, "idp_id": idp_id}, {**USERINFO, "sub": sub})
+
+    def test_the_longest_identifiers_are_kept_whole(self) -> None:
+        read = claims_of({"sub": "s" * 255, "idp_id": "i" * 64}, {**USERINFO, "sub": "s" * 255})
+        assert (len(read.sub), len(read.idp_id)) == (255, 64)
+
+    @pytest.mark.parametrize(("value", "kept"), [(1_700_000_000, 1_700_000_000), ("1700000000", None), (True, None)])
+    def test_auth_time(self, value: object, kept: int | None) -> None:
+        assert claims_of({**ID_TOKEN, "auth_time": value}, USERINFO).auth_time == kept
 
 
 class TestTheOrganisationAgrees:
@@ -109,14 +123,13 @@ class TestTheOrganisationAgrees:
 
 
 class TestTheSignedUserinfo:
-    """When a signed userinfo names its issuer and audience, they are ProConnect's and this service's."""
+    """A signed userinfo names ProConnect as its issuer and this service in its audience."""
 
     @pytest.mark.parametrize(
         "answer",
         [
             {"iss": ISSUER, "aud": "liaison"},
             {"iss": ISSUER, "aud": ["liaison", "autre"]},
-            {},
         ],
     )
     def test_accepted(self, answer: dict[str, Any]) -> None:
@@ -129,6 +142,8 @@ class TestTheSignedUserinfo:
             ({"iss": ISSUER, "aud": "autre"}, "userinfo:aud"),
             ({"iss": ISSUER, "aud": ["autre"]}, "userinfo:aud"),
             ({"iss": ISSUER, "aud": "liaison", "exp": 1_000_000_000}, "userinfo:exp"),
+            ({}, "userinfo:iss"),
+            ({"iss": ISSUER}, "userinfo:aud"),
         ],
     )
     def test_refused(self, answer: dict[str, Any], reason: str) -> None:

@@ -352,7 +352,7 @@ def make_proconnect_only(session: Session, actor: Actor, login: str) -> User:
     if not user.proconnect_only:
         user.proconnect_only, user.password_hash, user.must_change_password = True, None, False
         web_sessions.end_all(session, user.id)
-        record(session, "user.proconnect_only", actor, detail=f"user:{user.id} oui")
+        record(session, "user.proconnect_only", actor, detail=f"user:{user.id}")
     return user
 
 
@@ -364,7 +364,7 @@ def unbind_proconnect(session: Session, actor: Actor, login: str) -> User:
     if user.proconnect_sub is not None:
         user.proconnect_idp_id = user.proconnect_sub = user.proconnect_bound_at = None
         web_sessions.end_all(session, user.id)
-        record(session, "user.proconnect_only", actor, detail=f"user:{user.id} delie")
+        record(session, "user.proconnect_unbound", actor, detail=f"user:{user.id}")
     return user
 
 

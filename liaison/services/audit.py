@@ -55,7 +55,9 @@ ACTIONS = frozenset(
         "export.sweep",
         "user.login",
         "user.proconnect_bound",  # a first ProConnect sign-in bound the account to its identity
-        "user.proconnect_only",  # the RGC made an account ProConnect-only, or gave it a password back
+        "user.proconnect_only",  # the RGC made an account ProConnect-only
+        "user.proconnect_unbound",  # the RGC unbound an account from its ProConnect identity
+        "user.temporary_password_erased",  # a ProConnect sign-in made the RGC's temporary password useless
         "proconnect.refused",  # a ProConnect sign-in matched no account that may open (the reason in detail)
         "proconnect.failed",  # a ProConnect answer did not verify (state, signature, audience, expiry…)
         "user.login_failed",

@@ -28,11 +28,15 @@ from liaison.services.audit import Actor, record
 
 @dataclass(frozen=True)
 class Refused:
-    """No session: ``reason``, and the structure of the account concerned when one was found (the
-    page names whom to ask)."""
+    """No session: ``reason``, and the account concerned when one was found (the trail names it,
+    and the page names whom of its structure to ask)."""
 
     reason: ProConnectRefusal
-    organisation: Organisation | None = None
+    account: User | None = None
+
+    @property
+    def organisation(self) -> Organisation | None:
+        return self.account.organisation if self.account is not None else None
 
 
 def account_for(
@@ -44,12 +48,14 @@ def account_for(
         select(User).where(User.proconnect_idp_id == claims.idp_id, User.proconnect_sub == claims.sub)
     ).first()
     found = _bound_account(bound, claims) if bound is not None else _first_sign_in(session, claims, now)
-    if isinstance(found, Refused):
-        user = bound if found.reason is not ProConnectRefusal.UNKNOWN_EMAIL else None
-        record(session, "proconnect.refused", Actor(user, remote_addr), detail=found.reason.value)
+    if isinstance(found, Refused):  # traced as the account's, when one was found: its RGC sees the attempt
+        record(session, "proconnect.refused", Actor(found.account, remote_addr), detail=found.reason.value)
         return found
     found.last_login_at = now
     record(session, "user.login", Actor(found, remote_addr), detail=f"proconnect:{claims.acr or '-'}")
+    if found.must_change_password:  # the temporary password the RGC gave is of no more use: erased
+        found.password_hash, found.must_change_password = None, False
+        record(session, "user.temporary_password_erased", Actor(found, remote_addr))
     return found
 
 
@@ -62,9 +68,9 @@ def agrees(user: User, claims: AgentClaims) -> bool:
 
 def _bound_account(user: User, claims: AgentClaims) -> User | Refused:
     if not user.active:
-        return Refused(ProConnectRefusal.DISABLED, user.organisation)
+        return Refused(ProConnectRefusal.DISABLED, user)
     if not agrees(user, claims):
-        return Refused(ProConnectRefusal.OTHER_ORGANISATION, user.organisation)
+        return Refused(ProConnectRefusal.OTHER_ORGANISATION, user)
     return user
 
 
@@ -74,15 +80,15 @@ def _first_sign_in(session: Session, claims: AgentClaims, now: dt.datetime) -> U
         return Refused(ProConnectRefusal.UNKNOWN_EMAIL)
     active = [user for user in candidates if user.active]
     if not active:
-        return Refused(ProConnectRefusal.DISABLED, candidates[0].organisation)
+        return Refused(ProConnectRefusal.DISABLED, candidates[0])
     agreeing = [user for user in active if agrees(user, claims)]
     if not agreeing:
-        return Refused(ProConnectRefusal.OTHER_ORGANISATION, active[0].organisation)
+        return Refused(ProConnectRefusal.OTHER_ORGANISATION, active[0])
     free = [user for user in agreeing if user.proconnect_sub is None]
     if not free:
-        return Refused(ProConnectRefusal.OTHER_IDENTITY, agreeing[0].organisation)
+        return Refused(ProConnectRefusal.OTHER_IDENTITY, agreeing[0])
     if len(free) > 1:
-        return Refused(ProConnectRefusal.SEVERAL_ACCOUNTS, free[0].organisation)
+        return Refused(ProConnectRefusal.SEVERAL_ACCOUNTS, free[0])
     user = free[0]
     user.proconnect_idp_id, user.proconnect_sub, user.proconnect_bound_at = claims.idp_id, claims.sub, now
     session.flush()

@@ -163,12 +163,15 @@ def late_form_author(
 ) -> User | None:
     """The active person whose session ``secret`` *expired* (idle or absolute limit) less than
     :data:`LATE_FORMS_GRACE` ago: the author of a form sent late from that browser. None for a live
-    session, for one ended on purpose (sign-out, password change, account disabled), or none at all."""
+    session, for one ended on purpose (sign-out, password change, account disabled), for one that
+    waited for a second factor (a first factor alone authors nothing), or none at all."""
     now = now or utcnow()
     found = session.execute(_BY_DIGEST, {"digest": crypto.token_digest(secret)}).first()
     if found is None:
         return None
     row, user = found
+    if row.pending_second_factor:
+        return None
     if row.ended_at is not None or not user.active or is_live(row.created_at, row.last_seen_at, None, now, limits):
         return None
     expired_at = min(row.last_seen_at + limits.idle, row.created_at + limits.lifetime)

@@ -10,14 +10,18 @@ MFA level at the next sign-in (:data:`ASK_MFA_COOKIE`, which holds nothing perso
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from liaison import authnz, context, proconnect
 from liaison.db import get_session
 from liaison.enums import ProConnectRefusal
 from liaison.models import utcnow
-from liaison.proconnect import ProConnectFailed, ProConnectUnavailable
+from liaison.proconnect import ProConnectFailed, ProConnectIncomplete, ProConnectUnavailable
+from liaison.proconnect_claims import AgentClaims
 from liaison.services import proconnect_accounts
 from liaison.services.audit import Actor, record
 from liaison.services.web_sessions import Opening
@@ -49,14 +53,19 @@ def _configured() -> None:
 
 @blueprint.get("/connexion/proconnect")
 def start() -> BaseResponse | tuple[str, int]:
-    """Off to ProConnect; ``?double_authentification=oui`` (or this browser's memory) asks its MFA level."""
+    """Off to ProConnect; ``?double_authentification=oui`` (or this browser's memory) asks its MFA
+    level; ``?reconnexion=oui``, from a signed-in person about to do a sensitive action, asks them to
+    authenticate anew (with the MFA level)."""
     _configured()
-    if g.get("user") is not None:
+    again = request.args.get("reconnexion") == "oui"
+    if g.get("user") is not None and not again:
         return redirect(local_path(request.args.get("suivant")) or url_for("web.home"))
     session[NEXT] = local_path(request.args.get("suivant"))
-    ask_mfa = request.args.get("double_authentification") == "oui" or request.cookies.get(ASK_MFA_COOKIE) == "1"
+    ask_mfa = (
+        again or request.args.get("double_authentification") == "oui" or request.cookies.get(ASK_MFA_COOKIE) == "1"
+    )
     try:
-        return proconnect.authorize_redirect(context.config().base_url, second_factor=ask_mfa)
+        return proconnect.authorize_redirect(context.config().base_url, second_factor=ask_mfa, again=again)
     except ProConnectUnavailable:
         return render_template("proconnect_problem.html", message=UNAVAILABLE), 503
 
@@ -68,37 +77,30 @@ def callback() -> BaseResponse | tuple[str, int]:
     db = get_session()
     actor = Actor(None, request.remote_addr or "")
     target = local_path(session.get(NEXT))
-    if request.args.get("error") == "access_denied" and not request.args.get("code"):
-        record(db, "proconnect.failed", actor, detail="access_denied")
-        db.commit()
-        message = (
-            "La connexion avec ProConnect n'a pas abouti : elle a été annulée, ou le niveau de sécurité "
-            "demandé (double authentification) n'a pas pu être atteint. Aucune session n'a été ouverte."
-        )
-        denied = make_response(render_template("proconnect_problem.html", message=message), 403)
-        denied.delete_cookie(ASK_MFA_COOKIE)  # « Recommencer » asks no level this browser could not reach
-        return denied
+    if "error" in request.args and "code" not in request.args:
+        return _error_sent_back(db, actor)
     try:
         claims, id_token = proconnect.complete_sign_in()
     except ProConnectFailed as failed:
         record(db, "proconnect.failed", actor, detail=failed.reason)
         db.commit()
         return render_template("proconnect_problem.html", message=NOT_VERIFIED), 400
+    except ProConnectIncomplete as incomplete:
+        refused = proconnect_accounts.Refused(ProConnectRefusal.INCOMPLETE)
+        record(db, "proconnect.refused", actor, detail=refused.reason.value)
+        return _refusal_page(db, refused, None, incomplete.id_token)
     except ProConnectUnavailable:
         return render_template("proconnect_problem.html", message=UNAVAILABLE), 503
     found = proconnect_accounts.account_for(db, claims, request.remote_addr or "")
     if isinstance(found, proconnect_accounts.Refused):
-        db.commit()
-        session[REFUSED_ID_TOKEN] = id_token
-        page = render_template("proconnect_refused.html", refused=found, claims=claims, REASONS=ProConnectRefusal)
-        return page, 403
+        return _refusal_page(db, found, claims, id_token)
     needs = authnz.needs_second_factor(found, context.config().second_factor_roles)
     proven = claims.proves_second_factor
     if needs and not proven:
         browser_session.begin(db, found, Opening(pending=True, proconnect_id_token=id_token))
         response = redirect(url_for("second_factor.verify", suivant=target))
     else:
-        opening = Opening(second_factor_at=utcnow() if proven else None, proconnect_id_token=id_token)
+        opening = Opening(second_factor_at=_authenticated_at(claims) if proven else None, proconnect_id_token=id_token)
         browser_session.begin(db, found, opening)
         response = redirect(target or url_for("web.home"))
     db.commit()
@@ -112,6 +114,43 @@ def callback() -> BaseResponse | tuple[str, int]:
             samesite="Lax",
         )
     return response
+
+
+def _authenticated_at(claims: AgentClaims) -> dt.datetime:
+    """When the person proved their second factor: the identity provider's ``auth_time`` (a single
+    sign-on there may be older than this return), never later than now."""
+    now = utcnow()
+    if claims.auth_time is None:
+        return now
+    return min(now, dt.datetime.fromtimestamp(claims.auth_time, dt.UTC))
+
+
+def _error_sent_back(db: Session, actor: Actor) -> BaseResponse | tuple[str, int]:
+    """ProConnect sent an error instead of a code: an answer to this browser's request (its state),
+    or no answer at all."""
+    code = proconnect.error_code(request.args.get("error"))
+    if not proconnect.consume_denial_state():
+        record(db, "proconnect.failed", actor, detail=f"{code}:state")
+        db.commit()
+        return render_template("proconnect_problem.html", message=NOT_VERIFIED), 400
+    record(db, "proconnect.failed", actor, detail=code)
+    db.commit()
+    message = (
+        "La connexion avec ProConnect n'a pas abouti : elle a été annulée, ou le niveau de sécurité "
+        "demandé (double authentification) n'a pas pu être atteint. Aucune session n'a été ouverte."
+    )
+    denied = make_response(render_template("proconnect_problem.html", message=message), 403)
+    denied.delete_cookie(ASK_MFA_COOKIE)  # « Recommencer » asks no level this browser could not reach
+    return denied
+
+
+def _refusal_page(
+    db: Session, refused: proconnect_accounts.Refused, claims: AgentClaims | None, id_token: str
+) -> tuple[str, int]:
+    """No session: the page says why and whom to ask; ProConnect's session may still be ended from it."""
+    db.commit()
+    session[REFUSED_ID_TOKEN] = id_token
+    return render_template("proconnect_refused.html", refused=refused, claims=claims, REASONS=ProConnectRefusal), 403
 
 
 @blueprint.post("/connexion/proconnect/sortie")

@@ -13,11 +13,10 @@ import datetime as dt
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from liaison import authnz, context
+from liaison import context
 from liaison.db import get_session
 from liaison.models import utcnow
 from liaison.services import tokens
-from liaison.web import browser_session
 
 blueprint = Blueprint("tokens", __name__)
 Page = tuple[str, int]
@@ -29,15 +28,10 @@ def _lifetime() -> dt.timedelta:
 
 
 @blueprint.post("/profil/jetons")
-def create() -> Page | BaseResponse:
-    """A new token of one's own; its secret is on this answer only. An account that needs a second
-    factor proves one in this session first (a token opens as much as its owner's session)."""
+def create() -> Page:
+    """A new token of one's own; its secret is on this answer only. (An account that needs a second
+    factor reaches this page only once its session proved one: :func:`liaison.web.views.load_user`.)"""
     user = context.signed_in_user()
-    if authnz.needs_second_factor(user, context.config().second_factor_roles) and (
-        browser_session.second_factor_proven_at() is None
-    ):
-        flash("Pour créer un jeton d'API, confirmez d'abord votre double authentification.", "info")
-        return redirect(url_for("second_factor.verify", suivant=url_for("web.profile")))
     name = request.form.get("jeton", "")
     db = get_session()
     try:

@@ -73,6 +73,12 @@ def load_user() -> BaseResponse | None:
             return redirect(url_for("web.login", suivant=request.full_path if request.method == "GET" else None))
         return None
     g.user = user
+    if (
+        authnz.needs_second_factor(user, context.config().second_factor_roles)
+        and browser_session.second_factor_proven_at() is None
+        and request.endpoint not in PUBLIC_ENDPOINTS | PENDING_ENDPOINTS
+    ):  # opened before the second factor was asked of this role (an upgrade, a change of settings)
+        return redirect(url_for("second_factor.verify", suivant=request.full_path if request.method == "GET" else None))
     return None
 
 

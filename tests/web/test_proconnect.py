@@ -9,6 +9,7 @@ redirect is followed by hand, as a browser would, so that every step can be look
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import socket
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from werkzeug.test import TestResponse
 
 from liaison import create_app, db, proconnect
 from liaison.config import DEVELOPMENT_PUBLIC_URL, Config
-from liaison.models import AuditEntry, Organisation, User, WebSession
+from liaison.models import AuditEntry, Organisation, User, WebSession, utcnow
 from liaison.services import accounts, directory
 from liaison.services.audit import Actor
 from liaison.services.demo import DemoAccount
@@ -223,6 +224,9 @@ class TestASuccessfulSignIn:
         client = app.test_client()
         proconnect_sign_in(client, openid_provider, agent("demo.referent"))
         assert client.get("/fiches/recues").status_code == 200
+        erased = user(engine, "demo.referent")
+        assert erased.password_hash is None and not erased.must_change_password  # the RGC's password is of no use
+        assert len(actions(engine, "user.temporary_password_erased")) == 1
 
 
 class TestAnswersThatDoNotVerify:
@@ -260,6 +264,19 @@ class TestAnswersThatDoNotVerify:
         client = app.test_client()
         assert proconnect_sign_in(client, openid_provider, agent("demo.referent")).status_code == 400
         assert signed_in_as(client) is None
+
+    def test_an_audience_of_another_service_is_refused_whatever_its_azp(
+        self, app: Flask, openid_provider: OpenIDProvider
+    ) -> None:
+        openid_provider.audience, openid_provider.authorized_party = "un-autre-service", CLIENT_ID
+        client = app.test_client()
+        assert proconnect_sign_in(client, openid_provider, agent("demo.referent")).status_code == 400
+        assert signed_in_as(client) is None
+
+    def test_an_error_text_of_the_address_bar_stays_out_of_the_trail(self, app: Flask, engine: Engine) -> None:
+        response = app.test_client().get("/connexion/proconnect/retour?error=Jean.Dupont-ne-le-29-02-1980&state=s")
+        assert response.status_code == 400
+        assert [entry.detail for entry in actions(engine, "proconnect.failed")] == ["autre:state"]
 
     def test_a_wrong_state_is_refused(self, app: Flask, engine: Engine, openid_provider: OpenIDProvider) -> None:
         client = app.test_client()
@@ -300,12 +317,13 @@ class TestAnswersThatDoNotVerify:
         assert signed_in_as(second) is None
         assert actions(engine, "proconnect.failed")[-1].detail.startswith("OAuthError:invalid_grant")
 
-    def test_a_cancelled_sign_in_says_so(self, app: Flask, engine: Engine) -> None:
+    def test_an_error_for_another_browser_is_no_answer(self, app: Flask, engine: Engine) -> None:
         client = app.test_client()
+        client.set_cookie("liaison_proconnect_mfa", "1")
         response = client.get("/connexion/proconnect/retour?error=access_denied&state=" + "s" * 43)
-        assert response.status_code == 403
-        assert "n'a pas abouti" in page(response).text
-        assert actions(engine, "proconnect.failed")[0].detail == "access_denied"
+        assert response.status_code == 400
+        assert not any(line.startswith("liaison_proconnect_mfa=;") for line in response.headers.getlist("Set-Cookie"))
+        assert actions(engine, "proconnect.failed")[0].detail == "access_denied:state"
 
 
 class TestAccountsStayTheRgcs:
@@ -320,6 +338,14 @@ class TestAccountsStayTheRgcs:
         assert "responsable de gestion des comptes" in text and "inconnu@example.org" in text
         assert signed_in_as(client) is None
         assert [entry.detail for entry in actions(engine, "proconnect.refused")] == ["adresse_inconnue"]
+
+    def test_no_email_is_refused_saying_so(self, app: Flask, engine: Engine, openid_provider: OpenIDProvider) -> None:
+        client = app.test_client()
+        response = proconnect_sign_in(client, openid_provider, agent("demo.referent", email=""))
+        assert response.status_code == 403
+        assert "ProConnect n'a pas transmis les informations nécessaires" in page(response).text
+        assert signed_in_as(client) is None
+        assert [entry.detail for entry in actions(engine, "proconnect.refused")] == ["informations_manquantes"]
 
     def test_a_wrong_siret_is_refused(self, app: Flask, engine: Engine, openid_provider: OpenIDProvider) -> None:
         client = app.test_client()
@@ -342,6 +368,8 @@ class TestAccountsStayTheRgcs:
         assert response.status_code == 403
         assert "Ce compte liaison est désactivé" in page(response).text
         assert signed_in_as(client) is None
+        refusal = actions(engine, "proconnect.refused")[0]
+        assert (refusal.user_id, refusal.detail) == (user(engine, "demo.referent").id, "compte_desactive")
 
     def test_a_bound_account_disabled_later_is_refused(
         self, app: Flask, engine: Engine, openid_provider: OpenIDProvider
@@ -428,6 +456,31 @@ class TestTheSecondFactor:
         assert proconnect_sign_in(client, openid_provider, agent("demo.referent")).headers["Location"] == "/"
 
 
+class TestAuthenticatingAgain:
+    """Before a sensitive action, a signed-in person authenticates anew at ProConnect (``prompt=login``)."""
+
+    def test_reconnexion_asks_a_new_authentication_with_the_mfa_level(
+        self, app: Flask, openid_provider: OpenIDProvider
+    ) -> None:
+        client = app.test_client()
+        proconnect_sign_in(client, openid_provider, agent("demo.rgc", acr="eidas2"))
+        url = to_provider(client, "/connexion/proconnect?reconnexion=oui&suivant=/structure/second-facteur")
+        query = parse_qs(urlsplit(url).query)
+        assert query["prompt"] == ["login"] and "claims" in query
+        response = client.get(local(at_provider(url)))
+        assert response.headers["Location"] == "/structure/second-facteur"
+
+    def test_the_second_factor_dates_from_the_authentication(
+        self, app: Flask, engine: Engine, openid_provider: OpenIDProvider
+    ) -> None:
+        openid_provider.authenticated_ago = 1800  # a single sign-on at the provider, half an hour old
+        proconnect_sign_in(app.test_client(), openid_provider, agent("demo.rgc", acr="eidas2"))
+        with db.session_scope(engine) as session:
+            opened = session.scalars(select(WebSession).where(WebSession.ended_at.is_(None))).one()
+            assert opened.second_factor_at is not None
+            assert utcnow() - opened.second_factor_at > dt.timedelta(minutes=29)
+
+
 class TestSignOut:
     """Sign-out ends the ProConnect session too, and checks the state it hands back."""
 
@@ -491,6 +544,15 @@ class TestProConnectOnlyAccounts:
         with db.session_scope(engine) as session:
             accounts.make_proconnect_only(session, Actor(None, "test"), "demo.referent")
         assert user(engine, "demo.referent").proconnect_only
+
+    def test_the_rgc_unbinds_an_account(self, app: Flask, engine: Engine, openid_provider: OpenIDProvider) -> None:
+        proconnect_sign_in(app.test_client(), openid_provider, agent("demo.referent"))
+        with db.session_scope(engine) as session:
+            accounts.unbind_proconnect(session, Actor(None, "test"), "demo.referent")
+        assert user(engine, "demo.referent").proconnect_sub is None
+        assert len(actions(engine, "user.proconnect_unbound")) == 1
+        other = agent("demo.referent", sub="sub-nouvelle-identite")
+        assert proconnect_sign_in(app.test_client(), openid_provider, other).headers["Location"] == "/"
 
     def test_the_accounts_page_offers_it(self, app: Flask, openid_provider: OpenIDProvider) -> None:
         client = app.test_client()
