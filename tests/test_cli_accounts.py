@@ -156,9 +156,10 @@ class TestResetSecondFactor:
         try:
             with db.session_scope(app.extensions["liaison.engine"]) as session:
                 dpo = directory.require_user(session, "demo.dpo")
-                enrolment = second_factor.enrol(session, app.extensions["liaison.vault"], dpo)
+                shown_to = "5" * 64  # the digest of the web session the key was shown to
+                enrolment = second_factor.enrol(session, app.extensions["liaison.vault"], dpo, shown_to=shown_to)
                 code = pyotp.TOTP(enrolment.secret).now()
-                second_factor.confirm(session, app.extensions["liaison.vault"], dpo, code)
+                second_factor.confirm(session, app.extensions["liaison.vault"], dpo, code, shown_to=shown_to)
         finally:
             app.extensions["liaison.engine"].dispose()
         listed = run("users", "list").output

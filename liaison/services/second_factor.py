@@ -4,8 +4,12 @@ single-use recovery codes for the day the phone is lost.
 * **Enrolment** (:func:`enrol`, :func:`confirm`): a fresh 160-bit secret, sealed under a data key
   of its own (:func:`liaison.crypto.seal_second_factor`), shown once as a QR code and as text; it
   counts only once a first code proves that the application holds it (``confirmed_at``). An
-  enrolment not confirmed is replaced by the next one. Confirming gives ten recovery codes, shown
-  once and kept only as keyed hashes (:func:`liaison.crypto.recovery_code_digest`).
+  enrolment not confirmed is replaced by the next one. It belongs to the web session it was shown
+  to (``enrolling_session``): only that session sees it again and may confirm it; any other
+  session of the account (someone holding only the password) gets a new secret instead, so the
+  secret in the person's application stops working and nobody else silently keeps a copy.
+  Confirming gives ten recovery codes, shown once and kept only as keyed hashes
+  (:func:`liaison.crypto.recovery_code_digest`).
 * **Verification** (:func:`verify`): the code of the current 30-second step, or of the step just
   before or after (a phone's clock a little off). A code is accepted once: the step of the last
   accepted code is kept (``last_step``) and no code of that step or an earlier one passes again,
@@ -201,21 +205,34 @@ def _secret(vault: Vault, row: SecondFactor) -> str:
 # --- enrolment -----------------------------------------------------------------------------------
 
 
+def _shown_to(row: SecondFactor | None, shown_to: str) -> bool:
+    """Whether ``row`` is an enrolment not confirmed yet, shown to the web session ``shown_to``."""
+    return (
+        row is not None
+        and row.confirmed_at is None
+        and row.enrolling_session is not None
+        and hmac.compare_digest(row.enrolling_session, shown_to)
+    )
+
+
 def enrolment_in_progress(
-    session: Session, vault: Vault, user: User, now: dt.datetime | None = None
+    session: Session, vault: Vault, user: User, now: dt.datetime | None = None, *, shown_to: str
 ) -> Enrolment | None:
-    """The enrolment shown to ``user`` less than :data:`ENROLMENT_SHOWN_FOR` ago and not confirmed
-    yet (the page reloaded: the secret the application may already hold stays the same)."""
+    """The enrolment shown to ``user``'s web session ``shown_to`` (its digest, the ``WebSession``'s
+    id) less than :data:`ENROLMENT_SHOWN_FOR` ago and not confirmed yet: the page reloaded, the
+    secret the application may already hold stays the same. None for any other session, which
+    enrols anew (:func:`enrol`): a secret is never shown to a second session."""
     now = now or utcnow()
     row = _row(session, user)
-    if row is None or row.confirmed_at is not None or now - row.created_at >= ENROLMENT_SHOWN_FOR:
+    if row is None or not _shown_to(row, shown_to) or now - row.created_at >= ENROLMENT_SHOWN_FOR:
         return None
     return Enrolment(user.login, _secret(vault, row))
 
 
-def enrol(session: Session, vault: Vault, user: User, now: dt.datetime | None = None) -> Enrolment:
-    """A new secret for ``user``, not confirmed yet, replacing one not confirmed (its data key
-    deleted); :class:`AlreadyEnrolled` if a confirmed one exists."""
+def enrol(session: Session, vault: Vault, user: User, now: dt.datetime | None = None, *, shown_to: str) -> Enrolment:
+    """A new secret for ``user``, not confirmed yet, shown to the web session ``shown_to`` (its
+    digest) and to no other, replacing one not confirmed (its data key deleted: a copy of it seen
+    elsewhere confirms nothing); :class:`AlreadyEnrolled` if a confirmed one exists."""
     now = now or utcnow()
     hold_master_key(session)  # a data key is made, maybe one deleted (liaison.db, « Lock order »)
     existing = _row(session, user)
@@ -226,17 +243,28 @@ def enrol(session: Session, vault: Vault, user: User, now: dt.datetime | None = 
     secret = pyotp.random_base32(SECRET_LENGTH)
     key_row, key = vault.new_data_key(session, DataKeyPurpose.SECOND_FACTOR)
     sealed = crypto.seal_second_factor(key, user.id, secret.encode("ascii"))
-    session.add(SecondFactor(user_id=user.id, key=key_row, sealed_secret=sealed, created_at=now))
+    session.add(
+        SecondFactor(user_id=user.id, key=key_row, sealed_secret=sealed, created_at=now, enrolling_session=shown_to)
+    )
     session.flush()
     return Enrolment(user.login, secret)
 
 
 def confirm(
-    session: Session, vault: Vault, user: User, code: str, now: dt.datetime | None = None, remote_addr: str = ""
+    session: Session,
+    vault: Vault,
+    user: User,
+    code: str,
+    now: dt.datetime | None = None,
+    remote_addr: str = "",
+    *,
+    shown_to: str,
 ) -> list[str]:
-    """The first code of the enrolment in progress proves that the application holds the secret:
-    the second factor counts from now on. Returns ten fresh recovery codes (shown once; any earlier
-    ones are deleted). :class:`CodeRefused` for a wrong code (counted), :class:`Throttled`."""
+    """The first code of the enrolment in progress, shown to the web session ``shown_to`` (its
+    digest), proves that the application holds the secret: the second factor counts from now on.
+    Returns ten fresh recovery codes (shown once; any earlier ones are deleted). :class:`CodeRefused`
+    for a wrong code (counted), or when nothing is being enrolled in this session (not counted: no
+    code was checked); :class:`Throttled`."""
     now = now or utcnow()
     actor = Actor(user, remote_addr)
     subject = _subject(session, vault, user)
@@ -244,13 +272,13 @@ def confirm(
     hold_master_key(session)
     _hold(session, subject, now)
     row = _row(session, user)
-    if row is None or row.confirmed_at is not None:
+    if row is None or not _shown_to(row, shown_to):
         raise CodeRefused
     step = matching_step(_secret(vault, row), code, now, None)
     if step is None:
         _failed(session, actor, subject, now, "activation")
         raise CodeRefused
-    row.confirmed_at, row.last_step = now, step
+    row.confirmed_at, row.last_step, row.enrolling_session = now, step, None
     throttle.clear(session, SCOPE, subject)
     codes = _new_recovery_codes(session, recovery_key, user, now)
     record(session, "second_factor.enrol", actor, detail=f"user:{user.id}")

@@ -27,7 +27,7 @@ from flask import session as cookie
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from liaison import authnz, context
+from liaison import authnz, context, crypto
 from liaison.authnz import Hidden
 from liaison.db import get_session
 from liaison.models import Role, User, utcnow
@@ -141,12 +141,22 @@ def enrol() -> Page | BaseResponse:
     target = _target()
     if service.is_enrolled(db, person):
         return redirect(url_for("second_factor.verify", suivant=target))
+    # The secret is shown to this web session only (a pending one or a complete one: both have one).
+    secret = cookie.get(browser_session.SECRET)
+    if not isinstance(secret, str):
+        abort(404)
+    shown_to = crypto.token_digest(secret)
     error = None
     suspended = None
     if request.method == "POST":
         try:
             codes = service.confirm(
-                db, vault, person, request.form.get("code", ""), remote_addr=request.remote_addr or ""
+                db,
+                vault,
+                person,
+                request.form.get("code", ""),
+                remote_addr=request.remote_addr or "",
+                shown_to=shown_to,
             )
         except Throttled as throttled:
             db.rollback()
@@ -157,7 +167,9 @@ def enrol() -> Page | BaseResponse:
         else:
             _complete(person, pending)
             return render_template("second_factor_codes.html", codes=codes, suivant=target or url_for("web.home")), 200
-    enrolment = service.enrolment_in_progress(db, vault, person) or service.enrol(db, vault, person)
+    enrolment = service.enrolment_in_progress(db, vault, person, shown_to=shown_to) or service.enrol(
+        db, vault, person, shown_to=shown_to
+    )
     db.commit()
     values = {
         "enrolment": enrolment,

@@ -25,6 +25,8 @@ from liaison.services.second_factor import STEP_SECONDS, CodeRefused, Throttled
 from liaison.services.vault import Vault
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, 15, tzinfo=dt.UTC)  # 15 s into a step
+SHOWN = "5" * 64  # the web session (its digest) an enrolment is shown to
+ELSEWHERE = "e" * 64  # another web session of the same account
 SYSTEM = Actor(None, "test")
 
 
@@ -58,8 +60,8 @@ def enrolled(session: Session, vault: Vault, login: str = "demo.rgc") -> tuple[s
     and recovery codes."""
     person = user(session, login)
     earlier = NOW - dt.timedelta(minutes=1)
-    enrolment = second_factor.enrol(session, vault, person, earlier)
-    codes = second_factor.confirm(session, vault, person, code_at(enrolment.secret, earlier), earlier)
+    enrolment = second_factor.enrol(session, vault, person, earlier, shown_to=SHOWN)
+    codes = second_factor.confirm(session, vault, person, code_at(enrolment.secret, earlier), earlier, shown_to=SHOWN)
     return enrolment.secret, codes
 
 
@@ -102,7 +104,7 @@ class TestEnrolment:
     """A new secret, sealed, counts once a first code confirms it; an unconfirmed one is replaced."""
 
     def test_the_secret_is_160_bits_and_not_stored_in_clear(self, session: Session, vault: Vault) -> None:
-        enrolment = second_factor.enrol(session, vault, user(session, "demo.rgc"), NOW)
+        enrolment = second_factor.enrol(session, vault, user(session, "demo.rgc"), NOW, shown_to=SHOWN)
         assert len(enrolment.secret) == 32 and len(bytes(pyotp.TOTP(enrolment.secret).byte_secret())) == 20
         assert enrolment.grouped.split() == [enrolment.secret[i : i + 4] for i in range(0, 32, 4)]
         session.flush()
@@ -112,7 +114,7 @@ class TestEnrolment:
         assert pyotp.TOTP(enrolment.secret).byte_secret() not in flat
 
     def test_a_copied_sealed_secret_does_not_open_for_another_account(self, session: Session, vault: Vault) -> None:
-        second_factor.enrol(session, vault, user(session, "demo.rgc"), NOW)
+        second_factor.enrol(session, vault, user(session, "demo.rgc"), NOW, shown_to=SHOWN)
         row = session.get(SecondFactor, user(session, "demo.rgc").id)
         assert row is not None
         with pytest.raises(Exception):  # noqa: B017 - AES-GCM's InvalidTag
@@ -120,48 +122,79 @@ class TestEnrolment:
 
     def test_not_enrolled_until_a_first_code_confirms(self, session: Session, vault: Vault) -> None:
         person = user(session, "demo.rgc")
-        enrolment = second_factor.enrol(session, vault, person, NOW)
+        enrolment = second_factor.enrol(session, vault, person, NOW, shown_to=SHOWN)
         assert not second_factor.is_enrolled(session, person)
-        codes = second_factor.confirm(session, vault, person, code_at(enrolment.secret, NOW), NOW)
+        codes = second_factor.confirm(session, vault, person, code_at(enrolment.secret, NOW), NOW, shown_to=SHOWN)
         assert second_factor.is_enrolled(session, person)
         assert second_factor.enrolled_at(session, person) == NOW
         assert len(codes) == 10 and len(set(codes)) == 10
 
     def test_a_wrong_first_code_confirms_nothing(self, session: Session, vault: Vault) -> None:
         person = user(session, "demo.rgc")
-        enrolment = second_factor.enrol(session, vault, person, NOW)
+        enrolment = second_factor.enrol(session, vault, person, NOW, shown_to=SHOWN)
         wrong = code_at(enrolment.secret, NOW + dt.timedelta(minutes=5))
         with pytest.raises(CodeRefused):
-            second_factor.confirm(session, vault, person, wrong, NOW)
+            second_factor.confirm(session, vault, person, wrong, NOW, shown_to=SHOWN)
         assert not second_factor.is_enrolled(session, person)
         assert ("second_factor.failed", "activation") in trail(session)
 
     def test_a_new_enrolment_replaces_an_unconfirmed_one_and_its_key(self, session: Session, vault: Vault) -> None:
         person = user(session, "demo.rgc")
-        first = second_factor.enrol(session, vault, person, NOW)
+        first = second_factor.enrol(session, vault, person, NOW, shown_to=SHOWN)
         first_key = session.get(SecondFactor, person.id).key_id  # type: ignore[union-attr]
-        second = second_factor.enrol(session, vault, person, NOW)
+        second = second_factor.enrol(session, vault, person, NOW, shown_to=SHOWN)
         assert first.secret != second.secret
         assert session.get(DataKey, first_key) is None  # shredded
         with pytest.raises(CodeRefused):  # the first application's code no longer confirms
-            second_factor.confirm(session, vault, person, code_at(first.secret, NOW), NOW)
-        second_factor.confirm(session, vault, person, code_at(second.secret, NOW), NOW)
+            second_factor.confirm(session, vault, person, code_at(first.secret, NOW), NOW, shown_to=SHOWN)
+        second_factor.confirm(session, vault, person, code_at(second.secret, NOW), NOW, shown_to=SHOWN)
 
     def test_a_reloaded_page_shows_the_same_secret_for_a_while(self, session: Session, vault: Vault) -> None:
         person = user(session, "demo.rgc")
-        enrolment = second_factor.enrol(session, vault, person, NOW)
-        assert second_factor.enrolment_in_progress(session, vault, person, NOW + dt.timedelta(minutes=5)) == enrolment
+        enrolment = second_factor.enrol(session, vault, person, NOW, shown_to=SHOWN)
+        soon = NOW + dt.timedelta(minutes=5)
+        assert second_factor.enrolment_in_progress(session, vault, person, soon, shown_to=SHOWN) == enrolment
         later = NOW + second_factor.ENROLMENT_SHOWN_FOR
-        assert second_factor.enrolment_in_progress(session, vault, person, later) is None
+        assert second_factor.enrolment_in_progress(session, vault, person, later, shown_to=SHOWN) is None
 
     def test_a_confirmed_second_factor_is_not_replaced_by_enrolling(self, session: Session, vault: Vault) -> None:
         enrolled(session, vault)
         with pytest.raises(second_factor.AlreadyEnrolled):
-            second_factor.enrol(session, vault, user(session, "demo.rgc"), NOW)
+            second_factor.enrol(session, vault, user(session, "demo.rgc"), NOW, shown_to=SHOWN)
 
     def test_enrolment_is_traced(self, session: Session, vault: Vault) -> None:
         enrolled(session, vault)
         assert trail(session) == [("second_factor.enrol", f"user:{user(session, 'demo.rgc').id}")]
+
+
+class TestEnrolmentBelongsToItsSession:
+    """An unconfirmed secret is shown again, and confirmed, only by the web session it was shown to."""
+
+    def test_another_session_of_the_account_is_not_shown_the_secret(self, session: Session, vault: Vault) -> None:
+        person = user(session, "demo.rgc")
+        second_factor.enrol(session, vault, person, NOW, shown_to=SHOWN)
+        soon = NOW + dt.timedelta(minutes=1)
+        assert second_factor.enrolment_in_progress(session, vault, person, soon, shown_to=ELSEWHERE) is None
+
+    def test_another_session_enrolling_replaces_the_secret_shown_first(self, session: Session, vault: Vault) -> None:
+        person = user(session, "demo.rgc")
+        first = second_factor.enrol(session, vault, person, NOW, shown_to=SHOWN)
+        other = second_factor.enrol(session, vault, person, NOW, shown_to=ELSEWHERE)
+        assert other.secret != first.secret
+        assert second_factor.enrolment_in_progress(session, vault, person, NOW, shown_to=SHOWN) is None
+        with pytest.raises(CodeRefused):  # the first session's application no longer confirms
+            second_factor.confirm(session, vault, person, code_at(first.secret, NOW), NOW, shown_to=SHOWN)
+        assert not second_factor.is_enrolled(session, person)
+
+    def test_only_the_session_shown_the_secret_confirms_it(self, session: Session, vault: Vault) -> None:
+        person = user(session, "demo.rgc")
+        enrolment = second_factor.enrol(session, vault, person, NOW, shown_to=SHOWN)
+        with pytest.raises(CodeRefused):
+            second_factor.confirm(session, vault, person, code_at(enrolment.secret, NOW), NOW, shown_to=ELSEWHERE)
+        assert not second_factor.is_enrolled(session, person)
+        second_factor.confirm(session, vault, person, code_at(enrolment.secret, NOW), NOW, shown_to=SHOWN)
+        assert second_factor.is_enrolled(session, person)
+        assert session.get(SecondFactor, person.id).enrolling_session is None  # type: ignore[union-attr]
 
 
 class TestCodes:
@@ -210,7 +243,7 @@ class TestCodes:
 
     def test_no_code_passes_without_a_confirmed_second_factor(self, session: Session, vault: Vault) -> None:
         person = user(session, "demo.rgc")
-        enrolment = second_factor.enrol(session, vault, person, NOW)
+        enrolment = second_factor.enrol(session, vault, person, NOW, shown_to=SHOWN)
         assert not second_factor.verify(session, vault, person, code_at(enrolment.secret, NOW), NOW)
 
     def test_successes_and_failures_are_traced(self, session: Session, vault: Vault) -> None:
@@ -341,8 +374,8 @@ class TestReset:
         enrolled(session, vault)
         account = user(session, "demo.rgc")
         second_factor.reset(session, vault, Actor(user(session, "autre.rgc")), account, NOW)
-        enrolment = second_factor.enrol(session, vault, account, NOW)
-        assert second_factor.confirm(session, vault, account, code_at(enrolment.secret, NOW), NOW)
+        enrolment = second_factor.enrol(session, vault, account, NOW, shown_to=SHOWN)
+        assert second_factor.confirm(session, vault, account, code_at(enrolment.secret, NOW), NOW, shown_to=SHOWN)
 
 
 class TestReauthentication:

@@ -62,8 +62,10 @@ def enrol(app: Flask, login: str) -> tuple[str, list[str]]:
         person = directory.user_by_login(session, login)
         assert person is not None
         vault = app.extensions["liaison.vault"]
-        enrolment = second_factor.enrol(session, vault, person, earlier)
-        codes = second_factor.confirm(session, vault, person, pyotp.TOTP(enrolment.secret).at(earlier), earlier)
+        shown_to = "5" * 64  # the digest of the web session the key was shown to (none of these tests')
+        enrolment = second_factor.enrol(session, vault, person, earlier, shown_to=shown_to)
+        code = pyotp.TOTP(enrolment.secret).at(earlier)
+        codes = second_factor.confirm(session, vault, person, code, earlier, shown_to=shown_to)
     return enrolment.secret, codes
 
 
@@ -475,3 +477,44 @@ class TestResetByAProConnectOnlyManager:
         assert response.status_code == 401
         assert "trop ancienne" in page(response).text
         assert is_enrolled(app, "demo.dpo")
+
+class TestEnrolmentShownToOneSession:
+    """The key being activated is shown again, and confirmed, only in the session it was shown to."""
+
+    @staticmethod
+    def shown(client: FlaskClient) -> tuple[str, str]:
+        """The enrolment page as this browser opens it: the key it shows, its form's CSRF token."""
+        html = page(client.get(ENROL))
+        return html.with_class("cle")[0].text.replace(" ", ""), html.csrf_token()
+
+    def test_a_reload_in_the_same_session_shows_the_same_key(
+        self, client: FlaskClient, demo: dict[str, DemoAccount]
+    ) -> None:
+        signed_in_waiting(client, demo)
+        assert self.shown(client)[0] == self.shown(client)[0]
+
+    def test_another_session_gets_a_new_key_and_the_first_one_no_longer_confirms(
+        self, app: Flask, client: FlaskClient, demo: dict[str, DemoAccount]
+    ) -> None:
+        signed_in_waiting(client, demo)
+        first, token = self.shown(client)
+        other = app.test_client()  # someone else with the password, while the person enrols
+        signed_in_waiting(other, demo)
+        assert self.shown(other)[0] != first
+        response = client.post(ENROL, data={"csrf_token": token, "code": pyotp.TOTP(first).now()})
+        assert response.status_code == 401 and "ne correspond pas" in page(response).text
+        assert self.shown(client)[0] != first  # the person sees a new key: their application's is void
+        assert not is_enrolled(app, "demo.rgc")
+
+    def test_a_code_from_another_session_is_refused(
+        self, app: Flask, client: FlaskClient, demo: dict[str, DemoAccount]
+    ) -> None:
+        other = app.test_client()
+        signed_in_waiting(other, demo)
+        _, token = self.shown(other)  # its page, opened before the person's
+        signed_in_waiting(client, demo)
+        key, _ = self.shown(client)
+        refused = other.post(ENROL, data={"csrf_token": token, "code": pyotp.TOTP(key).now()})
+        assert refused.status_code == 401
+        assert not is_enrolled(app, "demo.rgc")
+        assert self.shown(other)[0] != key
