@@ -478,6 +478,7 @@ class TestResetByAProConnectOnlyManager:
         assert "trop ancienne" in page(response).text
         assert is_enrolled(app, "demo.dpo")
 
+
 class TestEnrolmentShownToOneSession:
     """The key being activated is shown again, and confirmed, only in the session it was shown to."""
 
