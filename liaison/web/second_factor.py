@@ -33,6 +33,7 @@ from liaison.db import get_session
 from liaison.models import Role, User, utcnow
 from liaison.services import directory, web_sessions
 from liaison.services import second_factor as service
+from liaison.services.audit import record
 from liaison.services.second_factor import CodeRefused, Throttled
 from liaison.services.web_sessions import Opening
 from liaison.web import browser_session
@@ -262,6 +263,8 @@ def reset(login: str) -> Page | BaseResponse:
         try:
             if by_sign_in:
                 proven = bool(values["signed_in_lately"])
+                if not proven:
+                    record(db, "second_factor.failed", context.actor(), detail="connexion_ancienne")
             else:
                 proven = service.reauthenticate(db, vault, context.hasher(), context.actor(), proof)
         except Throttled as throttled:

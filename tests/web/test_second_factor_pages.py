@@ -392,10 +392,10 @@ class TestApiTokens:
         secret, _ = enrol(app, "demo.dpo")
         client = browser(app, "demo.dpo", Opening())  # e.g. opened before the second factor was asked
         before = self.tokens(app, "demo.dpo")
-        response = post_form(client, "/profil/jetons", {"jeton": "Logiciel de suivi"}, form_page="/profil")
-        assert response.status_code == 302
-        assert response.headers["Location"] == "/connexion/second-facteur?suivant=/profil"
+        refused = post_form(client, "/profil/jetons", {"jeton": "Logiciel de suivi"}, form_page=VERIFY)
+        assert refused.status_code == 302 and refused.headers["Location"] == VERIFY
         assert self.tokens(app, "demo.dpo") == before
+        assert client.get("/profil").headers["Location"] == VERIFY + "?suivant=/profil?"
         proved = post_form(client, VERIFY + "?suivant=/profil", {"code": pyotp.TOTP(secret).now()}, form_page=VERIFY)
         assert proved.headers["Location"] == "/profil"
         made = post_form(client, "/profil/jetons", {"jeton": "Logiciel de suivi"}, form_page="/profil")
@@ -470,7 +470,9 @@ class TestResetByAProConnectOnlyManager:
         enrol(app, "demo.dpo")
         client = self.manager(app, minutes_ago=20)
         shown = page(client.get(reset_path("demo.dpo")))
-        assert "reconnectez-vous avec ProConnect" in shown.text
+        assert "Me reconnecter avec ProConnect" in shown.text
+        again = [a.attrs["href"] for a in shown.all("a") if "reconnexion=oui" in a.attrs.get("href", "")]
+        assert again == ["/connexion/proconnect?reconnexion=oui&suivant=/comptes/demo.dpo/second-facteur/reinitialiser"]
         actions = {form.attrs.get("action") for form in shown.all("form", method="post")}
         assert actions == {"/deconnexion"}  # the header's sign-out only: no reset form
         response = post_form(client, reset_path("demo.dpo"), {}, form_page="/profil")
@@ -519,3 +521,43 @@ class TestEnrolmentShownToOneSession:
         assert refused.status_code == 401
         assert not is_enrolled(app, "demo.rgc")
         assert self.shown(other)[0] != key
+
+
+class TestSessionsThatNeverProvedIt:
+    """A session of a role that needs a second factor proves one before anything else, whenever opened."""
+
+    def test_a_complete_session_without_it_is_sent_to_prove_it(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        secret, _ = enrol(app, "demo.rgc")
+        client = browser(app, "demo.rgc", Opening())  # e.g. opened before this version, or before the role was added
+        assert client.get("/comptes").headers["Location"] == VERIFY + "?suivant=/comptes?"
+        post_form(client, VERIFY + "?suivant=/comptes", {"code": pyotp.TOTP(secret).now()}, form_page=VERIFY)
+        assert client.get("/comptes").status_code == 200
+
+    def test_a_waiting_session_authors_no_late_form(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        limits = web_sessions.SessionLimits.of(app.extensions["liaison.config"])
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            person = directory.require_user(session, "demo.rgc")
+            waiting = web_sessions.start(session, person, opening=Opening(pending=True))
+            finished = web_sessions.start(session, person)
+            for row in session.scalars(select(WebSession).where(WebSession.user_id == person.id)):
+                row.last_seen_at = row.created_at = utcnow() - limits.idle - dt.timedelta(minutes=1)
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            assert web_sessions.late_form_author(session, waiting, limits) is None
+            author = web_sessions.late_form_author(session, finished, limits)
+            assert author is not None and author.login == "demo.rgc"
+
+
+class TestResetFailuresAreTraced:
+    """A reset refused for an old ProConnect sign-in is traced like any failed proof."""
+
+    def test_an_old_sign_in(self, app: Flask, demo: dict[str, DemoAccount]) -> None:
+        enrol(app, "demo.dpo")
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            directory.add_user(session, Actor(None, "test"), "rgc.ancienne", "PLIE-PAYS-AIX", Role.RGC)
+        client = browser(app, "rgc.ancienne", Opening(second_factor_at=utcnow() - dt.timedelta(minutes=30)))
+        assert post_form(client, reset_path("demo.dpo"), {}, form_page="/profil").status_code == 401
+        with db.session_scope(app.extensions["liaison.engine"]) as session:
+            details = session.scalars(
+                select(AuditEntry.detail).where(AuditEntry.action == "second_factor.failed")
+            ).all()
+        assert details == ["connexion_ancienne"]
