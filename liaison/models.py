@@ -287,6 +287,20 @@ class RecoveryCode(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class IndicatorCount(Base):
+    """A figure of a convention (liaison.indicators): how many times ``indicator`` happened for
+    ``agency`` in ``month`` (``AAAA-MM``, in France). Written as events happen, never decremented by
+    a purge: it outlives the dossiers, and holds no person and no dossier reference."""
+
+    __tablename__ = "indicator_count"
+
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id"), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Throttle(Base):
     """Failures counted per subject (an account, an address, a user's imports), shared by every
     process: ``subject`` is a keyed hash, never a login or an address in clear."""
@@ -334,6 +348,10 @@ class Dossier(Base):
     destroy_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
     rule: Mapped[str | None] = mapped_column(String(24))
     conflict: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether the convention's figures counted this person's refusal and exit already (once each,
+    # however many FDL2 repeat them: liaison.indicators.sheet_events); integration: ``integrated_on``.
+    refusal_counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    exit_counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 def _labelled_enum(labelled: type[Labelled], length: int = 24) -> Enum:

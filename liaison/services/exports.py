@@ -23,7 +23,7 @@ from liaison.costly import CostlyGate
 from liaison.db import hold_master_key
 from liaison.models import Dossier, Export, Sheet, User, utcnow
 from liaison.pdf import render_sheet_pdf
-from liaison.services import partnerships
+from liaison.services import indicators, partnerships
 from liaison.services.audit import Actor, record
 from liaison.services.retention import for_change
 from liaison.services.sheets import canonical_json_of, open_sheet_content, visible_sheet
@@ -113,6 +113,7 @@ def create_export(
         sheet.exported_at = sheet.exported_at or now
     session.flush()
     record(session, "sheet.export", actor, sheet_id=sheet.id, detail=f"{file_format}:{_key_name(agreed)}")
+    indicators.exported(session, sheet, now)
     return NewExport(export, token, None if agreed else passphrase)
 
 

@@ -60,7 +60,7 @@ from liaison.models import (
     User,
     utcnow,
 )
-from liaison.services import audit_checks, exports
+from liaison.services import audit_checks, exports, indicators
 from liaison.services.audit import Actor, record
 from liaison.services.retention import schedule_unscheduled
 from liaison.services.vault import Vault
@@ -188,7 +188,7 @@ def _active_hold(as_of: dt.date) -> Any:
 def due_dossiers(as_of: dt.date, plie_id: int | None = None) -> Any:
     """The dossiers to destroy on ``as_of`` (of one PLIE, or all): their date has come and no hold
     covers them."""
-    query = select(Dossier.id, Dossier.data_key_id, Dossier.rule, Dossier.plie_id).where(
+    query = select(Dossier.id, Dossier.data_key_id, Dossier.rule, Dossier.plie_id, Dossier.convention_id).where(
         Dossier.destroy_on.is_not(None), Dossier.destroy_on <= as_of, ~_active_hold(as_of)
     )
     return query if plie_id is None else query.where(Dossier.plie_id == plie_id)
@@ -422,6 +422,12 @@ def _destroy_batch(
         kinds[sheet.dossier_id][sheet.kind.value] += 1
     for row in batch:
         _count(result, row.plie_id, rules[row.id], kinds[row.id])
+    first_agency: dict[str, int] = {}
+    for sheet in sorted(sheets, key=lambda sheet: sheet.created_at):
+        first_agency.setdefault(sheet.dossier_id, indicators.agency_of(sheet.kind, sheet.sender_id, sheet.recipient_id))
+    indicators.destroyed(  # the convention's figures keep what was destroyed, by rule
+        session, [(row.convention_id, first_agency.get(row.id), rules[row.id]) for row in batch], now
+    )
     result.exports += deleted_exports or 0
     session.execute(
         update(PurgeRun)

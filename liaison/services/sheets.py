@@ -29,7 +29,7 @@ from liaison.models import (
     new_uuid,
     utcnow,
 )
-from liaison.services import blind_indexes, notifications, retention
+from liaison.services import blind_indexes, indicators, notifications, retention
 from liaison.services.audit import Actor, record
 from liaison.services.directory import organisation_by_code, partners
 from liaison.services.retention import PARIS, RULE_LABELS, today
@@ -118,7 +118,10 @@ def create_sheet(
     content = dump_sheet(kind.value, sheet)
     sealed = crypto.seal_sheet(vault.unwrap(dossier.data_key), sheet_id, kind.value, canonical_json_of(content))
     agency = recipient if kind is SheetKind.FDL2 else user.organisation
+    before = indicators.facts_of(dossier)
     retention.record_sheet(session, vault, dossier, kind.value, content, agency.id)
+    now = utcnow()
+    indicators.sheet_received(session, dossier, before, kind, content, agency.id, now)
     session.flush()  # the dossier, when new, before the sheet that refers to it
     index_key = vault.index_key(session)
     row = {
@@ -130,12 +133,13 @@ def create_sheet(
         "author_id": user.id,
         "sealed": sealed,
         "content_index": blind_indexes.content_index(index_key, kind.value, content),
+        "created_at": now,
     }
     connection = session.connection()  # plain SQL: nothing more to track
     connection.execute(_INSERT_SHEET, row)
     _insert_terms(session, index_key, sheet_id, content)
     if kind is SheetKind.FDL2:
-        _answer_orientations(session, dossier.id, content)
+        _answer_orientations(session, dossier, content, now)
     record(session, "sheet.create", actor, sheet_id=sheet_id, detail=kind.value)
     notifications.sheet_sent(session, kind, user.organisation, recipient)
     return sheet_id
@@ -147,13 +151,24 @@ def _insert_terms(session: Session, index_key: bytes, sheet_id: str, content: Ma
     session.connection().execute(_INSERT_TERMS, [{"term": term, "sheet_id": sheet_id} for term in terms])
 
 
-def _answer_orientations(session: Session, dossier_id: str, fdl2: Mapping[str, Any]) -> None:
-    """The first FDL2 about a person answers the orientations (FDL1) still waiting in their dossier."""
-    session.connection().execute(
+def _answer_orientations(session: Session, dossier: Dossier, fdl2: Mapping[str, Any], now: dt.datetime) -> None:
+    """The first FDL2 about a person answers the orientations (FDL1) still waiting in their dossier
+    (and the convention's figures count how long each waited)."""
+    connection = session.connection()
+    waiting = connection.execute(  # locked (PostgreSQL) until the answer is written: counted once
+        select(Sheet.id, Sheet.created_at, Sheet.sender_id)
+        .where(Sheet.dossier_id == dossier.id, Sheet.kind == SheetKind.FDL1, Sheet.answered_at.is_(None))
+        .with_for_update()
+    ).all()
+    if not waiting:
+        return
+    connection.execute(
         update(Sheet)
-        .where(Sheet.dossier_id == dossier_id, Sheet.kind == SheetKind.FDL1, Sheet.answered_at.is_(None))
-        .values(answered_at=utcnow(), answer=orientations.answer_of(fdl2))
+        .where(Sheet.id.in_([row.id for row in waiting]))
+        .values(answered_at=now, answer=orientations.answer_of(fdl2))
     )
+    answered = [(row.created_at, row.sender_id) for row in waiting]
+    indicators.orientations_answered(session, dossier.convention_id, answered, now)
 
 
 # What a sender reads for a code it may not send to, whether the code exists or not: the same words
@@ -300,6 +315,7 @@ def acknowledge(session: Session, actor: Actor, sheet_id: str) -> Sheet:
     if first:
         record(session, "sheet.acknowledge", actor, sheet_id=sheet.id)
         notifications.sheet_acknowledged(session, sheet)
+        indicators.acknowledged(session, sheet, now)
     session.refresh(sheet, ["acknowledged_at", "read_at"])  # the stored dates: the first acknowledgement's
     return sheet
 

@@ -1,0 +1,175 @@
+"""The convention's figures, written as events happen and read back by period (the ``indicator_count`` table).
+
+Each event adds one to its counters (:mod:`liaison.indicators` says which), in the transaction of
+the event itself: a sheet received, an orientation answered, an acknowledgement, an export, a
+destruction. A counter is a row (convention, agency, month, indicator): it holds no person and no
+dossier reference, and a purge never takes anything from it (it only adds its destructions), so
+the figures outlive the dossiers they counted.
+
+The agency of an event is the agency side of its sheet (an FDL1's sender, an FDL2's recipient); a
+destroyed dossier counts for the agency of its first sheet. :func:`rebuild` counts again, from the
+live dossiers, what they still show (sheets, answers, acknowledgements): for the months they
+cover, it agrees with what was counted (exports and destructions leave nothing live to recount).
+
+No Flask here; nothing commits: the caller does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from liaison import crypto
+from liaison.indicators import DossierFacts, Indicator, band_of, key, month_of, sheet_events
+from liaison.models import Dossier, IndicatorCount, Sheet, SheetKind
+from liaison.services.vault import Vault
+
+# (agency id, month, indicator key) → count
+Counts = Counter[tuple[int, str, str]]
+
+
+def agency_of(kind: SheetKind, sender_id: int, recipient_id: int) -> int:
+    """The agency side of a sheet: an FDL1 comes from its agency, an FDL2 goes to its agency."""
+    return sender_id if kind is SheetKind.FDL1 else recipient_id
+
+
+def add(session: Session, convention_id: int | None, agency_id: int, moment: dt.datetime, keys: Iterable[str]) -> None:
+    """One more of each counter ``keys`` for this convention, agency and the month of ``moment``
+    (atomic: two processes adding at once add two). A dossier outside any convention counts nothing."""
+    rows = [
+        {"convention_id": convention_id, "agency_id": agency_id, "month": month, "indicator": name, "count": 1}
+        for month in [month_of(moment)]
+        for name in keys
+    ]
+    if convention_id is None or not rows:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(IndicatorCount)
+    session.connection().execute(
+        statement.on_conflict_do_update(
+            index_elements=["convention_id", "agency_id", "month", "indicator"],
+            set_={"count": IndicatorCount.count + statement.excluded.count},
+        ),
+        rows,
+    )
+
+
+def facts_of(dossier: Dossier) -> DossierFacts:
+    """What the counters already know of a dossier (before a sheet changes it)."""
+    return DossierFacts(dossier.integrated_on is not None, dossier.refusal_counted, dossier.exit_counted)
+
+
+def sheet_received(
+    session: Session,
+    dossier: Dossier,
+    before: DossierFacts,
+    kind: SheetKind,
+    content: Mapping[str, Any],
+    agency_id: int,
+    moment: dt.datetime,
+) -> None:
+    """A sheet arrived in ``dossier`` (whose facts were ``before`` it): its counters move, and the
+    dossier remembers what was counted."""
+    moved, after = sheet_events(kind.value, content, before)
+    dossier.refusal_counted, dossier.exit_counted = after.refused, after.exited
+    add(session, dossier.convention_id, agency_id, moment, moved)
+
+
+def orientations_answered(
+    session: Session, convention_id: int | None, answered: Iterable[tuple[dt.datetime, int]], moment: dt.datetime
+) -> None:
+    """FDL1s (their date sent, their agency) were answered at ``moment``: the delays, by band."""
+    for sent_at, agency_id in answered:
+        add(session, convention_id, agency_id, moment, [key(Indicator.ANSWER_DELAYS, band_of(sent_at, moment))])
+
+
+def acknowledged(session: Session, sheet: Sheet, moment: dt.datetime) -> None:
+    """The first acknowledgement of ``sheet``, and its delay."""
+    keys = [key(Indicator.ACKNOWLEDGEMENTS), key(Indicator.ACKNOWLEDGEMENT_DELAYS, band_of(sheet.created_at, moment))]
+    add(session, sheet.dossier.convention_id, agency_of(sheet.kind, sheet.sender_id, sheet.recipient_id), moment, keys)
+
+
+def exported(session: Session, sheet: Sheet, moment: dt.datetime) -> None:
+    agency = agency_of(sheet.kind, sheet.sender_id, sheet.recipient_id)
+    add(session, sheet.dossier.convention_id, agency, moment, [key(Indicator.EXPORTS)])
+
+
+def destroyed(session: Session, dossiers: Iterable[tuple[int | None, int | None, str]], moment: dt.datetime) -> None:
+    """Dossiers destroyed at ``moment``: (their convention, the agency of their first sheet, their rule)."""
+    for convention_id, agency_id, rule in dossiers:
+        if agency_id is not None:
+            add(session, convention_id, agency_id, moment, [key(Indicator.DESTRUCTIONS, rule or "-")])
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """The figures of one agency in one month: each counter's value, by its stored key."""
+
+    month: str
+    agency_id: int
+    counts: Mapping[str, int]
+
+
+def read(
+    session: Session, convention_id: int, first: str, last: str, agency_id: int | None = None
+) -> list[Line]:
+    """The convention's figures from month ``first`` to ``last`` (``AAAA-MM``, both included), by
+    month then agency; one agency's only when ``agency_id`` is given."""
+    query = select(IndicatorCount).where(
+        IndicatorCount.convention_id == convention_id, IndicatorCount.month >= first, IndicatorCount.month <= last
+    )
+    if agency_id is not None:
+        query = query.where(IndicatorCount.agency_id == agency_id)
+    lines: dict[tuple[str, int], dict[str, int]] = {}
+    for row in session.scalars(query.order_by(IndicatorCount.month, IndicatorCount.agency_id)):
+        lines.setdefault((row.month, row.agency_id), {})[row.indicator] = row.count
+    return [Line(month, agency, counts) for (month, agency), counts in lines.items()]
+
+
+def counted(session: Session, convention_id: int) -> Counts:
+    """Every counter of the convention, as :func:`rebuild` gives them (to compare the two)."""
+    rows = session.scalars(select(IndicatorCount).where(IndicatorCount.convention_id == convention_id))
+    return Counter({(row.agency_id, row.month, row.indicator): row.count for row in rows})
+
+
+def rebuild(session: Session, vault: Vault, convention_id: int) -> Counts:
+    """The counters the live dossiers of the convention still show, counted again from them
+    (sheets opened with their keys): received sheets, orientations, integrations, refusals, exits,
+    answers and acknowledgements. Exports and destructions are not here: nothing live shows them."""
+    found: Counts = Counter()
+    dossiers = session.scalars(select(Dossier).where(Dossier.convention_id == convention_id)).all()
+    for dossier in dossiers:
+        sheets = session.scalars(select(Sheet).where(Sheet.dossier_id == dossier.id).order_by(Sheet.created_at)).all()
+        data_key = vault.unwrap(dossier.data_key)
+        facts = DossierFacts()
+        for sheet in sheets:
+            content = _content(data_key, sheet)
+            agency = agency_of(sheet.kind, sheet.sender_id, sheet.recipient_id)
+            moved, facts = sheet_events(sheet.kind.value, content, facts)
+            for name in moved:
+                found[(agency, month_of(sheet.created_at), name)] += 1
+            if sheet.acknowledged_at is not None:
+                for name in (
+                    key(Indicator.ACKNOWLEDGEMENTS),
+                    key(Indicator.ACKNOWLEDGEMENT_DELAYS, band_of(sheet.created_at, sheet.acknowledged_at)),
+                ):
+                    found[(agency, month_of(sheet.acknowledged_at), name)] += 1
+            if sheet.kind is SheetKind.FDL1 and sheet.answered_at is not None:
+                band = band_of(sheet.created_at, sheet.answered_at)
+                found[(agency, month_of(sheet.answered_at), key(Indicator.ANSWER_DELAYS, band))] += 1
+    return found
+
+
+def _content(data_key: bytes, sheet: Sheet) -> dict[str, Any]:
+    return dict(json.loads(crypto.open_sheet(data_key, sheet.id, sheet.kind.value, sheet.sealed)))
