@@ -11,7 +11,7 @@ from liaison import db, proconnect
 from liaison.cli._common import CLI_ACTOR, SUBCOMMAND, command_app, command_session, vault_of
 from liaison.cli._types import WholeNumber
 from liaison.config import ConfigError
-from liaison.services import audit, sheets
+from liaison.services import audit, indicators, sheets
 from liaison.services.demo import install_demo
 
 
@@ -28,8 +28,11 @@ def init() -> None:
         # and the audit chain must all use the same one
         vault_of(app).index_key(session)
         indexed = sheets.index_unindexed(session, vault_of(app))
+        figured = indicators.count_earlier_events(session, vault_of(app))
     if indexed:
         click.echo(f"{indexed} fiche(s) indexée(s) pour la recherche par personne.")
+    if figured:
+        click.echo(f"Chiffres de {figured} convention(s) établis à partir des dossiers présents.")
     keyring = vault_of(app).keyring
     where = f"fichier {keyring.file}" if keyring.file else "variable LIAISON_MASTER_KEY"
     click.echo(f"Base de données à jour. Clé maîtresse {keyring.current_id} ({where}).")
