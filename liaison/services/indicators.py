@@ -44,12 +44,15 @@ def agency_of(kind: SheetKind, sender_id: int, recipient_id: int) -> int:
 def add(session: Session, convention_id: int | None, agency_id: int, moment: dt.datetime, keys: Iterable[str]) -> None:
     """One more of each counter ``keys`` for this convention, agency and the month of ``moment``
     (atomic: two processes adding at once add two). A dossier outside any convention counts nothing."""
-    rows = [
-        {"convention_id": convention_id, "agency_id": agency_id, "month": month, "indicator": name, "count": 1}
-        for month in [month_of(moment)]
-        for name in keys
-    ]
-    if convention_id is None or not rows:
+    if convention_id is None:
+        return
+    month = month_of(moment)
+    _add_rows(session, [(convention_id, agency_id, month, name, 1) for name in keys])
+
+
+def _add_rows(session: Session, rows: list[tuple[int, int, str, str, int]]) -> None:
+    """Add each (convention, agency, month, indicator, number) to its counter, made if need be."""
+    if not rows:
         return
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(IndicatorCount)
@@ -58,7 +61,10 @@ def add(session: Session, convention_id: int | None, agency_id: int, moment: dt.
             index_elements=["convention_id", "agency_id", "month", "indicator"],
             set_={"count": IndicatorCount.count + statement.excluded.count},
         ),
-        rows,
+        [
+            {"convention_id": convention, "agency_id": agency, "month": month, "indicator": name, "count": number}
+            for convention, agency, month, name, number in rows
+        ],
     )
 
 
@@ -121,9 +127,7 @@ class Line:
     counts: Mapping[str, int]
 
 
-def read(
-    session: Session, convention_id: int, first: str, last: str, agency_id: int | None = None
-) -> list[Line]:
+def read(session: Session, convention_id: int, first: str, last: str, agency_id: int | None = None) -> list[Line]:
     """The convention's figures from month ``first`` to ``last`` (``AAAA-MM``, both included), by
     month then agency; one agency's only when ``agency_id`` is given."""
     query = select(IndicatorCount).where(
@@ -169,6 +173,38 @@ def rebuild(session: Session, vault: Vault, convention_id: int) -> Counts:
                 band = band_of(sheet.created_at, sheet.answered_at)
                 found[(agency, month_of(sheet.answered_at), key(Indicator.ANSWER_DELAYS, band))] += 1
     return found
+
+
+def count_earlier_events(session: Session, vault: Vault) -> int:
+    """At the upgrade that brings the figures (``liaison init``): each convention that has no figure
+    yet gets those its live dossiers still show (:func:`rebuild`), and its dossiers remember what was
+    counted; a convention with figures already is left alone, so running it again counts nothing
+    twice. Returns how many conventions were counted."""
+    counted_conventions = set(session.scalars(select(IndicatorCount.convention_id).distinct()))
+    conventions = {
+        convention_id
+        for convention_id in session.scalars(select(Dossier.convention_id).distinct())
+        if convention_id is not None
+    }
+    done = 0
+    for convention_id in sorted(conventions - counted_conventions):
+        found = rebuild(session, vault, convention_id)
+        _add_rows(
+            session, [(convention_id, agency, month, name, number) for (agency, month, name), number in found.items()]
+        )
+        for dossier in session.scalars(select(Dossier).where(Dossier.convention_id == convention_id)):
+            facts = _facts_from_sheets(session, vault, dossier)
+            dossier.refusal_counted, dossier.exit_counted = facts.refused, facts.exited
+        done += 1
+    return done
+
+
+def _facts_from_sheets(session: Session, vault: Vault, dossier: Dossier) -> DossierFacts:
+    facts = DossierFacts()
+    data_key = vault.unwrap(dossier.data_key)
+    for sheet in session.scalars(select(Sheet).where(Sheet.dossier_id == dossier.id).order_by(Sheet.created_at)):
+        _, facts = sheet_events(sheet.kind.value, _content(data_key, sheet), facts)
+    return facts
 
 
 def _content(data_key: bytes, sheet: Sheet) -> dict[str, Any]:
