@@ -42,6 +42,7 @@ from liaison.authnz import Permission
 from liaison.enums import PurgeStatus, PurgeTrigger
 from liaison.epoch_keys import destroyable
 from liaison.files import open_private, private_dir
+from liaison.indicators import PARIS
 from liaison.models import (
     Convention,
     CopyAttestation,
@@ -425,8 +426,10 @@ def _destroy_batch(
     first_agency: dict[str, int] = {}
     for sheet in sorted(sheets, key=lambda sheet: sheet.created_at):
         first_agency.setdefault(sheet.dossier_id, indicators.agency_of(sheet.kind, sheet.sender_id, sheet.recipient_id))
-    indicators.destroyed(  # the convention's figures keep what was destroyed, by rule
-        session, [(row.convention_id, first_agency.get(row.id), rules[row.id]) for row in batch], now
+    indicators.destroyed(  # the convention's figures keep what was destroyed, by rule, in the purge's month
+        session,
+        [(row.convention_id, first_agency.get(row.id), rules[row.id]) for row in batch],
+        dt.datetime.combine(result.as_of, dt.time(12), tzinfo=PARIS),
     )
     result.exports += deleted_exports or 0
     session.execute(

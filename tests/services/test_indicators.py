@@ -270,7 +270,7 @@ class TestEachEventMovesExactlyItsCounters:
 
 class TestAPurgeMovesOnlyTheDestructions:
     """A purge takes nothing from the figures: it adds one destruction per dossier, by rule, for the
-    agency of the dossier's first sheet; a dry run adds nothing."""
+    agency of the dossier's first sheet, in the month of the purge's date; a dry run adds nothing."""
 
     def test_the_figures_outlive_the_dossiers(self, app: Flask, api: dict[str, ApiClient], ids: dict[str, int]) -> None:
         kept_orientation = send(api["referent"], "FDL1", PLIE[0], orientation("1000001A"))  # integrated: kept
@@ -289,8 +289,12 @@ class TestAPurgeMovesOnlyTheDestructions:
 
         moved = moved_by(app, ids[CONVENTION], lambda: purge(app, as_of))
 
-        assert moved == one_each(ids[AGENCY], "destructions:orientation") + one_each(
-            ids[OTHER_AGENCY], "destructions:orientation"
+        in_its_month = as_of.strftime("%Y-%m")  # the purge's date (``--as-of``), not the clock's
+        assert moved == Counter(
+            {
+                (ids[AGENCY], in_its_month, "destructions:orientation"): 1,
+                (ids[OTHER_AGENCY], in_its_month, "destructions:orientation"): 1,
+            }
         )
         with db.session_scope(engine_of(app)) as session:
             assert set(session.scalars(select(Sheet.id))) == {kept_orientation, kept}
