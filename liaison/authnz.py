@@ -306,3 +306,28 @@ def require_sender(user: User | None, kind: SheetKind | None = None) -> None:
     require(user, Permission.SEND_SHEETS)
     if user is not None and kind is not None and SENDS.get(user.role) is not kind:
         raise Refused(why_not_send(user, kind))
+
+
+# --- the convention's figures ------------------------------------------------------------------
+
+# Who reads a convention's figures (counts only, no person): the two sides that sign its bilan.
+FIGURES_ROLES = frozenset({Role.DPO, Role.RGC})
+
+
+def figures_reach(user: User | None, convention: Convention) -> int | None:
+    """Which lines of ``convention``'s figures ``user`` reads: ``None`` for every agency's lines, an
+    agency's id for that agency's lines only.
+
+    The convention's PLIE, which signs the bilan, sees every agency: its DPO and its RGC (and the
+    operator). An agency of the convention sees its own lines: its RGC. Anyone else (a sender, a DPO
+    of another PLIE, an agency outside the convention) raises :class:`Hidden`, exactly like a
+    convention that does not exist: the code of another's convention is never confirmed."""
+    if user is None:
+        return None
+    if user.role not in FIGURES_ROLES:
+        raise Hidden
+    if user.organisation_id == convention.plie_id:
+        return None
+    if user.role is Role.RGC and user.organisation_id in {link.agency_id for link in convention.agencies}:
+        return user.organisation_id
+    raise Hidden

@@ -369,3 +369,45 @@ class AccountCreatedSchema(StrictSchema):
     temporary_password = fields.String(
         metadata={"description": "Shown once, never stored: give it by another channel; changed at first sign-in."}
     )
+
+
+# --- the convention's figures (GET /api/v1/indicators) ------------------------------------------
+
+
+def _counts_by_detail(description: str) -> fields.Dict:
+    """Counts by detail: {detail: count}, only the details that happened."""
+    return fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": description})
+
+
+class IndicatorLineSchema(StrictSchema):
+    """One agency's figures in one month (dumped from ``liaison.services.indicators.FigureLine``):
+    counts only, no person. Plain counts are 0 when nothing happened; counts by detail (a reason, a
+    modality, a retention rule, a delay band) are empty objects then."""
+
+    month = fields.String(metadata={"description": "AAAA-MM, in France"})
+    agency = fields.String(metadata={"description": "The agency's code"})
+    fdl1_received = fields.Integer(metadata={"description": "Orientations (FDL1) received"})
+    orientations = _counts_by_detail("FDL1 by modalite_orientation (flux, information_collective…)")
+    fdl2_received = fields.Integer()
+    integrations = fields.Integer(
+        metadata={"description": "People integrated in the PLIE (their first FDL2 saying so)"}
+    )
+    refusals = _counts_by_detail("Integrations refused, by motif")
+    exits = _counts_by_detail("Exits from the PLIE, by motif_sortie")
+    positive_exits = fields.Integer(
+        metadata={"description": "Exits whose reason the convention counts as positive (employment, training)"}
+    )
+    acknowledgements = fields.Integer()
+    exports = fields.Integer()
+    destructions = _counts_by_detail("Dossiers destroyed, by retention rule")
+    answer_delays = _counts_by_detail("FDL1 answered, by band of delay (0-1j, 2-3j, 4-7j…)")
+    acknowledgement_delays = _counts_by_detail("Sheets acknowledged, by band of delay since sent")
+
+
+class IndicatorFiguresSchema(StrictSchema):
+    """``GET /api/v1/indicators``: a convention's figures by month and agency (``Figures``)."""
+
+    convention = fields.String()
+    from_ = fields.String(attribute="first", data_key="from", metadata={"description": "AAAA-MM"})
+    to = fields.String(attribute="last", metadata={"description": "AAAA-MM"})
+    lines = fields.List(fields.Nested(IndicatorLineSchema))

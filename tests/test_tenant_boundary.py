@@ -316,7 +316,9 @@ QUERIES: dict[str, Sequence[str | Ref]] = {
         Ref("surname", f"box=inbox&q={REF}"),
     ],
     "/api/v1/retention/schedule": ["", "until=2040-12-31"],
-    "/api/v1/indicators": [Ref("convention", f"convention={REF}")],
+    # tenant A's convention against a missing one; tenant B's own, read by its DPO and RGC and by the
+    # shared agency's RGC (its lines only), searched for tenant A's markers
+    "/api/v1/indicators": [Ref("convention", f"convention={REF}"), f"convention={BRAVO.convention}&from=2026-01"],
     "/conservation/calendrier": ["", "jusqu_au=2040-12-31"],
     "/fiches/<box>": ["", Ref("person", f"q={REF}"), Ref("surname", f"q={REF}")],
     "/fiches/nouvelle": ["", Ref("draft", f"brouillon={REF}")],  # a form reopened from a draft

@@ -15,6 +15,9 @@ from liaison.archives import refusals
 from liaison.enums import BoxFilter
 from liaison.services import imports
 from liaison.services.boxes import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SKIP
+from liaison.services.demo import CONVENTION as DEMO_CONVENTION
+from liaison.services.indicators import MAX_MONTHS
+from liaison.services.organisations import CONVENTION_CODE_MAX
 from schemas import SHEET_SCHEMAS, api, fields
 
 # What the text fields of the API's envelopes admit, in OpenAPI's terms (ECMA patterns): a code
@@ -405,6 +408,55 @@ _PATHS += [
 ]
 
 
+# The convention's figures: its PLIE's DPO and RGC, and its agencies' RGC (their own lines).
+_MONTH = {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}
+_PATHS += [
+    (
+        "/indicators",
+        "get",
+        {
+            "summary": "A convention's figures by month and agency: counts only, no person",
+            "description": "Sheets received, orientations by modality, integrations, refusals and exits by reason, "
+            "positive exits, acknowledgements, exports, destructions by rule, and the delays of answers and "
+            "acknowledgements by band. Counted as events happen, they stay true after the dossiers are destroyed. "
+            "The convention's PLIE (its DPO and its RGC) reads every agency's lines; an agency of the convention "
+            "(its RGC) its own; anyone else gets the 404 of a convention that does not exist.",
+            "parameters": [
+                {
+                    "name": "convention",
+                    "in": "query",
+                    "required": True,
+                    "description": "The convention's code (any case)",
+                    "schema": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$",
+                        "maxLength": CONVENTION_CODE_MAX,
+                    },
+                    "example": DEMO_CONVENTION,
+                },
+                {
+                    "name": "from",
+                    "in": "query",
+                    "description": "The first month, AAAA-MM (default: January of the year of to)",
+                    "schema": _MONTH,
+                },
+                {
+                    "name": "to",
+                    "in": "query",
+                    "description": "The last month, AAAA-MM (default: the current month, in France); at most "
+                    f"{MAX_MONTHS} months from from, both included",
+                    "schema": _MONTH,
+                },
+            ],
+            "responses": {"200": _ok("IndicatorFigures")},
+            "errors": {
+                404: "No such convention for this caller (whether it exists elsewhere or not)",
+                422: "A parameter breaks its rule (a month, their order, the span), is missing (convention) or unknown",
+            },
+        },
+    ),
+]
+
 # The response bodies dumped from objects that have every field: each property is always there
 # (null where the schema says nullable).
 _ALWAYS_COMPLETE = (
@@ -426,6 +478,8 @@ _ALWAYS_COMPLETE = (
     "Account",
     "AccountList",
     "AccountCreated",
+    "IndicatorLine",
+    "IndicatorFigures",
 )
 
 
@@ -507,6 +561,7 @@ def openapi_document() -> dict[str, Any]:
         "AccountList",
         "AccountCreate",
         "AccountCreated",
+        "IndicatorFigures",
         "Error",
         "ValidationError",
         "ImportRefused",

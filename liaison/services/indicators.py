@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,9 +28,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from liaison import crypto
-from liaison.indicators import DossierFacts, Indicator, band_of, key, month_of, sheet_events
-from liaison.models import Dossier, IndicatorCount, Sheet, SheetKind
+from liaison import authnz, crypto
+from liaison.indicators import POSITIVE_EXITS, DossierFacts, Indicator, band_of, key, month_of, sheet_events
+from liaison.models import Convention, Dossier, IndicatorCount, Organisation, Sheet, SheetKind, User
+from liaison.services.organisations import CONVENTION_CODE_MAX, PLIE_CODE
 from liaison.services.vault import Vault
 
 # (agency id, month, indicator key) → count
@@ -209,3 +211,160 @@ def _facts_from_sheets(session: Session, vault: Vault, dossier: Dossier) -> Doss
 
 def _content(data_key: bytes, sheet: Sheet) -> dict[str, Any]:
     return dict(json.loads(crypto.open_sheet(data_key, sheet.id, sheet.kind.value, sheet.sealed)))
+
+
+# --- the figures as the API gives them -----------------------------------------------------------
+
+MONTH = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])")
+MAX_MONTHS = 120  # from ``from`` to ``to``, both included: ten years, a convention and its control
+FIGURES_PARAMETERS = ("convention", "from", "to")
+CONVENTION_MISSING = "Paramètre obligatoire : le code de la convention (par exemple PLIE-PAYS-AIX-2021)."
+MONTH_RULE = "Un mois au format AAAA-MM (par exemple 2026-01), le mois de 01 à 12."
+CONVENTION_RULE = (
+    "Le code d'une convention : lettres, chiffres et tirets, une lettre d'abord, "
+    f"{CONVENTION_CODE_MAX} caractères au plus (par exemple PLIE-PAYS-AIX-2021)."
+)
+# The counters counted by detail (a reason, a modality, a rule, a band).
+DETAILED_FIGURES = frozenset(
+    {
+        Indicator.ORIENTATIONS,
+        Indicator.REFUSALS,
+        Indicator.EXITS,
+        Indicator.DESTRUCTIONS,
+        Indicator.ANSWER_DELAYS,
+        Indicator.ACKNOWLEDGEMENT_DELAYS,
+    }
+)
+
+
+class FiguresQueryRefused(ValueError):
+    """Parameters of a request for figures that break their rules, by parameter name (French)."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class FiguresQuery:
+    convention: str
+    first: str
+    last: str
+
+
+def _month_number(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[5:]) - 1
+
+
+def read_figures_query(values: Mapping[str, str], today: dt.date) -> FiguresQuery:
+    """What a request for figures asks (``convention``, ``from``, ``to``); :class:`FiguresQueryRefused`
+    naming every wrong parameter and its rule. ``to`` is the current month by default (``today``, in
+    France), ``from`` January of ``to``'s year; ``from`` comes before ``to``, at most
+    :data:`MAX_MONTHS` months apart, both included. An unknown parameter is refused, never ignored.
+    Only the shape of the convention's code is judged here: whether the caller may read it is not."""
+    errors: dict[str, list[str]] = {}
+    for name in values:
+        if name not in FIGURES_PARAMETERS:
+            errors[name] = ["Paramètre inconnu. Paramètres possibles : " + ", ".join(FIGURES_PARAMETERS) + "."]
+    code = values.get("convention", "").upper()
+    if not code:
+        errors["convention"] = [CONVENTION_MISSING]
+    elif len(code) > CONVENTION_CODE_MAX or not code.isascii() or not PLIE_CODE.fullmatch(code):
+        errors["convention"] = [CONVENTION_RULE]
+    months: dict[str, str | None] = {}
+    for name in ("from", "to"):
+        raw = values.get(name, "")
+        months[name] = raw if MONTH.fullmatch(raw) else None
+        if raw and months[name] is None:
+            errors[name] = [MONTH_RULE]
+    last = months["to"] or (None if values.get("to") else today.strftime("%Y-%m"))
+    first = months["from"] or (None if values.get("from") or last is None else f"{last[:4]}-01")
+    if first is not None and last is not None:
+        blamed = "to" if values.get("to") else "from"  # the one given (both given: the end, as for a box)
+        if first > last:
+            errors[blamed] = [f"Le mois de début ({first}) vient après le mois de fin ({last})."]
+        elif _month_number(last) - _month_number(first) + 1 > MAX_MONTHS:
+            errors[blamed] = [f"Au plus {MAX_MONTHS} mois de « from » à « to », l'un et l'autre compris."]
+    if errors or first is None or last is None:
+        raise FiguresQueryRefused(errors)
+    return FiguresQuery(code, first, last)
+
+
+@dataclass(frozen=True)
+class FigureLine:
+    """One agency's figures in one month, by their name in the API: each plain counter (0 when
+    nothing happened), each counter by detail (empty when nothing), and the positive exits."""
+
+    month: str
+    agency: str
+    fdl1_received: int
+    fdl2_received: int
+    integrations: int
+    acknowledgements: int
+    exports: int
+    orientations: Mapping[str, int]
+    refusals: Mapping[str, int]
+    exits: Mapping[str, int]
+    destructions: Mapping[str, int]
+    answer_delays: Mapping[str, int]
+    acknowledgement_delays: Mapping[str, int]
+    positive_exits: int
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A convention's figures from month ``first`` to ``last``, as one caller may read them."""
+
+    convention: str
+    first: str
+    last: str
+    lines: list[FigureLine]
+
+
+def figure_line(month: str, agency: str, counts: Mapping[str, int]) -> FigureLine:
+    """A line of figures from its counters by stored key (:func:`read`); unknown keys are left out."""
+    details: dict[str, dict[str, int]] = {indicator.value: {} for indicator in DETAILED_FIGURES}
+    for stored, number in counts.items():
+        code, _, detail = stored.partition(":")
+        if detail and code in details:
+            details[code][detail] = number
+
+    def plain(indicator: Indicator) -> int:
+        return counts.get(key(indicator), 0)
+
+    exits = details[Indicator.EXITS.value]
+    return FigureLine(
+        month=month,
+        agency=agency,
+        fdl1_received=plain(Indicator.FDL1_RECEIVED),
+        fdl2_received=plain(Indicator.FDL2_RECEIVED),
+        integrations=plain(Indicator.INTEGRATIONS),
+        acknowledgements=plain(Indicator.ACKNOWLEDGEMENTS),
+        exports=plain(Indicator.EXPORTS),
+        orientations=details[Indicator.ORIENTATIONS.value],
+        refusals=details[Indicator.REFUSALS.value],
+        exits=exits,
+        destructions=details[Indicator.DESTRUCTIONS.value],
+        answer_delays=details[Indicator.ANSWER_DELAYS.value],
+        acknowledgement_delays=details[Indicator.ACKNOWLEDGEMENT_DELAYS.value],
+        positive_exits=sum(number for reason, number in exits.items() if reason in POSITIVE_EXITS),
+    )
+
+
+def figures_for(session: Session, user: User | None, query: FiguresQuery) -> Figures:
+    """The figures of the convention ``query.convention`` that ``user`` may read, by month then
+    agency code (:func:`liaison.authnz.figures_reach`: its PLIE every agency, an agency its own).
+    A convention the caller may not read raises :class:`~liaison.authnz.Hidden`, like one that
+    does not exist."""
+    convention = session.scalars(select(Convention).where(Convention.code == query.convention)).first()
+    if convention is None:
+        raise authnz.Hidden
+    agency_id = authnz.figures_reach(user, convention)
+    lines = read(session, convention.id, query.first, query.last, agency_id)
+    ids = {line.agency_id for line in lines}
+    codes = {
+        row.id: row.code
+        for row in session.execute(select(Organisation.id, Organisation.code).where(Organisation.id.in_(ids)))
+    }
+    made = [figure_line(line.month, codes[line.agency_id], line.counts) for line in lines]
+    return Figures(convention.code, query.first, query.last, sorted(made, key=lambda line: (line.month, line.agency)))
