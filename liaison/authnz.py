@@ -314,6 +314,11 @@ def require_sender(user: User | None, kind: SheetKind | None = None) -> None:
 FIGURES_ROLES = frozenset({Role.DPO, Role.RGC})
 
 
+def may_read_figures(user: User | None) -> bool:
+    """Whether ``user``'s role reads conventions' figures at all (which conventions: :func:`figures_reach`)."""
+    return user is None or user.role in FIGURES_ROLES
+
+
 def figures_reach(user: User | None, convention: Convention) -> int | None:
     """Which lines of ``convention``'s figures ``user`` reads: ``None`` for every agency's lines, an
     agency's id for that agency's lines only.

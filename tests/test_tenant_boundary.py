@@ -128,7 +128,8 @@ ENUMERATED = {
     "whom": ("partenaire", "cnil"),
     # /comptes/<login>/<action>
     "action": ("desactiver", "reactiver", "reinitialiser", "proconnect-uniquement", "delier-proconnect"),
-    "file_format": ("csv", "pdf"),  # /comptes/etat.<file_format>
+    "file_format": ("csv", "pdf", "ods"),  # /comptes/etat.<file_format>, /bilan/<code>/bilan.<file_format>
+    "chart": ("orientations", "sorties"),  # /bilan/<code>/graphique-<chart>.svg
 }
 # The kinds of markers tenant A's own users must meet in their answers (download tokens show once only).
 MARKER_KINDS = frozenset(

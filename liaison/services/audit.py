@@ -59,6 +59,7 @@ ACTIONS = frozenset(
         "user.proconnect_unbound",  # the RGC unbound an account from its ProConnect identity
         "user.temporary_password_erased",  # a ProConnect sign-in made the RGC's temporary password useless
         "proconnect.refused",  # a ProConnect sign-in matched no account that may open (the reason in detail)
+        "bilan.download",  # a convention's bilan downloaded (CSV, ODS, PDF): counts only, threshold in detail
         "proconnect.failed",  # a ProConnect answer did not verify (state, signature, audience, expiry…)
         "user.login_failed",
         "user.login_throttled",
