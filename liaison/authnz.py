@@ -29,6 +29,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from liaison.enums import DisabledReason
 from liaison.models import (
+    BilanSide,
     Convention,
     ConventionAgency,
     Dossier,
@@ -336,3 +337,33 @@ def figures_reach(user: User | None, convention: Convention) -> int | None:
     if user.role is Role.RGC and user.organisation_id in {link.agency_id for link in convention.agencies}:
         return user.organisation_id
     raise Hidden
+
+
+# --- the annual bilan ------------------------------------------------------------------------------
+
+
+def annual_bilan_side(user: User | None, convention: Convention) -> BilanSide:
+    """The side ``user`` takes in ``convention``'s annual bilan: it types that side's counts, answers
+    that side's questionnaire and signs on that side's behalf.
+
+    The PLIE side is the convention's PLIE, its DPO or its RGC; the agency side an RGC of an agency
+    of the convention (art. 7: the PLIE's director and the agency's director consolidate it). Anyone
+    else, and the operator (who signs nothing), raises :class:`Hidden`, exactly like a convention
+    that does not exist. A signatory reads the convention's yearly totals, every agency summed:
+    what they sign."""
+    if user is None or user.role not in FIGURES_ROLES:
+        raise Hidden
+    if user.organisation_id == convention.plie_id:
+        return BilanSide.PLIE
+    if user.role is Role.RGC and user.organisation_id in {link.agency_id for link in convention.agencies}:
+        return BilanSide.AGENCY
+    raise Hidden
+
+
+def may_sign_annual_bilan(user: User | None, convention: Convention) -> bool:
+    """Whether ``user`` signs ``convention``'s annual bilan, for one side (:func:`annual_bilan_side`)."""
+    try:
+        annual_bilan_side(user, convention)
+    except Hidden:
+        return False
+    return True

@@ -701,3 +701,88 @@ class NotificationPreference(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     kind: Mapped[NotificationKind] = mapped_column(_labelled_enum(NotificationKind), primary_key=True)
     mode: Mapped[NotificationMode] = mapped_column(_labelled_enum(NotificationMode, 16))
+
+
+# --- the annual bilan (« Bilan Quantitatif » and « Bilan Qualitatif », signed by both sides) ---------
+
+
+class BilanSide(Labelled):
+    """The two sides that consolidate and sign a convention's annual bilan (convention, art. 7)."""
+
+    PLIE = "plie", "PLIE"
+    AGENCY = "agence", "Agence France Travail"
+
+
+class Assessment(Labelled):
+    """The closed scale on which each side assesses a point of the « Bilan Qualitatif »."""
+
+    VERY_GOOD = "tres_satisfaisant", "Très satisfaisant"
+    GOOD = "satisfaisant", "Satisfaisant"
+    TO_IMPROVE = "a_ameliorer", "À améliorer"
+    POOR = "insatisfaisant", "Insatisfaisant"
+
+
+class AnnualBilan(Base):
+    """A convention's bilan of one year. ``snapshot`` (JSON) holds what was signed, written when
+    the second side signs (``frozen_at``): later counters never change a signed bilan."""
+
+    __tablename__ = "annual_bilan"
+    __table_args__ = (UniqueConstraint("convention_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    snapshot: Mapped[str | None] = mapped_column(Text)
+
+
+class BilanValue(Base):
+    """A count of the « Bilan Quantitatif » that liaison cannot give, typed by one side (who, when)."""
+
+    __tablename__ = "bilan_value"
+    __table_args__ = (UniqueConstraint("bilan_id", "indicator"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bilan_id: Mapped[int] = mapped_column(ForeignKey("annual_bilan.id"), index=True)
+    indicator: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    side: Mapped[BilanSide] = mapped_column(_labelled_enum(BilanSide, 16))
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    entered_by_login: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BilanAnswer(Base):
+    """One side's assessment of one point of the « Bilan Qualitatif », with an optional short
+    comment naming nobody (who, when)."""
+
+    __tablename__ = "bilan_answer"
+    __table_args__ = (UniqueConstraint("bilan_id", "side", "point"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bilan_id: Mapped[int] = mapped_column(ForeignKey("annual_bilan.id"), index=True)
+    side: Mapped[BilanSide] = mapped_column(_labelled_enum(BilanSide, 16))
+    point: Mapped[str] = mapped_column(String(64))
+    assessment: Mapped[Assessment] = mapped_column(_labelled_enum(Assessment, 24))
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    answered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    answered_by_login: Mapped[str] = mapped_column(String(64))
+    answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BilanSignature(Base):
+    """One side's sign-off of an annual bilan: who (login), when, on behalf of which structure."""
+
+    __tablename__ = "bilan_signature"
+    __table_args__ = (UniqueConstraint("bilan_id", "side"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bilan_id: Mapped[int] = mapped_column(ForeignKey("annual_bilan.id"), index=True)
+    side: Mapped[BilanSide] = mapped_column(_labelled_enum(BilanSide, 16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    login: Mapped[str] = mapped_column(String(64))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    organisation_code: Mapped[str] = mapped_column(String(32))
+    organisation_name: Mapped[str] = mapped_column(String(120))
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -130,6 +130,7 @@ ENUMERATED = {
     "action": ("desactiver", "reactiver", "reinitialiser", "proconnect-uniquement", "delier-proconnect"),
     "file_format": ("csv", "pdf", "ods"),  # /comptes/etat.<file_format>, /bilan/<code>/bilan.<file_format>
     "chart": ("orientations", "sorties"),  # /bilan/<code>/graphique-<chart>.svg
+    "year": ("2026",),  # /bilan/<code>/<year>: the annual bilan of a convention (code: the convention)
 }
 # The kinds of markers tenant A's own users must meet in their answers (download tokens show once only).
 MARKER_KINDS = frozenset(
@@ -173,6 +174,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("accounts.confirm", "POST"): {"confirme": "oui"},
     ("tokens.revoke", "POST"): {"confirme": "oui"},
     ("drafts.remove", "POST"): {"confirme": "oui"},
+    ("annual_bilan.counts", "POST"): {"recus_premier_accueil": "12", "convoques_information_collective": "30"},
+    ("annual_bilan.questionnaire", "POST"): {
+        "integration_suivi": "satisfaisant",
+        "integration_suivi-commentaire": "ok",
+    },
+    ("annual_bilan.sign", "POST"): {"confirme": "oui"},
 }
 
 

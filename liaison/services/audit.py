@@ -60,6 +60,11 @@ ACTIONS = frozenset(
         "user.temporary_password_erased",  # a ProConnect sign-in made the RGC's temporary password useless
         "proconnect.refused",  # a ProConnect sign-in matched no account that may open (the reason in detail)
         "bilan.download",  # a convention's bilan downloaded (CSV, ODS, PDF): counts only, threshold in detail
+        "annual_bilan.value",  # a count of the annual bilan typed by one side (convention, year, indicator)
+        "annual_bilan.answer",  # a point of the « Bilan Qualitatif » assessed by one side
+        "annual_bilan.sign",  # one side signed the annual bilan (frozen once both have)
+        "annual_bilan.unsigned",  # a change withdrew a side's signature of a bilan not yet frozen
+        "annual_bilan.download",  # the annual bilan downloaded (PDF, ODS)
         "proconnect.failed",  # a ProConnect answer did not verify (state, signature, audience, expiry…)
         "user.login_failed",
         "user.login_throttled",

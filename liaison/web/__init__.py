@@ -10,6 +10,7 @@ from liaison import authnz
 from liaison.display import display_phone, french_day, french_moment
 from liaison.web import (
     accounts,
+    annual_bilan,
     bilan,
     drafts,
     notifications,
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(proconnect.blueprint)
     app.register_blueprint(second_factor.blueprint)
     app.register_blueprint(bilan.blueprint)
+    app.register_blueprint(annual_bilan.blueprint)
     app.jinja_env.globals["uses_proconnect"] = app.extensions["liaison.config"].uses_proconnect
     app.jinja_env.globals["may_list_second_factors"] = authnz.may_list_second_factors
     app.jinja_env.globals["may_read_figures"] = authnz.may_read_figures

@@ -41,6 +41,7 @@ CONFIRMED = {
     "tokens.revoke": "revoking an API token: token_revoke.html",
     "drafts.remove": "deleting a draft: drafts_confirm.html",
     "second_factor.reset": "resetting another's second factor: second_factor_reset.html (the actor proves it is them)",
+    "annual_bilan.sign": "signing the annual bilan (frozen once both sides have): confirm.html",
 }
 HARMLESS = {
     "web.login": "signs in",
@@ -71,6 +72,8 @@ HARMLESS = {
     "second_factor.recovery": "uses one of one's recovery codes (a step of signing in)",
     "second_factor.security": "makes new recovery codes, for a current code (the page says the old ones stop)",
     "proconnect.leave": "signs out of ProConnect after a refused sign-in; nothing is lost",
+    "annual_bilan.counts": "records the counts one's side types in the annual bilan (traced)",
+    "annual_bilan.questionnaire": "records one's side's answers to the « Bilan Qualitatif » (traced)",
 }
 
 
