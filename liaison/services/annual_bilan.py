@@ -70,6 +70,14 @@ class FormRefused(ValueError):
 
 
 @dataclass(frozen=True)
+class Saved:
+    """What a form changed: how many counts or answers, and the sides whose signature it withdrew."""
+
+    changed: int
+    withdrawn: tuple[BilanSide, ...] = ()
+
+
+@dataclass(frozen=True)
 class Reading:
     """An annual bilan as one signatory reads it: their side, both bilans, whether it is frozen."""
 
@@ -100,9 +108,11 @@ def _convention(session: Session, user: User | None, code: str, year: int) -> tu
 
 
 def _bilan(session: Session, convention: Convention, year: int, make: bool = False) -> AnnualBilan | None:
-    found = session.scalars(
-        select(AnnualBilan).where(AnnualBilan.convention_id == convention.id, AnnualBilan.year == year)
-    ).first()
+    """The bilan of the year; when ``make`` (about to change it), made if need be and locked until
+    the transaction ends, so that two signatures at once see each other (PostgreSQL; SQLite
+    serialises its writers anyway)."""
+    query = select(AnnualBilan).where(AnnualBilan.convention_id == convention.id, AnnualBilan.year == year)
+    found = session.scalars(query.with_for_update() if make else query).first()
     if found is None and make:
         found = AnnualBilan(convention_id=convention.id, year=year)
         session.add(found)
@@ -147,23 +157,27 @@ def read(session: Session, user: User | None, code: str, year: int) -> Reading:
     return Reading(convention, year, side, consolidated, signed)
 
 
-def _open_for_change(session: Session, actor: Actor, convention: Convention, year: int) -> AnnualBilan:
-    """The bilan to change (made if need be); :class:`BilanFrozen` once signed by both. A signature
-    given before this change is withdrawn (traced): it was given to what is about to change."""
+def _open_for_change(
+    session: Session, actor: Actor, convention: Convention, year: int
+) -> tuple[AnnualBilan, tuple[BilanSide, ...]]:
+    """The bilan to change (made if need be), and the sides whose signature the change withdraws;
+    :class:`BilanFrozen` once signed by both. A signature given before this change is withdrawn
+    (traced): it was given to what is about to change."""
     bilan = _bilan(session, convention, year, make=True)
     assert bilan is not None  # noqa: S101  # made above
     if bilan.frozen_at is not None:
         raise BilanFrozen(FROZEN)
-    for signature in _signatures(session, bilan):
-        record(session, "annual_bilan.unsigned", actor, detail=f"{convention.code}:{year}:{signature.side.value}")
+    withdrawn = tuple(signature.side for signature in _signatures(session, bilan))
+    for side in withdrawn:
+        record(session, "annual_bilan.unsigned", actor, detail=f"{convention.code}:{year}:{side.value}")
     session.execute(delete(BilanSignature).where(BilanSignature.bilan_id == bilan.id))
-    return bilan
+    return bilan, withdrawn
 
 
-def type_counts(session: Session, actor: Actor, code: str, year: int, form: Mapping[str, str]) -> int:
+def type_counts(session: Session, actor: Actor, code: str, year: int, form: Mapping[str, str]) -> Saved:
     """The counts of the caller's side, from ``form`` (field: the count's code; an empty field
     leaves the count as it was). :class:`FormRefused` naming each wrong field (nothing saved),
-    :class:`BilanFrozen` once signed. Returns how many counts changed, each traced."""
+    :class:`BilanFrozen` once signed. Returns how many counts changed (each traced) and the signatures withdrawn."""
     user = actor.user
     convention, side = _convention(session, user, code, year)
     assert user is not None  # noqa: S101  # the operator takes no side
@@ -189,8 +203,8 @@ def type_counts(session: Session, actor: Actor, code: str, year: int, form: Mapp
     if not changed:
         if bilan is not None and bilan.frozen_at is not None:
             raise BilanFrozen(FROZEN)
-        return 0
-    bilan = _open_for_change(session, actor, convention, year)
+        return Saved(0)
+    bilan, withdrawn = _open_for_change(session, actor, convention, year)
     now = utcnow()
     for name, number in changed.items():
         value = existing.get(name)
@@ -200,13 +214,13 @@ def type_counts(session: Session, actor: Actor, code: str, year: int, form: Mapp
         value.count, value.entered_by_id, value.entered_by_login, value.entered_at = number, user.id, user.login, now
         record(session, "annual_bilan.value", actor, detail=f"{convention.code}:{year}:{name}")
     session.flush()
-    return len(changed)
+    return Saved(len(changed), withdrawn)
 
 
-def answer(session: Session, actor: Actor, code: str, year: int, form: Mapping[str, str]) -> int:
+def answer(session: Session, actor: Actor, code: str, year: int, form: Mapping[str, str]) -> Saved:
     """The caller's side's assessments, from ``form`` (``<point>``: an assessment's code, empty to
     leave it; ``<point>-commentaire``: a comment). :class:`FormRefused` naming each wrong field,
-    :class:`BilanFrozen` once signed. Returns how many answers changed, each traced."""
+    :class:`BilanFrozen` once signed. Returns how many answers changed (each traced) and the signatures withdrawn."""
     user = actor.user
     convention, side = _convention(session, user, code, year)
     assert user is not None  # noqa: S101  # the operator takes no side
@@ -249,8 +263,8 @@ def answer(session: Session, actor: Actor, code: str, year: int, form: Mapping[s
     if not changed:
         if bilan is not None and bilan.frozen_at is not None:
             raise BilanFrozen(FROZEN)
-        return 0
-    bilan = _open_for_change(session, actor, convention, year)
+        return Saved(0)
+    bilan, withdrawn = _open_for_change(session, actor, convention, year)
     now = utcnow()
     for point, (assessment, comment) in changed.items():
         row = existing.get(point)
@@ -261,7 +275,7 @@ def answer(session: Session, actor: Actor, code: str, year: int, form: Mapping[s
         row.answered_by_id, row.answered_by_login, row.answered_at = user.id, user.login, now
         record(session, "annual_bilan.answer", actor, detail=f"{convention.code}:{year}:{side.value}:{point}")
     session.flush()
-    return len(changed)
+    return Saved(len(changed), withdrawn)
 
 
 def sign(session: Session, actor: Actor, code: str, year: int) -> bool:

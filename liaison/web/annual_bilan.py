@@ -74,11 +74,14 @@ def _change(code: str, year: int, change: str) -> Page | BaseResponse:
     form = {name: request.form.get(name, "") for name in request.form if name != "csrf_token"}
     try:
         if change == "chiffres":
-            changed = service.type_counts(db, context.actor(), code, year, form)
-            done = f"Chiffres enregistrés ({changed} modifié(s))."
+            saved = service.type_counts(db, context.actor(), code, year, form)
+            done = f"Chiffres enregistrés ({saved.changed} modifié(s))."
         else:
-            changed = service.answer(db, context.actor(), code, year, form)
-            done = f"Questionnaire enregistré ({changed} réponse(s) modifiée(s))."
+            saved = service.answer(db, context.actor(), code, year, form)
+            done = f"Questionnaire enregistré ({saved.changed} réponse(s) modifiée(s))."
+        if saved.withdrawn:
+            sides = ", ".join(side.label for side in saved.withdrawn)
+            done += f" Le bilan ayant changé, la signature déjà donnée est retirée ({sides}) : elle est à redonner."
     except service.FormRefused as refused:
         db.rollback()
         return _page(code, year, refused.errors, form)

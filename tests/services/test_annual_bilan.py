@@ -187,7 +187,7 @@ class TestTwoConventionsSharingAnAgency:
         with db.session_scope(app.extensions["liaison.engine"]) as session:
             user = session.scalars(select(User).where(User.login == "agence.rgc")).one()
             actor = Actor(user)
-            assert annual_bilan.type_counts(session, actor, CONVENTION, 2026, {"services_delivres": "9"}) == 1
+            assert annual_bilan.type_counts(session, actor, CONVENTION, 2026, {"services_delivres": "9"}).changed == 1
             assert annual_bilan.sign(session, actor, CONVENTION, 2026) is False
         with db.session_scope(app.extensions["liaison.engine"]) as session:
             user = session.scalars(select(User).where(User.login == "agence.rgc")).one()

@@ -253,7 +253,8 @@ class TestSignOff:
         self, app: Flask, plie: FlaskClient, agency: FlaskClient
     ) -> None:
         sign(plie)
-        post_form(agency, f"{PAGE}/chiffres", {"services_delivres": "12"}, form_page=PAGE)
+        done = post_form(agency, f"{PAGE}/chiffres", {"services_delivres": "12"}, form_page=PAGE)
+        assert "la signature déjà donnée est retirée (PLIE)" in page(agency.get(done.headers["Location"])).text
         with db.session_scope(app.extensions["liaison.engine"]) as session:
             assert session.scalars(select(BilanSignature)).all() == []
         assert ("annual_bilan.unsigned", f"{CONVENTION}:{YEAR}:plie") in actions(app)
