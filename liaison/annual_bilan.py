@@ -21,10 +21,10 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-from liaison.bilan import DASH, french_count, french_rate
+from liaison.bilan import DASH, french_count, french_rate, masked_text, threshold_sentence
 from liaison.display import french_moment
 from liaison.indicators import POSITIVE_EXITS, Indicator, key
 from liaison.models import Assessment, BilanSide
@@ -144,6 +144,7 @@ class QuantRow:
     value: int | float | None
     text: str
     source: str
+    depends_on: tuple[str, ...] = ()  # a rate: the codes of the rows it is computed from
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ class Consolidated:
     qualitative: tuple[Answer, ...]
     signatures: tuple[Signature, ...]
     frozen_at: str | None = None
+    threshold: int = 0  # the small-cell threshold of a document that leaves the partnership (0: none)
 
     @property
     def frozen(self) -> bool:
@@ -203,11 +205,41 @@ class Consolidated:
         return cls(
             convention=data["convention"],
             year=data["year"],
-            quantitative=tuple(QuantRow(**row) for row in data["quantitative"]),
+            quantitative=tuple(
+                QuantRow(**{**row, "depends_on": tuple(row.get("depends_on", ()))}) for row in data["quantitative"]
+            ),
             qualitative=tuple(Answer(**answer) for answer in data["qualitative"]),
             signatures=tuple(Signature(**signature) for signature in data["signatures"]),
             frozen_at=data["frozen_at"],
+            threshold=data.get("threshold", 0),
         )
+
+    @property
+    def threshold_sentence(self) -> str:
+        return threshold_sentence(self.threshold)
+
+
+def with_threshold(consolidated: Consolidated, threshold: int) -> Consolidated:
+    """The bilan as it leaves the partnership (for the regional correspondents): every count from 1
+    to ``threshold`` - 1 shown « < threshold », every rate computed from such a count « — ».
+    ``ValueError`` for a negative threshold."""
+    if threshold < 0:
+        raise ValueError("Le seuil de secret statistique est un entier positif ou nul.")
+    if threshold <= 1:
+        return replace(consolidated, threshold=threshold)
+    small = {
+        row.code
+        for row in consolidated.quantitative
+        if row.kind in ("computed", "typed") and isinstance(row.value, int) and 0 < row.value < threshold
+    }
+    rows = []
+    for row in consolidated.quantitative:
+        if row.code in small:
+            row = replace(row, value=None, text=masked_text(threshold))
+        elif row.kind == "rate" and small & set(row.depends_on):
+            row = replace(row, value=None, text=DASH)
+        rows.append(row)
+    return replace(consolidated, quantitative=tuple(rows), threshold=threshold)
 
 
 @dataclass(frozen=True)
@@ -264,9 +296,13 @@ def _quantitative(totals: Mapping[str, int], typed: Mapping[str, TypedValue]) ->
         )
         return value.count
 
-    def rate(code: str, label: str, section: str, numerator: int | None, denominator: int | None, how: str) -> None:
+    def rate(
+        code: str, label: str, section: str, numerator: int | None, denominator: int | None, how: str, inputs: str
+    ) -> None:
+        """A rate, and the codes of its numerator's and denominator's rows (``inputs``, « a/b »)."""
         value, text = _rate(numerator, denominator)
-        rows.append(QuantRow(code, label, section, "rate", 1, value, text, f"Calculé : {how}"))
+        depends_on = tuple(inputs.split("/"))
+        rows.append(QuantRow(code, label, section, "rate", 1, value, text, f"Calculé : {how}", depends_on))
 
     orientations = totals.get(key(Indicator.FDL1_RECEIVED), 0)
     integrations = totals.get(key(Indicator.INTEGRATIONS), 0)
@@ -288,23 +324,25 @@ def _quantitative(totals: Mapping[str, int], typed: Mapping[str, TypedValue]) ->
     received = entered("recus_premier_accueil")
     present = entered("presents_premier_contact")
     rate("taux_presence_premier_contact", "Taux de présence au premier contact PLIE des DE orientés", "urp",
-         present, orientations, "DE présents au premier contact / DE orientés")  # fmt: skip
+         present, orientations, "DE présents au premier contact / DE orientés",
+         "presents_premier_contact/orientations")  # fmt: skip
     diagnosis = entered("entres_diagnostic")
     rate("taux_passage_diagnostic", "Taux de passage entre la réception des DE et la phase de diagnostic", "urp",
-         diagnosis, received, "DE entrés en phase de diagnostic / DE reçus en premier accueil")  # fmt: skip
+         diagnosis, received, "DE entrés en phase de diagnostic / DE reçus en premier accueil",
+         "entres_diagnostic/recus_premier_accueil")  # fmt: skip
     count("integrations", "Personnes intégrées au dispositif (entrées en parcours actif)", "urp", integrations,
           _counters(Indicator.INTEGRATIONS.value))  # fmt: skip
     rate("taux_integration_diagnostic", "Taux d'intégration en phase de diagnostic", "urp", integrations, diagnosis,
-         "DE intégrés / DE entrés en phase de diagnostic")  # fmt: skip
+         "DE intégrés / DE entrés en phase de diagnostic", "integrations/entres_diagnostic")  # fmt: skip
     rate("taux_integration_accueil", "Taux d'intégration en accompagnement / réception des DE", "urp", integrations,
-         received, "DE intégrés / DE reçus en premier accueil")  # fmt: skip
+         received, "DE intégrés / DE reçus en premier accueil", "integrations/recus_premier_accueil")  # fmt: skip
     rate("taux_integration_orientation", "Taux d'intégration des DE dans le PLIE / orientations", "urp",
-         integrations, orientations, "DE intégrés / DE orientés")  # fmt: skip
+         integrations, orientations, "DE intégrés / DE orientés", "integrations/orientations")  # fmt: skip
     count("sorties", "Sorties totales", "urp", exits_total, _counters(f"{Indicator.EXITS.value}:*"))
     count("sorties_positives", "Sorties positives", "urp", positive,
           _counters(*(key(Indicator.EXITS, code) for code in MOTIFS_SORTIE if code in POSITIVE_EXITS)))  # fmt: skip
     rate("taux_sorties_positives", "Taux de sorties positives", "urp", positive, exits_total,
-         "sorties positives / sorties totales")  # fmt: skip
+         "sorties positives / sorties totales", "sorties_positives/sorties")  # fmt: skip
     for code, label in MOTIFS_SORTIE.items():
         stored = key(Indicator.EXITS, code)
         count(stored, f"Sorties : {label}", "urp", exits[code], _counters(stored), level=1)
@@ -315,7 +353,8 @@ def _quantitative(totals: Mapping[str, int], typed: Mapping[str, TypedValue]) ->
     summoned = entered("convoques_information_collective")
     attending = entered("presents_information_collective")
     rate("taux_presence_information_collective", "Taux de présence aux informations collectives", "pe", attending,
-         summoned, "DE présents / DE convoqués aux informations collectives")  # fmt: skip
+         summoned, "DE présents / DE convoqués aux informations collectives",
+         "presents_information_collective/convoques_information_collective")  # fmt: skip
     count("orientations_pe", "DE orientés selon les modalités de la convention", "pe", orientations,
           _counters(Indicator.FDL1_RECEIVED.value))  # fmt: skip
     entered("services_delivres")

@@ -92,6 +92,7 @@ def annual_bilan_ods(consolidated: Consolidated, made_at: dt.datetime) -> bytes:
         ("Année", str(consolidated.year)),
         ("Établi le", french_moment(made_at)),
         ("État", status(consolidated)),
+        ("Secret statistique", consolidated.threshold_sentence),
         *(("Signature", line) for line in signature_lines(consolidated)),
     ]
     book.sheet(
@@ -114,6 +115,7 @@ def annual_bilan_pdf(consolidated: Consolidated, made_at: dt.datetime) -> bytes:
     pdf.line_of_text(title(consolidated), "B", 16, 9)
     pdf.line_of_text(f"Établi le {french_moment(made_at)}")
     pdf.line_of_text(status(consolidated), "I", 9, 5)
+    pdf.line_of_text(consolidated.threshold_sentence, "I", 9, 5)
     pdf.heading("Bilan Quantitatif")
     for section, name in SECTIONS.items():
         pdf.line_of_text(name, "B", 10, 6)

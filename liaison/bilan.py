@@ -151,17 +151,7 @@ class Bilan:
 
     @property
     def threshold_sentence(self) -> str:
-        """What every document says of the threshold: whether it was applied, at which value."""
-        if not self.applied:
-            return (
-                "Aucun seuil de secret statistique n'a été appliqué : les effectifs sont donnés tels qu'ils ont "
-                "été comptés, même les plus petits."
-            )
-        small = "égaux à 1" if self.threshold == 2 else f"de 1 à {self.threshold - 1}"
-        return (
-            f"Seuil de secret statistique appliqué, à la valeur {self.threshold} : les effectifs {small} sont "
-            f"affichés « {masked_text(self.threshold)} », et les taux et médianes calculés à partir d'eux « {DASH} »."
-        )
+        return threshold_sentence(self.threshold)
 
     @property
     def period_label(self) -> str:
@@ -207,6 +197,20 @@ def french_count(number: int) -> str:
 def french_rate(fraction: float) -> str:
     """« 42,9 % »: one decimal, a comma, a non-breaking space before the sign."""
     return f"{fraction * 100:.1f}".replace(".", ",") + f"{NBSP}%"
+
+
+def threshold_sentence(threshold: int) -> str:
+    """What every document says of the threshold: whether it was applied, at which value."""
+    if threshold <= 1:
+        return (
+            "Aucun seuil de secret statistique n'a été appliqué : les effectifs sont donnés tels qu'ils ont "
+            "été comptés, même les plus petits."
+        )
+    small = "égaux à 1" if threshold == 2 else f"de 1 à {threshold - 1}"
+    return (
+        f"Seuil de secret statistique appliqué, à la valeur {threshold} : les effectifs {small} sont "
+        f"affichés « {masked_text(threshold)} », et les taux et médianes calculés à partir d'eux « {DASH} »."
+    )
 
 
 def masked_text(threshold: int) -> str:

@@ -14,11 +14,13 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from werkzeug.wrappers import Response as BaseResponse
 
 from liaison import context
-from liaison.annual_bilan import COMMENT_MAX, COMMENT_WARNING, POINTS, SECTIONS, typed_for
+from liaison.annual_bilan import COMMENT_MAX, COMMENT_WARNING, POINTS, SECTIONS, typed_for, with_threshold
 from liaison.annual_bilan_documents import annual_bilan_ods, annual_bilan_pdf, signature_lines, status
+from liaison.bilan import DEFAULT_THRESHOLD
 from liaison.db import get_session
 from liaison.models import Assessment, utcnow
 from liaison.services import annual_bilan as service
+from liaison.web.bilan import THRESHOLD_MAX
 from liaison.web.confirmation import Confirmation, ask, confirmed
 
 blueprint = Blueprint("annual_bilan", __name__)
@@ -148,8 +150,11 @@ def download(code: str, year: int, file_format: str) -> BaseResponse:
     db = get_session()
     reading = service.read(db, context.signed_in_user(), code, year)
     made_at = utcnow()
+    raw = request.args.get("seuil", str(DEFAULT_THRESHOLD)).strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 2 and int(raw) <= THRESHOLD_MAX):
+        abort(422)
     maker = annual_bilan_pdf if file_format == "pdf" else annual_bilan_ods
-    content = maker(reading.consolidated, made_at)
+    content = maker(with_threshold(reading.consolidated, int(raw)), made_at)
     service.downloaded(db, context.actor(), reading, file_format)
     db.commit()
     response = Response(content, content_type=DOWNLOADS[file_format])

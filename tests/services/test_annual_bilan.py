@@ -196,3 +196,28 @@ class TestTwoConventionsSharingAnAgency:
             assert mine.consolidated.row("services_delivres").value == 9 and mine.signed_by_me
             assert theirs.consolidated.row("services_delivres").value is None and not theirs.signed_by_me
             assert theirs.side is BilanSide.AGENCY
+
+
+class TestWithThreshold:
+    """Counts from 1 to threshold - 1 are hidden, and the rates computed from them; 0 and the rest stay."""
+
+    def test_the_rule(self) -> None:
+        from liaison.annual_bilan import Consolidated, QuantRow, with_threshold
+
+        rows = (
+            QuantRow("a", "A", "urp", "computed", 0, 3, "3", "s"),
+            QuantRow("b", "B", "urp", "typed", 0, 12, "12", "s"),
+            QuantRow("z", "Z", "urp", "computed", 0, 0, "0", "s"),
+            QuantRow("r", "R", "urp", "rate", 1, 0.25, "25,0 %", "s", ("a", "b")),
+            QuantRow("q", "Q", "urp", "rate", 1, 0.0, "0,0 %", "s", ("z", "b")),
+        )
+        hidden = with_threshold(Consolidated("C", 2026, rows, (), ()), 5)
+        assert [(row.code, row.value, row.text) for row in hidden.quantitative] == [
+            ("a", None, "<\u00a05"),
+            ("b", 12, "12"),
+            ("z", 0, "0"),
+            ("r", None, "—"),
+            ("q", 0.0, "0,0 %"),
+        ]
+        assert hidden.threshold == 5 and "valeur 5" in hidden.threshold_sentence
+        assert with_threshold(Consolidated("C", 2026, rows, (), ()), 0).quantitative == rows

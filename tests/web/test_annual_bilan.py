@@ -323,3 +323,24 @@ class TestTheDocuments:
 
     def test_no_other_format(self, plie: FlaskClient) -> None:
         assert plie.get(f"{PAGE}/bilan-annuel.csv").status_code == 404
+
+
+class TestTheThresholdOfTheDocuments:
+    """The bilan leaves the partnership with the small counts hidden (« < 5 »), unless the signatories ask none."""
+
+    def test_small_counts_are_hidden_by_default(self, plie: FlaskClient) -> None:
+        post_form(plie, f"{PAGE}/chiffres", {"recus_premier_accueil": "3", "entres_diagnostic": "12"}, form_page=PAGE)
+        content = zipfile.ZipFile(io.BytesIO(plie.get(f"{PAGE}/bilan-annuel.ods").get_data())).read("content.xml")
+        text = content.decode()
+        assert "&lt;\u00a05" in text and 'office:value="3"' not in text and 'office:value="12"' in text
+        assert "Seuil de secret statistique appliqué, à la valeur 5" in text
+
+    def test_the_signatories_read_every_count(self, plie: FlaskClient) -> None:
+        post_form(plie, f"{PAGE}/chiffres", {"recus_premier_accueil": "3"}, form_page=PAGE)
+        text = zipfile.ZipFile(io.BytesIO(plie.get(f"{PAGE}/bilan-annuel.ods?seuil=0").get_data())).read("content.xml")
+        assert 'office:value="3"' in text.decode()
+        assert "Aucun seuil de secret statistique" in text.decode()
+
+    @pytest.mark.parametrize("threshold", ["21", "x", "-1"])
+    def test_a_wrong_threshold(self, plie: FlaskClient, threshold: str) -> None:
+        assert plie.get(f"{PAGE}/bilan-annuel.pdf?seuil={threshold}").status_code == 422
