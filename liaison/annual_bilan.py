@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 from liaison.bilan import DASH, french_count, french_rate, masked_text, threshold_sentence
 from liaison.display import french_moment
+from liaison.enums import Assessment, BilanSide
 from liaison.indicators import POSITIVE_EXITS, Indicator, key
-from liaison.models import Assessment, BilanSide
 from schemas.codes import MODALITES_ORIENTATION, MOTIFS_SORTIE
 
 COMMENT_MAX = 500

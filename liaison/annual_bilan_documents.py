@@ -16,7 +16,7 @@ from odf.text import P
 from liaison.annual_bilan import COMMENT_WARNING, SECTIONS, Consolidated, QuantRow
 from liaison.bilan_documents import _Document, _printable, _Workbook
 from liaison.display import french_moment
-from liaison.models import BilanSide
+from liaison.enums import BilanSide
 
 TITLE = "Bilan annuel de la convention"
 

@@ -182,3 +182,19 @@ class ProConnectRefusal(Labelled):
     OTHER_IDENTITY = "autre_identite", "Ce compte est déjà lié à une autre identité ProConnect"
     SEVERAL_ACCOUNTS = "plusieurs_comptes", "Plusieurs comptes liaison correspondent à cette adresse"
     INCOMPLETE = "informations_manquantes", "ProConnect n'a pas transmis les informations nécessaires"
+
+
+class BilanSide(Labelled):
+    """The two sides that consolidate and sign a convention's annual bilan (convention, art. 7)."""
+
+    PLIE = "plie", "PLIE"
+    AGENCY = "agence", "Agence France Travail"
+
+
+class Assessment(Labelled):
+    """The closed scale on which each side assesses a point of the « Bilan Qualitatif »."""
+
+    VERY_GOOD = "tres_satisfaisant", "Très satisfaisant"
+    GOOD = "satisfaisant", "Satisfaisant"
+    TO_IMPROVE = "a_ameliorer", "À améliorer"
+    POOR = "insatisfaisant", "Insatisfaisant"

@@ -31,6 +31,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from liaison.enums import (
+    Assessment,
+    BilanSide,
     BreachNature,
     DraftOrigin,
     Labelled,
@@ -583,12 +585,6 @@ class CopyAttestation(Base):
     attested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-
-
-
-
-
-
 class SubjectRequest(Base):
     """A data-subject request, its deadline and its answer. It names nobody: the identifier the
     person gave is used once, to find the dossiers, and never stored."""
@@ -623,8 +619,6 @@ class SubjectRequestDossier(Base):
 
     request_id: Mapped[int] = mapped_column(ForeignKey("subject_request.id"), primary_key=True)
     dossier_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-
-
 
 
 class Breach(Base):
@@ -704,22 +698,6 @@ class NotificationPreference(Base):
 
 
 # --- the annual bilan (« Bilan Quantitatif » and « Bilan Qualitatif », signed by both sides) ---------
-
-
-class BilanSide(Labelled):
-    """The two sides that consolidate and sign a convention's annual bilan (convention, art. 7)."""
-
-    PLIE = "plie", "PLIE"
-    AGENCY = "agence", "Agence France Travail"
-
-
-class Assessment(Labelled):
-    """The closed scale on which each side assesses a point of the « Bilan Qualitatif »."""
-
-    VERY_GOOD = "tres_satisfaisant", "Très satisfaisant"
-    GOOD = "satisfaisant", "Satisfaisant"
-    TO_IMPROVE = "a_ameliorer", "À améliorer"
-    POOR = "insatisfaisant", "Insatisfaisant"
 
 
 class AnnualBilan(Base):

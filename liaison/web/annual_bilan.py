@@ -18,7 +18,8 @@ from liaison.annual_bilan import COMMENT_MAX, COMMENT_WARNING, POINTS, SECTIONS,
 from liaison.annual_bilan_documents import annual_bilan_ods, annual_bilan_pdf, signature_lines, status
 from liaison.bilan import DEFAULT_THRESHOLD
 from liaison.db import get_session
-from liaison.models import Assessment, utcnow
+from liaison.enums import Assessment
+from liaison.models import utcnow
 from liaison.services import annual_bilan as service
 from liaison.web.bilan import THRESHOLD_MAX
 from liaison.web.confirmation import Confirmation, ask, confirmed
