@@ -19,11 +19,9 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from liaison.display import PARIS
 from liaison.enums import Labelled
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class Indicator(Labelled):

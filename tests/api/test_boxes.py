@@ -8,6 +8,7 @@ with FDL1; the PLIE (api["accompagnateur"]) answers with FDL2.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from flask import Flask
 from sqlalchemy import delete, select, update
 
 from liaison import db
+from liaison.display import PARIS
 from liaison.models import Sheet, SheetTerm
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
@@ -171,7 +173,8 @@ class TestFilters:
 
     def test_by_period(self, api, people):
         rows = inbox(api["accompagnateur"])
-        day = rows[0]["created_at"][:10]  # sent today (UTC date of a Paris day: the tests run at noon)
+        # the day it was sent, in France (the period's days are France's, whatever the hour in UTC)
+        day = dt.datetime.fromisoformat(rows[0]["created_at"]).astimezone(PARIS).date().isoformat()
 
         assert len(inbox(api["accompagnateur"], f"&from={day}&to={day}")) == 3
         assert inbox(api["accompagnateur"], "&from=2000-01-01&to=2000-12-31") == []

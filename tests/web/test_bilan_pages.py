@@ -4,13 +4,17 @@ threshold; a convention one may not read answers 404, like one that does not exi
 
 from __future__ import annotations
 
+import html as html_module
+import re
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from liaison import db
-from liaison.models import AuditEntry
+from liaison.indicators import month_of
+from liaison.models import AuditEntry, utcnow
 from liaison.services.demo import CONVENTION
 from tests.conftest import ApiClient
 from tests.examples import fdl1
@@ -19,6 +23,23 @@ from tests.web.conftest import SignedIn
 from tests.web.test_pages import assert_accessible
 
 PAGE = f"/bilan/{CONVENTION}"
+MONTH = month_of(utcnow())  # the sheets are counted in the month they are sent, in France
+
+
+def first_table(html: str) -> dict[str, list[str]]:
+    """The cells of the page's first table of figures, by row label (spaces folded, no-break ones too)."""
+    table = html[html.index('<table class="chiffres">') : html.index("</table>")]
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S):
+        label = re.search(r"<th scope=\"row\">(.*?)</th>", row, re.S)
+        if label:
+            cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+            rows[_plain(label.group(1))] = [_plain(cell) for cell in cells]
+    return rows
+
+
+def _plain(text: str) -> str:
+    return " ".join(html_module.unescape(text).replace("\u00a0", " ").split())
 
 
 @pytest.fixture
@@ -48,19 +69,20 @@ class TestThePage:
         assert [a.attrs["href"] for a in shown.all("a") if a.attrs.get("href") == PAGE] == [PAGE]
 
     def test_the_figures(self, dpo: FlaskClient) -> None:
-        shown = assert_accessible(dpo.get(PAGE))
-        text = shown.text
-        assert "Bilan de la convention" in text and "13013" in text
-        assert "7" in text  # the orientations of the month, above the threshold
-        assert "< 5" in text.replace("\u00a0", " ")  # the single « flux » orientation, hidden
+        shown = assert_accessible(dpo.get(f"{PAGE}?du={MONTH}&au={MONTH}"))
+        assert "13013" in shown.text
+        by_month = first_table(shown.html)  # the month, then the total
+        assert by_month["Orientations (FDL1) reçues"] == ["7", "7"]
+        assert by_month["dont Flux"] == ["< 5", "< 5"]  # one orientation: hidden under the threshold
+        assert by_month["dont Information collective"] == ["6", "6"]
         assert [img.attrs["src"].split("?")[0] for img in shown.all("img")] == [
             f"{PAGE}/graphique-orientations.svg",
             f"{PAGE}/graphique-sorties.svg",
         ]
 
     def test_no_threshold_shows_every_count(self, dpo: FlaskClient) -> None:
-        text = page(dpo.get(PAGE + "?seuil=0")).text.replace("\u00a0", " ")
-        assert "< 5" not in text
+        by_month = first_table(page(dpo.get(f"{PAGE}?du={MONTH}&au={MONTH}&seuil=0")).html)
+        assert by_month["dont Flux"] == ["1", "1"]
 
     @pytest.mark.parametrize(
         ("query", "field"), [("du=2026-13", "du"), ("au=2026", "au"), ("seuil=21", "seuil"), ("seuil=x", "seuil")]
