@@ -11,7 +11,6 @@ import datetime as dt
 
 from fpdf.fonts import FontFace
 from odf import table as odf_table
-from odf.text import P
 
 from liaison.annual_bilan import COMMENT_WARNING, SECTIONS, Consolidated, QuantRow
 from liaison.bilan_documents import _Document, _printable, _Workbook
@@ -51,15 +50,7 @@ def signature_lines(consolidated: Consolidated) -> list[str]:
 
 
 def _figure(book: _Workbook, row: QuantRow) -> odf_table.TableCell:
-    """A count as a number, a rate as a percentage, anything else (not typed, « — ») as text."""
-    if row.value is None:
-        return book.text(row.text)
-    if row.kind == "rate":
-        cell = odf_table.TableCell(valuetype="percentage", value=row.value, stylename=book.rate)
-    else:
-        cell = odf_table.TableCell(valuetype="float", value=row.value)
-    cell.addElement(P(text=row.text))
-    return cell
+    return book.value(row.kind == "rate", row.value, row.text)
 
 
 def annual_bilan_ods(consolidated: Consolidated, made_at: dt.datetime) -> bytes:

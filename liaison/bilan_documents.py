@@ -130,14 +130,18 @@ class _Workbook:
         return cell
 
     def figure(self, row: Row, cell: Cell) -> odf_table.TableCell:
-        """A count as a number, a rate as a percentage, anything else (hidden, median, « — ») as text."""
-        if cell.value is None:
-            return self.text(cell.text)
-        if row.kind == "rate":
-            shown = odf_table.TableCell(valuetype="percentage", value=cell.value, stylename=self.rate)
+        return self.value(row.kind == "rate", cell.value, cell.text)
+
+    def value(self, is_rate: bool, value: int | float | None, text: str) -> odf_table.TableCell:
+        """A count as a number, a rate as a percentage, anything else (hidden, median, not typed,
+        « — ») as ``text``."""
+        if value is None:
+            return self.text(text)
+        if is_rate:
+            shown = odf_table.TableCell(valuetype="percentage", value=value, stylename=self.rate)
         else:
-            shown = odf_table.TableCell(valuetype="float", value=cell.value)
-        shown.addElement(P(text=cell.text))
+            shown = odf_table.TableCell(valuetype="float", value=value)
+        shown.addElement(P(text=text))
         return shown
 
     def table(self, name: str, table: Table) -> None:
