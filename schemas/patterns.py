@@ -64,8 +64,8 @@ _PHONE_SEPARATORS = re.compile(r"[ .\-]")
 _FRENCH_PHONE = re.compile(r"(?:0|\+33|0033)([1-9][0-9]{8})")
 EMAIL_MAX = 254
 _EMAIL = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+    r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})"
 )
 
 
@@ -87,7 +87,7 @@ def clean_text(value: str) -> str:
             )
         if unicodedata.category(char) == "Zs" and char != " ":
             raise PatternError(f"Espace spéciale interdite (U+{ord(char):04X}) : utilisez une espace simple.")
-    return value.strip(" ")
+    return value.strip()  # only plain spaces are left to strip: every other space is refused above
 
 
 def _only(value: str, allowed: re.Pattern[str], rule: str) -> None:
@@ -185,9 +185,10 @@ def normalise_email(value: str) -> str:
     """An email address: ASCII only, 254 characters at most, the domain in lower case."""
     value = clean_text(value)
     _bounded(value, EMAIL_MAX)
-    if not value.isascii() or not _EMAIL.fullmatch(value):
+    match = _EMAIL.fullmatch(value)
+    if not value.isascii() or not match:
         raise PatternError("Adresse électronique invalide (caractères ASCII, de la forme nom@domaine.fr).")
-    local, domain = value.rsplit("@", 1)
+    local, domain = match.groups()
     if len(local) > 64:
         raise PatternError("La partie avant « @ » compte au plus 64 caractères.")
     return f"{local}@{domain.lower()}"
