@@ -3,74 +3,82 @@ forms (annexes 2 and 3). The order is the form's order."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import MappingProxyType
 
-
-def _closed(*pairs: tuple[str, str]) -> Mapping[str, str]:
-    return MappingProxyType(dict(pairs))
-
-
-KINDS = _closed(
-    ("FDL1", "FDL1 — Fiche de liaison orientation (agence France Travail vers PLIE)"),
-    ("FDL2", "FDL2 — Fiche de liaison PLIE vers France Travail"),
+KINDS = MappingProxyType(
+    {
+        "FDL1": "FDL1 — Fiche de liaison orientation (agence France Travail vers PLIE)",
+        "FDL2": "FDL2 — Fiche de liaison PLIE vers France Travail",
+    }
 )
 
-FONCTIONS = _closed(
-    ("conseiller_emploi", "Conseiller(ère) emploi"),
-    ("conseiller_referent", "Conseiller(ère) référent(e)"),
-    ("accompagnateur_emploi", "Accompagnateur(trice) emploi"),
-    ("charge_relation_entreprise", "Chargé(e) de relation entreprise"),
-    ("charge_mission", "Chargé(e) de mission"),
-    ("responsable_equipe", "Responsable d'équipe"),
-    ("directeur_agence", "Directeur(trice) d'agence"),
-    ("secretaire_accueil", "Secrétaire d'accueil"),
+FONCTIONS = MappingProxyType(
+    {
+        "conseiller_emploi": "Conseiller(ère) emploi",
+        "conseiller_referent": "Conseiller(ère) référent(e)",
+        "accompagnateur_emploi": "Accompagnateur(trice) emploi",
+        "charge_relation_entreprise": "Chargé(e) de relation entreprise",
+        "charge_mission": "Chargé(e) de mission",
+        "responsable_equipe": "Responsable d'équipe",
+        "directeur_agence": "Directeur(trice) d'agence",
+        "secretaire_accueil": "Secrétaire d'accueil",
+    }
 )
 
-MODALITES_ORIENTATION = _closed(
-    ("flux", "Flux"),
-    ("information_collective", "Information collective"),
+MODALITES_ORIENTATION = MappingProxyType(
+    {
+        "flux": "Flux",
+        "information_collective": "Information collective",
+    }
 )
 
-SITUATIONS_FAMILIALES = _closed(
-    ("seul", "Seul(e)"),
-    ("en_couple", "En couple"),
+SITUATIONS_FAMILIALES = MappingProxyType(
+    {
+        "seul": "Seul(e)",
+        "en_couple": "En couple",
+    }
 )
 
-MOTIFS_REFUS_INTEGRATION = _closed(
-    ("absence_rdv", "Absence de RDV"),
-    ("emploi_cdi_cdd", "Emploi (CDI ou CDD)"),
-    ("cui_pec", "CUI PEC"),
-    ("formation", "Formation"),
-    ("creation_entreprise", "Création d'entreprise"),
-    ("autre_emploi", "Autre emploi (autoentrepreneur)"),
-    ("integration_autre_dispositif", "Intégration autre dispositif"),
-    ("demenagement", "Déménagement"),
-    ("ne_releve_pas_du_plie", "Ne relève pas du PLIE"),
-    ("non_eligible", "Non éligible"),
+MOTIFS_REFUS_INTEGRATION = MappingProxyType(
+    {
+        "absence_rdv": "Absence de RDV",
+        "emploi_cdi_cdd": "Emploi (CDI ou CDD)",
+        "cui_pec": "CUI PEC",
+        "formation": "Formation",
+        "creation_entreprise": "Création d'entreprise",
+        "autre_emploi": "Autre emploi (autoentrepreneur)",
+        "integration_autre_dispositif": "Intégration autre dispositif",
+        "demenagement": "Déménagement",
+        "ne_releve_pas_du_plie": "Ne relève pas du PLIE",
+        "non_eligible": "Non éligible",
+    }
 )
 
-ETAPES_PARCOURS = _closed(
-    ("accompagnement", "Accompagnement"),
-    ("action_specifique", "Action spécifique"),
-    ("emploi", "Emploi"),
-    ("emploi_atypique", "Emploi atypique"),
-    ("evaluation", "Évaluation"),
-    ("formation", "Formation"),
-    ("insertion", "Insertion"),
-    ("atelier", "Atelier"),
-    ("pmsmp", "PMSMP"),
+ETAPES_PARCOURS = MappingProxyType(
+    {
+        "accompagnement": "Accompagnement",
+        "action_specifique": "Action spécifique",
+        "emploi": "Emploi",
+        "emploi_atypique": "Emploi atypique",
+        "evaluation": "Évaluation",
+        "formation": "Formation",
+        "insertion": "Insertion",
+        "atelier": "Atelier",
+        "pmsmp": "PMSMP",
+    }
 )
 
-MOTIFS_SORTIE = _closed(
-    ("emploi_cdi_cdd", "Emploi (CDI ou CDD)"),
-    ("formation", "Formation"),
-    ("cui_pec", "CUI PEC"),
-    ("creation_entreprise", "Création d'entreprise"),
-    ("reorientation_autre_partenaire", "Réorientation vers un autre partenaire"),
-    ("reorientation_autre_dispositif", "Réorientation vers un autre dispositif"),
-    ("retraite", "Retraite"),
-    ("demenagement_hors_departement", "Déménagement hors département"),
-    ("fin_de_parcours", "Fin de parcours"),
-    ("rupture_abandon", "Rupture/Abandon"),
+MOTIFS_SORTIE = MappingProxyType(
+    {
+        "emploi_cdi_cdd": "Emploi (CDI ou CDD)",
+        "formation": "Formation",
+        "cui_pec": "CUI PEC",
+        "creation_entreprise": "Création d'entreprise",
+        "reorientation_autre_partenaire": "Réorientation vers un autre partenaire",
+        "reorientation_autre_dispositif": "Réorientation vers un autre dispositif",
+        "retraite": "Retraite",
+        "demenagement_hors_departement": "Déménagement hors département",
+        "fin_de_parcours": "Fin de parcours",
+        "rupture_abandon": "Rupture/Abandon",
+    }
 )

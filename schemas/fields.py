@@ -179,10 +179,12 @@ class ChoiceSet(_French, fields.Field):
         super().__init__(**kwargs)
         self.choices = choices
 
-    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+    def deserialize(self, value: Any, *args: Any, **kwargs: Any) -> Any:
+        """Null, when optional, is the empty set; every other value goes to :meth:`_deserialize`,
+        which reads the value alone."""
         if value is None and not self.required:
             return []
-        return super().deserialize(value, attr, data, **kwargs)
+        return super().deserialize(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         if not isinstance(value, list):

@@ -225,10 +225,6 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return {prefix: [str(messages)]}
 
 
-def _covered(path: str, refused: Mapping[str, list[str]]) -> bool:
-    return any(path == bad or path.startswith(bad + ".") or bad.startswith(path + ".") for bad in refused)
-
-
 def load_sheet(kind: str, data: Any, rules: SheetRules | None = None) -> dict[str, Any]:
     """Validate a sheet of ``kind`` and return it in canonical form, or raise :class:`SheetInvalid`.
 
@@ -242,17 +238,17 @@ def load_sheet(kind: str, data: Any, rules: SheetRules | None = None) -> dict[st
             errors: dict[str, list[str]] = {}
         except ValidationError as error:
             errors = flatten_errors(error.messages)
-            sheet = error.valid_data if isinstance(error.valid_data, dict) else {}
+            sheet = error.valid_data  # what loaded: always a dict (partial) for one object
     demandeur = sheet.get("demandeur")
     if (
         isinstance(demandeur, Mapping)
         and demandeur.get("email")
         and demandeur.get("consentement_dematerialise") is not True
-        and not _covered("demandeur.consentement_dematerialise", errors)
+        and "demandeur.consentement_dematerialise" not in errors
     ):
         errors.setdefault("demandeur.email", []).append(EMAIL_WITHOUT_CONSENT)
     for path, messages in _CONSISTENCY[kind](sheet, rules.today).items():
-        if not _covered(path, errors):
+        if path not in errors:
             errors.setdefault(path, []).extend(messages)
     if errors:
         raise SheetInvalid(errors)

@@ -60,7 +60,7 @@ def _calendar_day(year: str, month: str, day: str, earliest: dt.date, latest: dt
     try:
         value = dt.date(int(year), int(month), int(day))  # ASCII digits only: matched above
     except ValueError:
-        if not 1 <= int(year) <= 9999:
+        if year == "0000":  # the one year of four digits that no calendar date has
             raise PatternError(_out_of_range(earliest, latest)) from None
         raise PatternError(IMPOSSIBLE_DATE) from None
     if not earliest <= value <= latest:
@@ -123,14 +123,11 @@ class JsonTooDeep(PatternError):
     """A JSON document nested deeper than its bound."""
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(name)  # NaN, Infinity, -Infinity: not JSON (RFC 8259)
-
-
 def _finite(text: str) -> float:
+    """A number of the document, refused unless finite: 1e999, and NaN, Infinity, -Infinity (not JSON)."""
     value = float(text)
-    if not math.isfinite(value):  # 1e999
-        raise ValueError(text)
+    if not math.isfinite(value):
+        raise ValueError
     return value
 
 
@@ -158,7 +155,7 @@ def load_json(raw: bytes | str, max_depth: int = JSON_MAX_DEPTH) -> Any:
     Python's parser recurses once per level and stops at its recursion limit with
     ``RecursionError``: that is caught here and answered like any other document too deep."""
     try:
-        document = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
+        document = json.loads(raw, parse_constant=_finite, parse_float=_finite)
     except RecursionError:
         raise JsonTooDeep(too_deep(max_depth)) from None
     except (ValueError, TypeError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
