@@ -412,7 +412,8 @@ def _class_content_changes(
     for candidate in FOREIGN_CANDIDATES:
         if not held.fullmatch(candidate):
             written = _class_char(candidate, literal)
-            yield f"[{content}] also takes {candidate!r}", body[:end] + written + body[end:]
+            at = start + 1 if content.startswith("^") else start  # first: a last "-" would make a range
+            yield f"[{content}] also takes {candidate!r}", body[:at] + written + body[at:]
             return
 
 
