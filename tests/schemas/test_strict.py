@@ -8,14 +8,21 @@ is said in the row's id.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
 
 from schemas.patterns import PatternError
 from schemas.strict import (
+    FRENCH_DATE_RULE,
+    IMPOSSIBLE_DATE,
+    ISO_DATE_RULE,
     JSON_MAX_DEPTH,
+    MOMENT_RULE,
+    NOT_JSON,
     WHOLE_MAX,
+    JsonTooDeep,
     is_whole,
     load_json,
     parse_date,
@@ -29,7 +36,11 @@ NO_SUCH_DAY = "n'existe pas dans le calendrier"
 YEAR = "vérifiez l'année"
 WHOLE = "Nombre entier de"
 TOO_DEEP = "trop imbriqué"
-NOT_JSON = "Document JSON invalide"
+NOT_JSON_FRAGMENT = "Document JSON invalide"
+OUT_OF_RANGE = "Date hors des bornes admises (du 01/01/1900 au 31/12/2199) : vérifiez l'année."
+NO_SUCH_HOUR = "Cette heure n'existe pas (de 00:00 à 23:59)."
+WHOLE_RULE = "Nombre entier de 0 à 2147483647 attendu (chiffres 0 à 9)."
+DEEPER_THAN_32 = "Le document JSON est trop imbriqué (32 niveaux au plus)."
 
 
 def refused(function: Any, text: Any, fragment: str) -> None:
@@ -69,10 +80,37 @@ class TestDates:
             pytest.param("1899-12-31", YEAR, id="day-before-earliest"),
             pytest.param("2200-01-01", YEAR, id="day-after-latest"),
             pytest.param("9999-12-31", YEAR, id="year-9999-ceilings-overflow"),
+            pytest.param("0001-02-30", NO_SUCH_DAY, id="year-1-february-30-a-calendar-year"),
+            pytest.param("9999-02-30", NO_SUCH_DAY, id="year-9999-february-30-a-calendar-year"),
+            pytest.param("0000-02-30", YEAR, id="year-zero-february-30"),
+            pytest.param("202-11-20", SHAPE, id="three-digit-year"),
+            pytest.param("2026-011-20", SHAPE, id="three-digit-month"),
+            pytest.param("2026-11-2", SHAPE, id="one-digit-day"),
+            pytest.param("2026-11-020", SHAPE, id="three-digit-day"),
+            pytest.param("202/-11-20", SHAPE, id="year-slash-below-0"),
+            pytest.param("202:-11-20", SHAPE, id="year-colon-above-9"),
+            pytest.param("2026-1/-20", SHAPE, id="month-slash-below-0"),
+            pytest.param("2026-1:-20", SHAPE, id="month-colon-above-9"),
+            pytest.param("2026-11-2/", SHAPE, id="day-slash-below-0"),
+            pytest.param("2026-11-2:", SHAPE, id="day-colon-above-9"),
         ],
     )
     def test_refused(self, text: str, fragment: str) -> None:
         refused(parse_date, text, fragment)
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            pytest.param("20/11/2026", ISO_DATE_RULE, id="shape"),
+            pytest.param("2026-02-30", IMPOSSIBLE_DATE, id="no-such-day"),
+            pytest.param("1899-12-31", OUT_OF_RANGE, id="out-of-range"),
+            pytest.param("0000-01-01", OUT_OF_RANGE, id="year-zero"),
+        ],
+    )
+    def test_message(self, text: str, message: str) -> None:
+        with pytest.raises(PatternError) as raised:
+            parse_date(text)
+        assert str(raised.value) == message
 
     @pytest.mark.parametrize(
         ("text", "day"),
@@ -81,6 +119,7 @@ class TestDates:
             ("2024-02-29", dt.date(2024, 2, 29)),
             ("1900-01-01", dt.date(1900, 1, 1)),
             ("2199-12-31", dt.date(2199, 12, 31)),
+            pytest.param("1909-09-09", dt.date(1909, 9, 9), id="digits-0-and-9-in-each-part"),
         ],
     )
     def test_accepted(self, text: str, day: dt.date) -> None:
@@ -105,6 +144,9 @@ class TestFrenchDates:
             ("1/2/2026", dt.date(2026, 2, 1)),
             (" 20/11/2026 ", dt.date(2026, 11, 20)),
             ("2026-11-20", dt.date(2026, 11, 20)),
+            pytest.param("09/09/1909", dt.date(1909, 9, 9), id="digits-0-and-9-in-each-part"),
+            pytest.param("31/12/2199", dt.date(2199, 12, 31), id="latest"),
+            pytest.param("1/1/1900", dt.date(1900, 1, 1), id="earliest-unpadded"),
         ],
     )
     def test_accepted(self, text: str, day: dt.date) -> None:
@@ -120,10 +162,40 @@ class TestFrenchDates:
             pytest.param("2026-W47-5", "JJ/MM/AAAA", id="iso-week"),
             pytest.param("31/11/2026", NO_SUCH_DAY, id="november-31"),
             pytest.param("20/11/0026", YEAR, id="year-26"),
+            pytest.param("001/02/2026", "JJ/MM/AAAA", id="three-digit-day"),
+            pytest.param("01/002/2026", "JJ/MM/AAAA", id="three-digit-month"),
+            pytest.param("01/02/026", "JJ/MM/AAAA", id="three-digit-year"),
+            pytest.param("01/02/02026", "JJ/MM/AAAA", id="five-digit-year"),
+            pytest.param("1//2/2026", "JJ/MM/AAAA", id="day-slash-below-0"),
+            pytest.param("1:/02/2026", "JJ/MM/AAAA", id="day-colon-above-9"),
+            pytest.param("01/1//2026", "JJ/MM/AAAA", id="month-slash-below-0"),
+            pytest.param("01/1:/2026", "JJ/MM/AAAA", id="month-colon-above-9"),
+            pytest.param("01/02/202/", "JJ/MM/AAAA", id="year-slash-below-0"),
+            pytest.param("01/02/202:", "JJ/MM/AAAA", id="year-colon-above-9"),
+            pytest.param("20/11/2026\t", "JJ/MM/AAAA", id="trailing-tab-only-spaces-are-dropped"),
+            pytest.param("\n20/11/2026", "JJ/MM/AAAA", id="leading-newline-only-spaces-are-dropped"),
+            pytest.param("20/11/2026X", "JJ/MM/AAAA", id="trailing-letter"),
+            pytest.param("X2026-11-20", "JJ/MM/AAAA", id="leading-letter-iso"),
+            pytest.param("1899-12-31", YEAR, id="iso-before-earliest"),
+            pytest.param("31/12/1899", YEAR, id="before-earliest"),
+            pytest.param("01/01/2200", YEAR, id="after-latest"),
         ],
     )
     def test_refused(self, text: str, fragment: str) -> None:
         refused(parse_french_date, text, fragment)
+
+    def test_message(self) -> None:
+        with pytest.raises(PatternError) as raised:
+            parse_french_date("20.11.2026")
+        assert str(raised.value) == FRENCH_DATE_RULE
+
+    @pytest.mark.parametrize("text", ["2026-11-25", "25/11/2026"])
+    def test_bounds_are_the_callers(self, text: str) -> None:
+        window = {"earliest": dt.date(2026, 11, 20), "latest": dt.date(2026, 11, 24)}
+        assert parse_french_date(text.replace("25", "24"), **window) == dt.date(2026, 11, 24)
+        assert parse_french_date(text.replace("25", "20"), **window) == dt.date(2026, 11, 20)
+        refused(lambda t: parse_french_date(t, **window), text, "du 20/11/2026 au 24/11/2026")
+        refused(lambda t: parse_french_date(t, **window), text.replace("25", "19"), "du 20/11/2026 au 24/11/2026")
 
 
 class TestMoments:
@@ -135,6 +207,10 @@ class TestMoments:
             ("2026-11-24T14:05", dt.datetime(2026, 11, 24, 14, 5)),
             ("2026-11-24 14:05", dt.datetime(2026, 11, 24, 14, 5)),
             ("2026-11-24T14:05:30", dt.datetime(2026, 11, 24, 14, 5, 30)),
+            pytest.param(" 2026-11-24T14:05 ", dt.datetime(2026, 11, 24, 14, 5), id="spaces-around"),
+            pytest.param("1909-09-09T09:09:09", dt.datetime(1909, 9, 9, 9, 9, 9), id="digits-0-and-9-in-each-part"),
+            pytest.param("2199-12-31T23:59:59", dt.datetime(2199, 12, 31, 23, 59, 59), id="last-second"),
+            pytest.param("1900-01-01 00:00:00", dt.datetime(1900, 1, 1), id="first-second"),
         ],
     )
     def test_accepted(self, text: str, moment: dt.datetime) -> None:
@@ -157,6 +233,53 @@ class TestMoments:
     )
     def test_refused(self, text: str, fragment: str) -> None:
         refused(parse_local_moment, text, fragment)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            pytest.param("202:-11-24T14:05", id="year-colon-above-9"),
+            pytest.param("202/-11-24T14:05", id="year-slash-below-0"),
+            pytest.param("2026-1:-24T14:05", id="month-colon-above-9"),
+            pytest.param("2026-1/-24T14:05", id="month-slash-below-0"),
+            pytest.param("2026-11-2:T14:05", id="day-colon-above-9"),
+            pytest.param("2026-11-2/T14:05", id="day-slash-below-0"),
+            pytest.param("202-11-24T14:05", id="three-digit-year"),
+            pytest.param("2026-1-24T14:05", id="one-digit-month"),
+            pytest.param("2026-11-4T14:05", id="one-digit-day"),
+            pytest.param("2026-11-24t14:05", id="lower-case-t"),
+            pytest.param("2026-11-24_14:05", id="underscore-separator"),
+            pytest.param("2026-11-24T1::05", id="hour-colon-above-9"),
+            pytest.param("2026-11-24T/1:05", id="hour-slash-below-0"),
+            pytest.param("2026-11-24T4:05", id="one-digit-hour"),
+            pytest.param("2026-11-24T114:05", id="three-digit-hour"),
+            pytest.param("2026-11-24T14:0:", id="minute-colon-above-9"),
+            pytest.param("2026-11-24T14:/5", id="minute-slash-below-0"),
+            pytest.param("2026-11-24T14:5", id="one-digit-minute"),
+            pytest.param("2026-11-24T14:005", id="three-digit-minute"),
+            pytest.param("2026-11-24T14:05:0:", id="second-colon-above-9"),
+            pytest.param("2026-11-24T14:05:/5", id="second-slash-below-0"),
+            pytest.param("2026-11-24T14:05:5", id="one-digit-second"),
+            pytest.param("2026-11-24T14:05:005", id="three-digit-second"),
+            pytest.param("2026-11-24T14:05\t", id="trailing-tab-only-spaces-are-dropped"),
+            pytest.param("2026-11-24T14:05X", id="trailing-letter"),
+            pytest.param("X2026-11-24T14:05", id="leading-letter"),
+        ],
+    )
+    def test_refused_with_the_rule(self, text: str) -> None:
+        with pytest.raises(PatternError) as raised:
+            parse_local_moment(text)
+        assert str(raised.value) == MOMENT_RULE
+
+    def test_no_such_hour_message(self) -> None:
+        with pytest.raises(PatternError) as raised:
+            parse_local_moment("2026-11-24T24:00")
+        assert str(raised.value) == NO_SUCH_HOUR
+
+    def test_bounds_are_the_callers(self) -> None:
+        window = {"earliest": dt.date(2026, 11, 20), "latest": dt.date(2026, 11, 24)}
+        assert parse_local_moment("2026-11-24T23:59", **window) == dt.datetime(2026, 11, 24, 23, 59)
+        refused(lambda t: parse_local_moment(t, **window), "2026-11-25T00:00", "du 20/11/2026 au 24/11/2026")
+        refused(lambda t: parse_local_moment(t, **window), "2026-11-19T23:59", "du 20/11/2026 au 24/11/2026")
 
 
 class TestWholeNumbers:
@@ -185,11 +308,36 @@ class TestWholeNumbers:
             pytest.param("9223372036854775808", id="beyond-64-bits"),
             pytest.param("0" * 5000, id="beyond-int-max-str-digits"),
             pytest.param(str(WHOLE_MAX + 1), id="beyond-31-bits"),
+            pytest.param("2147483648", id="2-to-the-31"),
+            pytest.param("/", id="slash-below-0"),
+            pytest.param(":", id="colon-above-9"),
+            pytest.param("00000000009", id="eleven-digits"),
         ],
     )
     def test_refused(self, text: str) -> None:
         assert not is_whole(text) or int(text) > WHOLE_MAX
         refused(parse_whole, text, WHOLE)
+
+    @pytest.mark.parametrize(
+        ("text", "number"),
+        [
+            pytest.param("0", 0, id="zero"),
+            pytest.param("9", 9, id="nine"),
+            pytest.param("0000000009", 9, id="ten-digits"),
+            pytest.param("2147483647", 2**31 - 1, id="whole-max-what-an-integer-column-holds"),
+        ],
+    )
+    def test_accepted(self, text: str, number: int) -> None:
+        assert is_whole(text)
+        assert parse_whole(text) == number
+
+    def test_message(self) -> None:
+        with pytest.raises(PatternError) as raised:
+            parse_whole("2147483648")
+        assert str(raised.value) == WHOLE_RULE
+
+    def test_not_a_string(self) -> None:
+        assert not is_whole(12)  # type: ignore[arg-type]
 
     def test_bounds(self) -> None:
         assert parse_whole("0") == 0
@@ -209,18 +357,54 @@ class TestJson:
             pytest.param("[" * 100_000 + "]" * 100_000, TOO_DEEP, id="100000-levels-recursion-error"),
             pytest.param('{"a":' * 100_000 + "1" + "}" * 100_000, TOO_DEEP, id="100000-objects"),
             pytest.param("[" * (JSON_MAX_DEPTH + 1) + "]" * (JSON_MAX_DEPTH + 1), TOO_DEEP, id="one-level-too-many"),
-            pytest.param("[[1,", NOT_JSON, id="unclosed"),
+            pytest.param("[[1,", NOT_JSON_FRAGMENT, id="unclosed"),
             pytest.param("[" * 100_000, TOO_DEEP, id="unclosed-100000-levels"),
-            pytest.param("NaN", NOT_JSON, id="nan"),
-            pytest.param('{"n": -Infinity}', NOT_JSON, id="infinity"),
-            pytest.param('{"n": 1e999}', NOT_JSON, id="overflowing-float"),
-            pytest.param("1" * 5000, NOT_JSON, id="integer-beyond-int-max-str-digits"),
-            pytest.param(b"\xff\xfe{", NOT_JSON, id="not-utf8"),
-            pytest.param("", NOT_JSON, id="empty"),
+            pytest.param("NaN", NOT_JSON_FRAGMENT, id="nan"),
+            pytest.param("[Infinity]", NOT_JSON_FRAGMENT, id="plus-infinity"),
+            pytest.param('{"n": -Infinity}', NOT_JSON_FRAGMENT, id="infinity"),
+            pytest.param('{"n": 1e999}', NOT_JSON_FRAGMENT, id="overflowing-float"),
+            pytest.param("1" * 5000, NOT_JSON_FRAGMENT, id="integer-beyond-int-max-str-digits"),
+            pytest.param(b"\xff\xfe{", NOT_JSON_FRAGMENT, id="not-utf8"),
+            pytest.param("", NOT_JSON_FRAGMENT, id="empty"),
         ],
     )
     def test_refused(self, raw: str | bytes, fragment: str) -> None:
         refused(load_json, raw, fragment)
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            pytest.param("[" * 33 + "]" * 33, id="33-lists"),
+            pytest.param("[" * 100_000 + "]" * 100_000, id="100000-lists-recursion-error"),
+            pytest.param("[" + "[" * 32 + "]" * 32 + ", 1]", id="33-levels-then-a-number"),
+            pytest.param('{"a": ' + "[" * 32 + "]" * 32 + ', "b": null}', id="33-levels-then-null-in-an-object"),
+        ],
+    )
+    def test_deeper_than_32_levels(self, raw: str) -> None:
+        with pytest.raises(JsonTooDeep) as raised:
+            load_json(raw)
+        assert str(raised.value) == DEEPER_THAN_32
+
+    def test_depth_is_the_callers(self) -> None:
+        assert load_json("[[1]]", max_depth=2) == [[1]]
+        with pytest.raises(JsonTooDeep) as raised:
+            load_json("[[[1]]]", max_depth=2)
+        assert str(raised.value) == "Le document JSON est trop imbriqué (2 niveaux au plus)."
+        with pytest.raises(JsonTooDeep) as raised:
+            load_json("[" * 100_000 + "]" * 100_000, max_depth=2)
+        assert str(raised.value) == "Le document JSON est trop imbriqué (2 niveaux au plus)."
+
+    def test_not_json_message(self) -> None:
+        with pytest.raises(PatternError) as raised:
+            load_json("NaN")
+        assert str(raised.value) == NOT_JSON
+
+    def test_finite_numbers_are_numbers(self) -> None:
+        assert load_json('{"n": 1.5, "m": [-0.25, 1e308, 3]}') == {"n": 1.5, "m": [-0.25, 1e308, 3]}
+
+    def test_32_levels_are_taken(self) -> None:
+        raw = '{"a": ' + "[" * 31 + "]" * 31 + "}"
+        assert load_json(raw) == json.loads(raw)
 
     def test_deep_enough_for_a_sheet(self) -> None:
         nested = "[" * JSON_MAX_DEPTH + "]" * JSON_MAX_DEPTH
