@@ -18,9 +18,8 @@ class DossierDates:
 
 
 def _day(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    """A date of the sheet's content: ISO text (a ``date`` reads as its own ISO text), or None."""
+    return None if value is None else dt.date.fromisoformat(str(value))
 
 
 def after_sheet(before: DossierDates, kind: str, content: Mapping[str, Any], received_on: dt.date) -> DossierDates:

@@ -9,6 +9,10 @@ import datetime as dt
 import pytest
 
 from retention.deadlines import (
+    CNIL_HOURS,
+    EXTENSION_MONTHS,
+    PARTNER_HOURS,
+    REQUEST_MONTHS,
     State,
     breach_deadlines,
     due_within,
@@ -24,6 +28,13 @@ UTC = dt.UTC
 
 def at(day: int, hour: int, minute: int = 0, month: int = 11) -> dt.datetime:
     return dt.datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+class TestTheFiguresOfRetentionMd:
+    """The deadlines' figures, as the table "Other deadlines" gives them (the registers print them)."""
+
+    def test_the_figures(self) -> None:
+        assert (REQUEST_MONTHS, EXTENSION_MONTHS, PARTNER_HOURS, CNIL_HOURS) == (1, 2, 36, 72)
 
 
 class TestARequestIsAnsweredWithinOneMonth:
@@ -102,6 +113,30 @@ class TestABreachIsNotifiedWithin36And72Hours:
     def test_cnil_notified_in_time_or_late(self, done: dt.datetime, expected: State) -> None:
         assert state(breach_deadlines(at(24, 14, 5)).cnil, done, at(30, 0)) is expected
 
+    @pytest.mark.parametrize(
+        ("done", "expected"),
+        [
+            pytest.param(at(25, 23, 59), State.MET, id="35-hours-59-in-time"),
+            pytest.param(at(26, 0, 0), State.MET, id="36-hours-exactly-in-time"),
+            pytest.param(at(26, 0, 1), State.LATE, id="36-hours-and-a-minute-late"),
+            pytest.param(at(26, 1, 0), State.LATE, id="37-hours-late"),
+        ],
+    )
+    def test_the_partner_is_notified_within_36_hours(self, done: dt.datetime, expected: State) -> None:
+        assert state(breach_deadlines(at(24, 12)).partner, done, at(30, 0)) is expected
+
+    @pytest.mark.parametrize(
+        ("done", "expected"),
+        [
+            pytest.param(at(27, 11, 59), State.MET, id="71-hours-59-in-time"),
+            pytest.param(at(27, 12, 0), State.MET, id="72-hours-exactly-in-time"),
+            pytest.param(at(27, 12, 1), State.LATE, id="72-hours-and-a-minute-late"),
+            pytest.param(at(27, 13, 0), State.LATE, id="73-hours-late"),
+        ],
+    )
+    def test_the_cnil_is_notified_within_72_hours(self, done: dt.datetime, expected: State) -> None:
+        assert state(breach_deadlines(at(24, 12)).cnil, done, at(30, 0)) is expected
+
 
 class TestOverdueAndSoonDue:
     @pytest.mark.parametrize(
@@ -127,3 +162,19 @@ class TestOverdueAndSoonDue:
     )
     def test_due_within_a_week(self, today: dt.date, soon: bool) -> None:
         assert due_within(D(2026, 12, 24), None, today, dt.timedelta(days=7)) is soon
+
+    @pytest.mark.parametrize(
+        ("answered", "state_then"),
+        [
+            pytest.param(D(2026, 12, 20), State.MET, id="answered-in-time"),
+            pytest.param(D(2026, 12, 24), State.MET, id="answered-on-the-due-day"),
+        ],
+    )
+    def test_an_answered_request_is_no_longer_due_soon(self, answered: dt.date, state_then: State) -> None:
+        assert state(D(2026, 12, 24), answered, D(2026, 12, 22)) is state_then
+        assert due_within(D(2026, 12, 24), answered, D(2026, 12, 22), dt.timedelta(days=7)) is False
+
+    def test_a_breach_notified_is_no_longer_due_soon(self) -> None:
+        due = breach_deadlines(at(24, 12)).cnil
+        assert due_within(due, at(25, 9), at(26, 12), dt.timedelta(hours=24)) is False
+        assert due_within(due, None, at(26, 12), dt.timedelta(hours=24)) is True
