@@ -52,7 +52,6 @@ class _French:
     default_error_messages: types.ErrorMessages = {
         "required": REQUIRED,
         "null": NULL,
-        "validator_failed": "Valeur invalide.",
     }
 
 
@@ -205,9 +204,7 @@ class ChoiceSet(_French, fields.Field):
 
 
 class Block(_French, fields.Nested):
-    """A group of fields (a fieldset on the form)."""
-
-    default_error_messages: types.ErrorMessages = {"type": "Un objet JSON (groupe de champs) est attendu."}
+    """A group of fields (a fieldset on the form); anything but an object is refused by its schema."""
 
 
 class StrictSchema(Schema):
