@@ -45,12 +45,14 @@ def adult_on(birth: dt.date, day: dt.date) -> bool:
 
 
 def _date(sheet: Mapping[str, Any], path: str) -> dt.date | None:
+    """The date at ``path``; None when it, or a block on its way, was left empty or refused (the
+    schema loads a date field as a date or None, never anything else)."""
     node: Any = sheet
     for part in path.split("."):
         if not isinstance(node, Mapping):
             return None
         node = node.get(part)
-    return node if isinstance(node, dt.date) else None
+    return node
 
 
 def _empty(block: Mapping[str, Any], key: str) -> bool:
