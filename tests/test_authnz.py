@@ -136,16 +136,17 @@ MATRIX = [
     for role, row in ROLE_PERMISSION_MATRIX.items()
     for permission, granted in zip(COLUMNS, row, strict=True)
 ]
-REFUSALS_OF = [
-    pytest.param(P.SEND_SHEETS, MAY_NOT_SEND, id="send_sheets"),
-    pytest.param(P.READ_BOXES, MAY_NOT_READ, id="read_boxes"),
-    pytest.param(P.MANAGE_ACCOUNTS, MAY_NOT_MANAGE_ACCOUNTS, id="manage_accounts"),
-    pytest.param(P.MANAGE_PARTNERSHIPS, MAY_NOT_MANAGE_PARTNERSHIPS, id="manage_partnerships"),
-    pytest.param(P.GOVERN_RETENTION, MAY_NOT_GOVERN, id="govern_retention"),
-    pytest.param(P.ANSWER_REQUESTS, MAY_NOT_ANSWER, id="answer_requests"),
-    pytest.param(P.KEEP_BREACH_REGISTER, MAY_NOT_KEEP_REGISTER, id="keep_breach_register"),
-]
-MESSAGE = {permission: message for permission, message in (row.values for row in REFUSALS_OF)}
+# Each permission's refusal (403), as ``require`` words it.
+MESSAGE = {
+    P.SEND_SHEETS: MAY_NOT_SEND,
+    P.READ_BOXES: MAY_NOT_READ,
+    P.MANAGE_ACCOUNTS: MAY_NOT_MANAGE_ACCOUNTS,
+    P.MANAGE_PARTNERSHIPS: MAY_NOT_MANAGE_PARTNERSHIPS,
+    P.GOVERN_RETENTION: MAY_NOT_GOVERN,
+    P.ANSWER_REQUESTS: MAY_NOT_ANSWER,
+    P.KEEP_BREACH_REGISTER: MAY_NOT_KEEP_REGISTER,
+}
+REFUSALS_OF = [pytest.param(permission, message, id=permission.value) for permission, message in MESSAGE.items()]
 
 
 class TestWhatEachRoleMayDo:
