@@ -124,13 +124,15 @@ COLUMNS = (
 # Every role × every permission: the senders send and read their boxes; the DPO governs retention,
 # answers the persons' requests and keeps the breach register; the RGC manages the structure's
 # accounts and partnership keys. Nobody else does anything.
+# fmt: off
 ROLE_PERMISSION_MATRIX = {
     #                send   boxes  accounts partners retention requests breaches
-    ACCOMPAGNATEUR: (True, True, False, False, False, False, False),
-    REFERENT: (True, True, False, False, False, False, False),
-    DPO: (False, False, False, False, True, True, True),
-    RGC: (False, False, True, True, False, False, False),
+    ACCOMPAGNATEUR: (True,  True,  False,   False,   False,    False,   False),
+    REFERENT:       (True,  True,  False,   False,   False,    False,   False),
+    DPO:            (False, False, False,   False,   True,     True,    True),
+    RGC:            (False, False, True,    True,    False,    False,   False),
 }
+# fmt: on
 MATRIX = [
     pytest.param(role, permission, granted, id=f"{role.value}-{permission.value}")
     for role, row in ROLE_PERMISSION_MATRIX.items()
