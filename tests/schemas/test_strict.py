@@ -15,12 +15,7 @@ import pytest
 
 from schemas.patterns import PatternError
 from schemas.strict import (
-    FRENCH_DATE_RULE,
-    IMPOSSIBLE_DATE,
-    ISO_DATE_RULE,
     JSON_MAX_DEPTH,
-    MOMENT_RULE,
-    NOT_JSON,
     WHOLE_MAX,
     JsonTooDeep,
     is_whole,
@@ -37,6 +32,11 @@ YEAR = "vérifiez l'année"
 WHOLE = "Nombre entier de"
 TOO_DEEP = "trop imbriqué"
 NOT_JSON_FRAGMENT = "Document JSON invalide"
+ISO_DATE_RULE = "Date attendue au format AAAA-MM-JJ (par exemple 2026-11-20)."
+FRENCH_DATE_RULE = "Date attendue au format JJ/MM/AAAA ou AAAA-MM-JJ (par exemple 20/11/2026)."
+IMPOSSIBLE_DATE = "Cette date n'existe pas dans le calendrier."
+MOMENT_RULE = "Date et heure attendues au format AAAA-MM-JJ HH:MM (par exemple 2026-11-24 14:05)."
+NOT_JSON = "Document JSON invalide (RFC 8259)."
 OUT_OF_RANGE = "Date hors des bornes admises (du 01/01/1900 au 31/12/2199) : vérifiez l'année."
 NO_SUCH_HOUR = "Cette heure n'existe pas (de 00:00 à 23:59)."
 WHOLE_RULE = "Nombre entier de 0 à 2147483647 attendu (chiffres 0 à 9)."
