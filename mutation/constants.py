@@ -42,6 +42,9 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PACKAGES = ("liaison", "schemas", "retention", "tests")
+# What each child imports afresh: the project, and py7zr, which importing liaison patches (it
+# refuses to patch a py7zr already patched). Listing the members of an enum imports liaison here.
+FRESH_PACKAGES = (*PROJECT_PACKAGES, "py7zr")
 REGEX_CALLS = {"compile", "sub", "search", "match", "fullmatch", "findall", "split", "finditer"}
 # One character each class is tried with when the class did not hold it ("one out").
 FOREIGN_CANDIDATES = "_/#0a. é"
@@ -593,7 +596,7 @@ PYTEST_OPTIONS = (
 def _child(mutant: Mutant | None, tests: Sequence[str]) -> None:
     """In a forked process: forget the project's modules, import the changed one, run the tests."""
     for name in list(sys.modules):
-        if name.split(".")[0] in PROJECT_PACKAGES:
+        if name.split(".")[0] in FRESH_PACKAGES:
             del sys.modules[name]
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
