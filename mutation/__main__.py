@@ -62,9 +62,10 @@ class Accepted:
     mutant: str | None = None
 
     def covers(self, result: Result) -> bool:
-        if self.mutant is not None:
-            return result.name == self.mutant
-        return result.module == self.module and result.change == self.change
+        """Whether this entry accepts ``result``: the same change (and, for mutmut, the same name:
+        an entry never covers the mutant that a renumbering gave its name)."""
+        same_name = self.mutant is None or result.name == self.mutant
+        return same_name and result.module == self.module and result.change == self.change
 
 
 def settings() -> dict[str, list[str]]:
@@ -105,8 +106,9 @@ def _files(path: Path) -> list[Path]:
 
 
 def module_of_mutant(name: str) -> str:
+    """``schemas.patterns`` of ``schemas.patterns.x_clean_text__mutmut_3`` (or of ``…xǁClassǁmethod…``)."""
     parts = name.split(".")
-    return ".".join(part for part in parts[: next(i for i, p in enumerate(parts) if p.startswith("x"))])
+    return ".".join(parts[: next((i for i, part in enumerate(parts) if part.startswith("x")), len(parts))])
 
 
 def run_mutmut(only: str | None, say: Callable[[str], None]) -> list[Result]:
@@ -194,7 +196,8 @@ def run_constants(only: str | None, jobs: int, say: Callable[[str], None]) -> li
 def load_accepted() -> list[Accepted]:
     if not ACCEPTED.exists():
         return []
-    return [Accepted(**entry) for entry in tomllib.loads(ACCEPTED.read_text())["accepted"]]
+    entries = tomllib.loads(ACCEPTED.read_text())["accepted"]
+    return [Accepted(**{"module": module_of_mutant(entry.get("mutant", "")), **entry}) for entry in entries]
 
 
 @dataclass(frozen=True)
