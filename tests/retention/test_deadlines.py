@@ -36,6 +36,14 @@ class TestTheFiguresOfRetentionMd:
     def test_the_figures(self) -> None:
         assert (REQUEST_MONTHS, EXTENSION_MONTHS, PARTNER_HOURS, CNIL_HOURS) == (1, 2, 36, 72)
 
+    def test_the_states_the_breach_pages_read(self) -> None:
+        assert {member.name: member.value for member in State} == {
+            "PENDING": "pending",
+            "OVERDUE": "overdue",
+            "MET": "met",
+            "LATE": "late",
+        }
+
 
 class TestARequestIsAnsweredWithinOneMonth:
     @pytest.mark.parametrize(

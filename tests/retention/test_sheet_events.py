@@ -23,6 +23,10 @@ def fdl2(**parcours: object) -> dict[str, Any]:
     return {"parcours": parcours}
 
 
+def test_a_new_dossier_knows_no_date() -> None:
+    assert (NOTHING.received_on, NOTHING.integrated_on, NOTHING.exit_on) == (None, None, None)
+
+
 class TestEverySheetMovesTheReceiptDate:
     """Orientation: receipt + 6 months, from the latest sheet (a sheet re-sent starts the 6 months again)."""
 
