@@ -165,8 +165,14 @@ def decide(events: Events, parameters: Parameters, as_of: dt.date) -> Decision:
 
     if events.erasure_requested is not None:
         if events.integration is not None and events.fse_cofunded:
-            # Restricted (GDPR art. 18): archived at once, destroyed when FSE control allows.
+            # Restricted (GDPR art. 18): archived at once, destroyed as soon as FSE control allows
+            # (no longer kept for the accompaniment the person asked to end).
             active_until = _earliest(active_until, events.erasure_requested)
+            fse_end = events.fse_control_end
+            if rule is Rule.FSE_CONTROL and fse_end is not None:
+                destroy_on = max(fse_end, active_until or fse_end)
+                if fse_end < destroy_on == events.erasure_requested:
+                    rule = Rule.ERASURE  # FSE control was over: the request itself ends the dossier
         else:
             rule, destroy_on = Rule.ERASURE, _earliest(destroy_on, events.erasure_requested)
             active_until = destroy_on

@@ -683,6 +683,30 @@ class TestErasureRequests:
         assert decision.active_until == D(2026, 3, 2)
         assert decision.archived_on(D(2026, 3, 2))
 
+    @pytest.mark.parametrize(
+        ("fse_control_end", "rule", "destroy_on"),
+        [
+            pytest.param(D(2031, 12, 31), Rule.FSE_CONTROL, D(2031, 12, 31), id="fse-control-after-the-active-phase"),
+            pytest.param(D(2027, 6, 30), Rule.FSE_CONTROL, D(2027, 6, 30), id="fse-control-ends-first"),
+            pytest.param(D(2026, 3, 2), Rule.FSE_CONTROL, D(2026, 3, 2), id="fse-control-ends-on-the-request-day"),
+            pytest.param(D(2026, 3, 1), Rule.ERASURE, D(2026, 3, 2), id="fse-control-was-over-before-the-request"),
+        ],
+    )
+    def test_a_restricted_dossier_is_kept_for_fse_control_only(
+        self, fse_control_end: dt.date, rule: Rule, destroy_on: dt.date
+    ) -> None:
+        """Restricted, not kept for the accompaniment the person asked to end: without the request the
+        dossier would stay until the convention's end + 2 months (2028-02-29), after FSE control."""
+        events = dossier(
+            integration=D(2026, 2, 1),
+            fse_cofunded=True,
+            fse_control_end=fse_control_end,
+            erasure_requested=D(2026, 3, 2),
+        )
+        decision = decided(events)
+        assert (decision.rule, decision.destroy_on, decision.active_until) == (rule, destroy_on, D(2026, 3, 2))
+        assert decided(replace(events, erasure_requested=None)).destroy_on == max(fse_control_end, D(2028, 2, 29))
+
     def test_a_hold_keeps_even_a_dossier_whose_erasure_was_asked(self) -> None:
         decision = decided(dossier(erasure_requested=D(2026, 3, 2), holds=(Hold(D(2026, 2, 1)),)))
         assert (decision.rule, decision.destroy_on) == (Rule.HOLD, None)
