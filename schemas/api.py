@@ -8,7 +8,7 @@ from marshmallow import RAISE, fields
 
 from liaison.enums import OrientationAnswer
 from schemas import codes
-from schemas.fields import Choice, StrictSchema, Text
+from schemas.fields import NULL, REQUIRED, Choice, StrictSchema, Text
 from schemas.patterns import PatternError, clean_text, normalise_email
 
 ORGANISATION_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,30}")
@@ -44,7 +44,7 @@ class SheetEnvelopeSchema(StrictSchema):
     recipient = Text(normalise_organisation_code, required=True, metadata={"label": "Destinataire"})
     sheet = fields.Dict(
         required=True,
-        error_messages={"required": "Ce champ est obligatoire.", "invalid": "Un objet JSON (la fiche) est attendu."},
+        error_messages={"required": REQUIRED, "null": NULL, "invalid": "Un objet JSON (la fiche) est attendu."},
         metadata={"description": "The FDL1 or FDL2 body, as in the Fdl1 and Fdl2 schemas."},
     )
 

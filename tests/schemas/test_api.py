@@ -33,7 +33,7 @@ from schemas.api import (
     normalise_login,
     normalise_organisation_code,
 )
-from schemas.fields import REQUIRED, UNKNOWN
+from schemas.fields import NULL, REQUIRED, UNKNOWN
 from schemas.patterns import PatternError
 
 CODE_RULE = "Code d'organisation : lettres majuscules, chiffres et tirets (par exemple 13013 ou PLIE-PAYS-AIX)."
@@ -161,6 +161,9 @@ class TestSheetEnvelope:
             pytest.param({"kind": "fdl1"}, {"kind": [KINDS]}, id="kind-case"),
             pytest.param({"recipient": "-13"}, {"recipient": [CODE_RULE]}, id="recipient"),
             pytest.param({"sheet": []}, {"sheet": ["Un objet JSON (la fiche) est attendu."]}, id="sheet-list"),
+            pytest.param({"sheet": None}, {"sheet": [NULL]}, id="sheet-null"),
+            pytest.param({"kind": None}, {"kind": [NULL]}, id="kind-null"),
+            pytest.param({"recipient": None}, {"recipient": [NULL]}, id="recipient-null"),
             pytest.param({"commentaire": "x"}, {"commentaire": [UNKNOWN]}, id="unknown"),
         ],
     )
