@@ -1,4 +1,3 @@
-# The tables keep one case per line.
 """The short patterned strings of a liaison sheet (:mod:`schemas.patterns`), bound by bound.
 
 liaison-sheets.md: "aucune rubrique permettant du texte libre", so a name, an address line, a
@@ -202,6 +201,8 @@ class TestName:
             pytest.param("'Artagnan", NAME_RULE, id="leading-apostrophe"),
             pytest.param("Jean -Pierre", NAME_RULE, id="space-then-hyphen"),
             pytest.param("A B C D E F", NAME_PARTS, id="six-parts"),
+            pytest.param("A-B-C-D-E-F", NAME_PARTS, id="six-parts-by-hyphens"),
+            pytest.param("A'B'C'D'E'F", NAME_PARTS, id="six-parts-by-apostrophes"),
             pytest.param("Marie-Anne d'Arc de Lys", NAME_PARTS, id="six-parts-counting-hyphen-and-apostrophe"),
         ],
     )
@@ -233,6 +234,8 @@ class TestAddressLine:
             pytest.param("Z.I. Les Milles", "Z.I. Les Milles", id="period-then-period-space"),
             pytest.param("Résidence 2000", "Résidence 2000", id="digit-0-last-word"),
             pytest.param("9 Allée B", "9 Allée B", id="digit-9-first-word"),
+            pytest.param("10 Rue B", "10 Rue B", id="digit-0-first-word"),
+            pytest.param("Bât 9", "Bât 9", id="digit-9-last-word"),
             pytest.param("B", "B", id="one-letter"),
             pytest.param("Rue  des   Écoles", "Rue des Écoles", id="runs-of-spaces-made-single"),
             pytest.param(" Rue des Écoles ", "Rue des Écoles", id="outer-spaces-dropped"),
@@ -270,6 +273,8 @@ class TestAddressLine:
             pytest.param("Rue..Paix", ADDRESS_RULE, id="doubled-period"),
             pytest.param("Rue du Lt..", ADDRESS_RULE, id="doubled-trailing-period"),
             pytest.param("Rue ,Paix", ADDRESS_RULE, id="space-then-comma"),
+            pytest.param("Bât A ,porte 3", ADDRESS_RULE, id="space-then-comma-after-a-second-word"),
+            pytest.param("Rue B .", ADDRESS_RULE, id="space-then-trailing-period"),
             pytest.param("Rue .Paix", ADDRESS_RULE, id="space-then-period"),
             pytest.param("Rue -Paix", ADDRESS_RULE, id="space-then-hyphen"),
             pytest.param("Rue,", ADDRESS_RULE, id="trailing-comma"),
@@ -499,7 +504,9 @@ class TestPhone:
             pytest.param("04/42/00/00/01", PHONE, id="slash-separator"),
             pytest.param("04_42_00_00_01", PHONE, id="underscore-separator"),
             pytest.param("04,42,00,00,01", PHONE, id="comma-separator"),
-            pytest.param("+33 (0)4 42 00 00 01", PHONE, id="parentheses"),
+            pytest.param("+33 (0)4 42 00 00 01", PHONE, id="parentheses-around-the-national-0"),
+            pytest.param("(04) 42 00 00 01", PHONE, id="parentheses-separator"),
+            pytest.param("04:42:00:00:01", PHONE, id="colon-separator"),
             pytest.param("0/42000001", PHONE, id="first-digit-just-below-0"),
             pytest.param("0:42000001", PHONE, id="first-digit-just-above-9"),
             pytest.param("044200000/", PHONE, id="digit-just-below-0"),
@@ -522,6 +529,10 @@ def _email_rows_in() -> list[object]:
         pytest.param(f"a{char}b@example.org", f"a{char}b@example.org", id=f"local-{char}") for char in LOCAL_SPECIALS
     ]
     rows += [pytest.param(f"{char}@example.org", f"{char}@example.org", id=f"local-{char}") for char in "AZaz09"]
+    rows += [
+        pytest.param(f"a.{char}@example.org", f"a.{char}@example.org", id=f"local-after-dot-{char}")
+        for char in LOCAL_SPECIALS + "AZaz09"
+    ]
     rows += [pytest.param(f"a@{char}x.org", f"a@{char.lower()}x.org", id=f"label-first-{char}") for char in "AZaz09"]
     rows += [pytest.param(f"a@x{char}y.org", f"a@x{char.lower()}y.org", id=f"label-inner-{char}") for char in "AZaz09-"]
     rows += [pytest.param(f"a@x{char}.org", f"a@x{char.lower()}.org", id=f"label-last-{char}") for char in "AZaz09"]
@@ -530,7 +541,8 @@ def _email_rows_in() -> list[object]:
 
 
 def _email_rows_out() -> list[object]:
-    rows: list[object] = [pytest.param(f"a{char}b@example.org", EMAIL, id=f"local-{char}") for char in '"(),:;<>@[\\]']
+    rows: list[object] = [pytest.param(f"a{char}b@example.org", EMAIL, id=f"local-{char}") for char in '"(),:;<>@[\\] ']
+    rows += [pytest.param(f"a.b{char}c@example.org", EMAIL, id=f"local-after-dot-{char}") for char in '"(),:;<>@[\\] ']
     rows += [pytest.param(f"a@{char}x.org", EMAIL, id=f"label-first-{char}") for char in "@[`{/:-"]
     rows += [pytest.param(f"a@x{char}y.org", EMAIL, id=f"label-inner-{char}") for char in "@[`{/:_"]
     rows += [pytest.param(f"a@x{char}.org", EMAIL, id=f"label-last-{char}") for char in "@[`{/:-"]
