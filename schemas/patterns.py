@@ -57,7 +57,8 @@ _COMMUNE_RULE = (
     "un arrondissement peut suivre en chiffres."
 )
 NUMERO_VOIE_MAX = 14  # the longest: "1234 quinquies"
-_NUMERO_VOIE = re.compile(r"([0-9]{1,4})(?: ?(BIS|TER|QUATER|QUINQUIES|[A-Z]))?", re.IGNORECASE)
+# re.ASCII: without it, IGNORECASE folds "ı" (dotless i), "İ", "ſ" and the Kelvin sign onto ASCII letters.
+_NUMERO_VOIE = re.compile(r"([0-9]{1,4})(?: ?(BIS|TER|QUATER|QUINQUIES|[A-Z]))?", re.IGNORECASE | re.ASCII)
 _POSTAL_CODE = re.compile(r"[0-9]{5}")
 _POSTAL_DEPARTEMENT = re.compile(r"0[1-9]|[1-8][0-9]|9[0-8]")
 _PHONE_SEPARATORS = re.compile(r"[ .\-]")
@@ -151,7 +152,9 @@ def normalise_numero_voie(value: str) -> str:
     _bounded(value, NUMERO_VOIE_MAX)
     match = _NUMERO_VOIE.fullmatch(value)
     if not match:
-        raise PatternError("Numéro de voie : 1 à 4 chiffres, suivis au besoin de bis, ter, quater ou d'une lettre.")
+        raise PatternError(
+            "Numéro de voie : 1 à 4 chiffres, suivis au besoin de bis, ter, quater, quinquies ou d'une lettre."
+        )
     number, index = match.groups()
     if not index:
         return number

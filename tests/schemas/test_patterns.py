@@ -46,7 +46,7 @@ COMMUNE_RULE = (
     "un arrondissement peut suivre en chiffres."
 )
 COMMUNE_WORDS = "Un nom de commune compte au plus 8 mots."
-NUMERO_VOIE = "Numéro de voie : 1 à 4 chiffres, suivis au besoin de bis, ter, quater ou d'une lettre."
+NUMERO_VOIE = "Numéro de voie : 1 à 4 chiffres, suivis au besoin de bis, ter, quater, quinquies ou d'une lettre."
 POSTAL_SHAPE = "Code postal : cinq chiffres (par exemple 13100)."
 PHONE = "Numéro de téléphone français : 10 chiffres commençant par 0 (04 42 00 00 01) ou au format international +33."
 EMAIL = "Adresse électronique invalide (caractères ASCII, de la forme nom@domaine.fr)."
@@ -380,6 +380,7 @@ class TestNumeroVoie:
             pytest.param("7a", "7A", id="first-of-a-z"),
             pytest.param("7 Z", "7Z", id="last-of-A-Z"),
             pytest.param(" 12 bis ", "12 bis", id="outer-spaces-dropped"),
+            pytest.param("7\u212a", "7K", id="kelvin-sign-is-k-once-composed-nfc"),
         ],
     )
     def test_accepted(self, value: str, canonical: str) -> None:
@@ -404,6 +405,9 @@ class TestNumeroVoie:
             pytest.param("7`", NUMERO_VOIE, id="just-below-a"),
             pytest.param("7{", NUMERO_VOIE, id="just-above-z"),
             pytest.param("7É", NUMERO_VOIE, id="accented-letter"),
+            pytest.param("12 bıs", NUMERO_VOIE, id="dotless-i-folds-to-i-without-re-ascii"),
+            pytest.param("12 BİS", NUMERO_VOIE, id="dotted-capital-i-folds-to-i-without-re-ascii"),
+            pytest.param("7ſ", NUMERO_VOIE, id="long-s-folds-to-s-without-re-ascii"),
             pytest.param("/", NUMERO_VOIE, id="just-below-0"),
             pytest.param(":", NUMERO_VOIE, id="just-above-9"),
             pytest.param("١٢", NUMERO_VOIE, id="arabic-indic-digits"),
