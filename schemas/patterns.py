@@ -91,13 +91,17 @@ def clean_text(value: str) -> str:
     return value.strip()  # only plain spaces are left to strip: every other space is refused above
 
 
-def _only(value: str, allowed: re.Pattern[str], rule: str) -> None:
-    """Refuse the first character that ``allowed`` does not match, naming it and its code point:
-    a homoglyph (Cyrillic « а », Greek « ο », fullwidth or mathematical letters) looks like a
-    Latin letter on screen, and only the code point tells the person what is wrong."""
+def _shaped(value: str, shape: re.Pattern[str], allowed: re.Pattern[str], rule: str) -> None:
+    """Refuse ``value`` unless it has ``shape``, naming the first character that ``allowed`` does not
+    match, if any, with its code point: a homoglyph (Cyrillic « а », Greek « ο », fullwidth or
+    mathematical letters) looks like a Latin letter on screen, and only the code point tells the
+    person what is wrong."""
+    if shape.fullmatch(value):
+        return
     for char in value:
         if not allowed.fullmatch(char):
             raise PatternError(f"Caractère non autorisé « {char} » (U+{ord(char):04X}). {rule}")
+    raise PatternError(rule)
 
 
 def _bounded(value: str, maximum: int) -> None:
@@ -111,9 +115,7 @@ def normalise_name(value: str) -> str:
     """A surname or first name: letters, single spaces, hyphens, apostrophes; 1 to 50 chars."""
     value = clean_text(value)
     _bounded(value, NAME_MAX)
-    _only(value, _NAME_CHAR, _NAME_RULE)
-    if not _NAME.fullmatch(value):
-        raise PatternError(_NAME_RULE)
+    _shaped(value, _NAME, _NAME_CHAR, _NAME_RULE)
     if len(re.findall(r"[ \-']", value)) >= NAME_MAX_PARTS:
         raise PatternError(f"Un nom compte au plus {NAME_MAX_PARTS} parties.")
     return value
@@ -124,9 +126,7 @@ def normalise_address_line(value: str) -> str:
     hyphen, apostrophe, comma, period."""
     value = re.sub(r" {2,}", " ", clean_text(value))
     _bounded(value, ADDRESS_LINE_MAX)
-    _only(value, _ADDRESS_CHAR, _ADDRESS_RULE)
-    if not _ADDRESS_LINE.fullmatch(value):
-        raise PatternError(_ADDRESS_RULE)
+    _shaped(value, _ADDRESS_LINE, _ADDRESS_CHAR, _ADDRESS_RULE)
     if not re.search(f"[{LETTER}]", value):
         raise PatternError("Une ligne d'adresse contient au moins une lettre.")
     if len(value.split(" ")) > ADDRESS_MAX_WORDS:
@@ -138,9 +138,7 @@ def normalise_commune(value: str) -> str:
     """A commune name, as on a postal line: starts with a letter, at most 38 characters."""
     value = clean_text(value)
     _bounded(value, ADDRESS_LINE_MAX)
-    _only(value, _COMMUNE_CHAR, _COMMUNE_RULE)
-    if not _COMMUNE.fullmatch(value):
-        raise PatternError(_COMMUNE_RULE)
+    _shaped(value, _COMMUNE, _COMMUNE_CHAR, _COMMUNE_RULE)
     if len(value.split(" ")) > ADDRESS_MAX_WORDS:
         raise PatternError(f"Un nom de commune compte au plus {ADDRESS_MAX_WORDS} mots.")
     return value
