@@ -112,6 +112,7 @@ class TestOrganisationCode:
             pytest.param("A", id="one-character"),
             pytest.param("A" + "B" * 31, id="32-characters"),
             pytest.param("-13", id="first-hyphen"),
+            pytest.param("_13", id="first-underscore"),
             pytest.param("@1", id="first-at-before-A"),
             pytest.param("[1", id="first-bracket-after-Z"),
             pytest.param("/1", id="first-slash-before-0"),

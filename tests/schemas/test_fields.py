@@ -228,6 +228,7 @@ class TestChoiceSet:
         ("value", "message"),
         [
             pytest.param(["psychologue"], member("psychologue"), id="code-shaped"),
+            pytest.param(["x"], member("x"), id="1-char-code-shaped"),
             pytest.param(["a" * 40], member("a" * 40), id="40-chars-code-shaped"),
             pytest.param(["z_9"], member("z_9"), id="last-of-each-class"),
             pytest.param(["a0"], member("a0"), id="first-of-each-class"),
