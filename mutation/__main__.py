@@ -47,7 +47,7 @@ class Result:
 
     @property
     def survived(self) -> bool:
-        return self.status in ("survived", "no tests")
+        return self.status in ("survived", "no tests", "error")  # "error": no test ran, none noticed
 
     @property
     def counted(self) -> bool:

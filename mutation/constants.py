@@ -76,14 +76,11 @@ class Mutant:
 
 
 class Outcome(enum.Enum):
-    KILLED = "killed"
+    KILLED = "killed"  # a test failed, or a test module could not be imported with the change
     TIMEOUT = "timeout"  # counted as killed, as mutmut does: the tests noticed something
     SURVIVED = "survived"
-    INVALID = "invalid"  # the module does not import: counted apart
-
-    @property
-    def detected(self) -> bool:
-        return self in (Outcome.KILLED, Outcome.TIMEOUT)
+    INVALID = "invalid"  # the changed module itself does not import: counted apart
+    ERROR = "error"  # pytest could not run (no test collected, a usage error…): nothing noticed it
 
 
 # --- finding what to change ---------------------------------------------------------------------
@@ -625,12 +622,15 @@ def _start(mutant: Mutant | None, tests: Sequence[str]) -> int:
 
 
 def _outcome(status: int) -> Outcome:
+    """From pytest's exit code: 1 tests failed, 2 collection interrupted (an import failed)."""
     code = os.waitstatus_to_exitcode(status)
     if code == 0:
         return Outcome.SURVIVED
+    if code in (1, 2):
+        return Outcome.KILLED
     if code == INVALID_EXIT:
         return Outcome.INVALID
-    return Outcome.KILLED
+    return Outcome.ERROR
 
 
 def run_all(
