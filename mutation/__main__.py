@@ -20,6 +20,7 @@ import fnmatch
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -111,7 +112,12 @@ def module_of_mutant(name: str) -> str:
     return ".".join(parts[: next((i for i, part in enumerate(parts) if part.startswith("x")), len(parts))])
 
 
-def run_mutmut(only: str | None, say: Callable[[str], None]) -> list[Result]:
+def run_mutmut(only: str | None, incremental: bool, say: Callable[[str], None]) -> list[Result]:
+    """mutmut's results. mutmut keeps them in ``mutants/`` and re-runs only the functions whose code
+    changed (a mutant killed by a test since edited stays killed): unless ``incremental``, that
+    directory is removed first, so that every figure comes from this run."""
+    if not incremental:
+        shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     log = ROOT / "mutants" / "mutmut-run.log"
     log.parent.mkdir(exist_ok=True)
     arguments = [MUTMUT, "run", *([f"{only}.*"] if only else [])]
@@ -287,6 +293,11 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--only", metavar="MODULE", help="one module, or a glob: schemas.patterns, 'retention.*'")
     command.add_argument("--skip-mutmut", action="store_true", help="the constants pass only")
     command.add_argument("--skip-constants", action="store_true", help="mutmut only")
+    command.add_argument(
+        "--incremental",
+        action="store_true",
+        help="mutmut: keep mutants/ and re-run only what changed (faster; a kill by a since-edited test stays)",
+    )
     command.add_argument("--list", action="store_true", help="list the constants pass's changes, run nothing")
     command.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="constants pass: changes run at once")
     command.add_argument("--json", metavar="FILE", type=Path, help="also write every result to FILE")
@@ -307,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     results: list[Result] = []
     if not options.skip_mutmut:
-        results += run_mutmut(options.only, say)
+        results += run_mutmut(options.only, options.incremental, say)
     if not options.skip_constants:
         results += run_constants(options.only, options.jobs, say)
     text, met = report(results, load_accepted())
