@@ -57,7 +57,7 @@ _COMMUNE_RULE = (
     "un arrondissement peut suivre en chiffres."
 )
 NUMERO_VOIE_MAX = 14  # the longest: "1234 quinquies"
-# re.ASCII: without it, IGNORECASE folds "ı" (dotless i), "İ", "ſ" and the Kelvin sign onto ASCII letters.
+# re.ASCII: without it, IGNORECASE takes "ı" (dotless i) and "İ" for an i, "ſ" (long s) for an s.
 _NUMERO_VOIE = re.compile(r"([0-9]{1,4})(?: ?(BIS|TER|QUATER|QUINQUIES|[A-Z]))?", re.IGNORECASE | re.ASCII)
 _POSTAL_CODE = re.compile(r"[0-9]{5}")
 _POSTAL_DEPARTEMENT = re.compile(r"0[1-9]|[1-8][0-9]|9[0-8]")

@@ -584,15 +584,15 @@ class TestLoadSheet:
         assert str(raised.value) == "2 champ(s) en erreur"
 
     def test_today_by_default(self) -> None:
-        """Without rules, "today" is the day of the load (a sheet dated tomorrow is refused)."""
-        tomorrow = dt.date.today() + dt.timedelta(days=1)
+        """Without rules, "today" is the day of the load: a sheet dated after it is refused (two days
+        ahead, and either day named, so that the test holds when the load crosses midnight)."""
+        today = dt.date.today()
         with pytest.raises(SheetInvalid) as raised:
-            load_sheet("FDL2", put("date_fiche", tomorrow.isoformat())(example("FDL2")))
-        assert raised.value.errors == {
-            "date_fiche": [
-                f"La date de la fiche ne peut pas être postérieure à aujourd'hui ({dt.date.today():%d/%m/%Y})."
-            ]
-        }
+            load_sheet("FDL2", put("date_fiche", (today + dt.timedelta(days=2)).isoformat())(example("FDL2")))
+        assert raised.value.errors in [
+            {"date_fiche": [f"La date de la fiche ne peut pas être postérieure à aujourd'hui ({day:%d/%m/%Y})."]}
+            for day in (today, today + dt.timedelta(days=1))
+        ]
 
     def test_sheet_not_an_object(self) -> None:
         assert errors_of("FDL1", lambda sheet: ["fiche"]) == {"": ["Un objet JSON est attendu."]}
