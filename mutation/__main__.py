@@ -47,12 +47,14 @@ class Result:
     change: str  # the changed line(s)
 
     @property
-    def survived(self) -> bool:
-        return self.status in ("survived", "no tests", "error")  # "error": no test ran, none noticed
-
-    @property
     def counted(self) -> bool:
         return self.status != "invalid"
+
+    @property
+    def survived(self) -> bool:
+        """Not noticed: anything but a kill or a timeout (mutmut's "no tests", "not checked",
+        "suspicious"…, the constants pass's "error" too: no test ran, none noticed the change)."""
+        return self.counted and self.status not in ("killed", "timeout")
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,9 @@ def run_mutmut(only: str | None, incremental: bool, say: Callable[[str], None]) 
     say(f"mutmut: {' '.join(arguments[1:])} (its output: mutants/mutmut-run.log)…")
     started = time.monotonic()
     with log.open("w") as output:
-        subprocess.run(arguments, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, check=False)  # noqa: S603
+        finished = subprocess.run(arguments, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, check=False)  # noqa: S603
+    if finished.returncode != 0:
+        raise SystemExit(f"mutmut stopped with exit code {finished.returncode}: see mutants/mutmut-run.log.")
     say(f"mutmut: done in {time.monotonic() - started:.0f} s")
     listing = subprocess.run(  # noqa: S603
         [MUTMUT, "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True
@@ -158,10 +162,10 @@ def run_constants(only: str | None, jobs: int, say: Callable[[str], None]) -> li
     mutants = [mutant for path in target_files(only) for mutant in constants.mutants_of(path)]
     modules = sorted({mutant.module for mutant in mutants})
     slowest = 0.0
-    for module in modules:
-        passed, seconds = constants.baseline(tests_for(module))
+    for tests in [*(tests_for(module) for module in modules), selection()]:
+        passed, seconds = constants.baseline(tests)
         if not passed:
-            raise SystemExit(f"The tests of {module} fail on the unchanged code: fix them first ({tests_for(module)}).")
+            raise SystemExit(f"These tests fail on the unchanged code, without conftest: fix them first ({tests}).")
         slowest = max(slowest, seconds)
     say(f"constants: {len(mutants)} changes in {len(modules)} modules, {jobs} at a time…")
     started = time.monotonic()

@@ -28,13 +28,11 @@ import enum
 import importlib
 import importlib.abc
 import importlib.util
-import io
 import os
 import re
 import signal
 import sys
 import time
-import tokenize
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,12 +139,7 @@ def number_mutants(module: str, source: bytes, tree: ast.Module) -> Iterator[Mut
             continue
         skipped = _described_kwargs(statement)
         for node in ast.walk(statement):
-            if (
-                id(node) in skipped
-                or not isinstance(node, ast.Constant)
-                or type(node.value) is not int
-                or isinstance(getattr(node, "parent", None), ast.JoinedStr)
-            ):
+            if id(node) in skipped or not isinstance(node, ast.Constant) or type(node.value) is not int:
                 continue
             start, end = edits.start(node), edits.end(node)
             written = source[start:end].decode()
@@ -164,8 +157,8 @@ def number_mutants(module: str, source: bytes, tree: ast.Module) -> Iterator[Mut
                 )
 
 
-def _regex_nodes(tree: ast.Module) -> Iterator[ast.expr]:
-    """The literal patterns of ``re.*`` calls, anywhere in the module."""
+def _regex_calls(tree: ast.Module) -> Iterator[ast.Call]:
+    """The ``re.*`` calls whose pattern is a literal, anywhere in the module."""
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
@@ -176,7 +169,22 @@ def _regex_nodes(tree: ast.Module) -> Iterator[ast.expr]:
             and node.args
             and isinstance(node.args[0], ast.Constant | ast.JoinedStr)
         ):
-            yield node.args[0]
+            yield node
+
+
+def _flag_changes(call: ast.Call, edits: _Edits) -> Iterator[tuple[str, int, int, bytes]]:
+    """Each flag of a ``re.compile`` left out: (description, start, end, replacement)."""
+    positional = call.args[1] if len(call.args) > 1 and getattr(call.func, "attr", "") == "compile" else None
+    flags = positional or next((keyword.value for keyword in call.keywords if keyword.arg == "flags"), None)
+    if flags is None:
+        return
+    atoms = [node for node in ast.walk(flags) if isinstance(node, ast.Attribute)]
+    for atom in atoms:
+        others = [ast.unparse(other) for other in atoms if other is not atom]
+        if others:
+            yield f"without {ast.unparse(atom)}", edits.start(flags), edits.end(flags), " | ".join(others).encode()
+        else:  # the only flag: the argument goes, with its comma
+            yield f"without {ast.unparse(atom)}", edits.end(call.args[0]), edits.end(flags), b""
 
 
 def _constant_strings(tree: ast.Module) -> dict[str, ast.Constant]:
@@ -194,7 +202,10 @@ def regex_mutants(module: str, source: bytes, tree: ast.Module) -> Iterator[Muta
     strings = _constant_strings(tree)
     values = {name: str(node.value) for name, node in strings.items()}
     class_parts: set[str] = set()  # string constants interpolated into patterns' classes
-    for pattern in _regex_nodes(tree):
+    for call in _regex_calls(tree):
+        for description, start, end, written in _flag_changes(call, edits):
+            yield Mutant(module, call.lineno, "regex", description, edits.replaced(start, end, written))
+        pattern = call.args[0]
         if isinstance(pattern, ast.JoinedStr):
             class_parts.update(
                 part.value.id
@@ -251,24 +262,31 @@ class _Literal:
         return f"{self.prefix}{self.quote}{body}{self.quote}"
 
 
+_LITERAL_START = re.compile(r"([rRbBfFuU]{0,2})(\'\'\'|\"\"\"|\'|\")")
+
+
 def _string_tokens(segment: bytes) -> Iterator[tuple[int, _Literal]]:
-    """Each literal of a (possibly implicitly concatenated) string expression, with its byte offset."""
+    """Each literal of a (possibly implicitly concatenated) string expression, with its byte offset
+    (read by hand, not with tokenize, which splits f-strings into parts from Python 3.12)."""
     text = segment.decode()
-    line_starts = [0]
-    for line in text.splitlines(keepends=True):
-        line_starts.append(line_starts[-1] + len(line))
-    for token in tokenize.generate_tokens(io.StringIO(text).readline):
-        if token.type != tokenize.STRING:
+    index = 0
+    while index < len(text):
+        if text[index] == "#":  # a comment between two literals: to the end of its line
+            newline = text.find("\n", index)
+            index = len(text) if newline < 0 else newline
             continue
-        match = re.fullmatch(r"(?s)([A-Za-z]*)('''|\"\"\"|'|\")(.*)\2", token.string)
+        match = _LITERAL_START.match(text, index)
         if not match:
+            index += 1
             continue
-        prefix, quote, body = match.groups()
-        literal = _Literal(prefix, quote, body)
-        if not literal.raw and "\\" in body:
-            continue  # escapes mean something else to Python than to re: none in the rule modules
-        char_offset = line_starts[token.start[0] - 1] + token.start[1]
-        yield len(text[:char_offset].encode()), literal
+        prefix, quote = match.groups()
+        end = match.end()
+        while not text.startswith(quote, end):
+            end += 2 if text[end] == "\\" else 1
+        literal = _Literal(prefix, quote, text[match.end() : end])
+        if literal.raw or "\\" not in literal.body:  # escapes mean something else to Python than to re
+            yield len(text[:index].encode()), literal
+        index = end + len(quote)
 
 
 def _pattern_changes(literal: _Literal, values: dict[str, str]) -> Iterator[tuple[str, str]]:
@@ -276,24 +294,23 @@ def _pattern_changes(literal: _Literal, values: dict[str, str]) -> Iterator[tupl
     for start, end in _classes(body, literal.formatted):
         for description, changed in _class_content_changes(literal, start, end, values):
             yield description, literal.rebuilt(changed)
-    for match in re.finditer(
-        r"(?<!\\)\{(\d+)(?:,(\d+))?\}" if not literal.formatted else r"\{\{(\d+)(?:,(\d+))?\}\}", body
-    ):
+    quantifier = r"\{\{(\d+)(,\d*)?\}\}" if literal.formatted else r"(?<!\\)\{(\d+)(,\d*)?\}"
+    open_, close = ("{{", "}}") if literal.formatted else ("{", "}")
+    for match in re.finditer(quantifier, body):
         if _inside_class(body, match.start(), literal.formatted):
             continue
-        low = int(match.group(1))
-        high = None if match.group(2) is None else int(match.group(2))
-        open_, close = ("{{", "}}") if literal.formatted else ("{", "}")
-        bounds: list[tuple[int, int | None]] = [(low + 1, None), (low - 1, None)]
-        if high is not None:
-            bounds = [(low - 1, high), (low + 1, high), (low, high - 1), (low, high + 1)]
-        for new_low, new_high in bounds:
-            if new_low < 0 or (new_high is not None and new_high < new_low):
+        low, upper = int(match.group(1)), match.group(2) or ""  # upper: "" {m}, "," {m,}, ",n" {m,n}
+        moved = [(low - 1, upper), (low + 1, upper)]
+        if len(upper) > 1:
+            high = int(upper[1:])
+            moved += [(low, f",{high - 1}"), (low, f",{high + 1}")]
+        for new_low, new_upper in moved:
+            if new_low < 0 or (len(new_upper) > 1 and int(new_upper[1:]) < new_low):
                 continue
-            moved = f"{open_}{new_low}{'' if new_high is None else f',{new_high}'}{close}"
+            written = f"{open_}{new_low}{new_upper}{close}"
             yield (
-                f"{match.group(0)} becomes {moved}",
-                literal.rebuilt(body[: match.start()] + moved + body[match.end() :]),
+                f"{match.group(0)} becomes {written}",
+                literal.rebuilt(body[: match.start()] + written + body[match.end() :]),
             )
     for index, char in _operators(body, literal.formatted):
         if char == "|":
@@ -482,6 +499,8 @@ def entry_mutants(module: str, source: bytes, tree: ast.Module) -> Iterator[Muta
         for node in ast.walk(statement.value):
             elements: Sequence[ast.expr]
             if isinstance(node, ast.Dict):
+                if None in node.keys:
+                    continue  # a {**other, …}: none in the rule modules
                 elements = [key for key in node.keys if key is not None]
                 ends = list(node.values)
             elif isinstance(node, ast.Set | ast.List) or (isinstance(node, ast.Tuple) and node is statement.value):
@@ -575,7 +594,8 @@ class _ChangedSource(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 INVALID_EXIT = 70
 # Stop at the first failure; no conftest (the rule tests use no fixture of the service: the
-# unchanged run would fail otherwise, and the pass stops); the same hypothesis examples every run;
+# unchanged run would fail otherwise, and the pass stops); hypothesis's examples the same at every
+# run, none missing a deadline (mutation.hypothesis_profile);
 # the libraries imported before the fork (hypothesis is also a pytest plugin) cannot be rewritten
 # for assertions, and need not be.
 PYTEST_OPTIONS = (
@@ -584,7 +604,8 @@ PYTEST_OPTIONS = (
     "-p",
     "no:cacheprovider",
     "--noconftest",
-    "--hypothesis-seed=0",
+    "-p",
+    "mutation.hypothesis_profile",
     "-W",
     "ignore::pytest.PytestAssertRewriteWarning",
 )
@@ -644,29 +665,27 @@ def run_all(
     outcomes: list[Outcome | None] = [None] * len(mutants)
     running: dict[int, tuple[int, float]] = {}  # pid: (mutant's index, deadline)
     waiting = list(range(len(mutants)))
-    done = 0
     while waiting or running:
         while waiting and len(running) < jobs:
             index = waiting.pop(0)
             running[_start(mutants[index], tests_for(mutants[index].module))] = (index, time.monotonic() + timeout)
-        pid, status = os.waitpid(-1, os.WNOHANG)
-        if pid:
-            index, _ = running.pop(pid)
-            outcomes[index] = _outcome(status)
-        else:
-            now = time.monotonic()
-            for late, (index, deadline) in list(running.items()):
-                if now > deadline:
-                    os.kill(late, signal.SIGKILL)
-                    os.waitpid(late, 0)
-                    del running[late]
-                    outcomes[index] = Outcome.TIMEOUT
-            if len(running) == jobs or not waiting:
-                time.sleep(0.01)
+        finished = False
+        for pid, (index, deadline) in list(running.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                outcomes[index] = _outcome(status)
+            elif time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                outcomes[index] = Outcome.TIMEOUT
+            else:
                 continue
-        done = sum(outcome is not None for outcome in outcomes)
-        progress(done)
-    return [outcome for outcome in outcomes if outcome is not None]
+            del running[pid]
+            finished = True
+            progress(sum(outcome is not None for outcome in outcomes))
+        if not finished:
+            time.sleep(0.01)
+    return [outcome or Outcome.ERROR for outcome in outcomes]
 
 
 def baseline(tests: Sequence[str]) -> tuple[bool, float]:
