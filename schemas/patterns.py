@@ -60,7 +60,7 @@ NUMERO_VOIE_MAX = 14  # the longest: "1234 quinquies"
 # re.ASCII: without it, IGNORECASE takes "ı" (dotless i) and "İ" for an i, "ſ" (long s) for an s.
 _NUMERO_VOIE = re.compile(r"([0-9]{1,4})(?: ?(BIS|TER|QUATER|QUINQUIES|[A-Z]))?", re.IGNORECASE | re.ASCII)
 _POSTAL_CODE = re.compile(r"[0-9]{5}")
-_POSTAL_DEPARTEMENT = re.compile(r"0[1-9]|[1-8][0-9]|9[0-8]")
+DEPARTEMENTS = range(1, 99)  # a postal code's first two digits: 01 to 98 (97 and 98: outre-mer, Monaco)
 _PHONE_SEPARATORS = re.compile(r"[ .\-]")
 _FRENCH_PHONE = re.compile(r"(?:0|\+33|0033)([1-9][0-9]{8})")
 EMAIL_MAX = 254
@@ -165,8 +165,11 @@ def normalise_postal_code(value: str) -> str:
     value = clean_text(value).replace(" ", "")
     if not _POSTAL_CODE.fullmatch(value):
         raise PatternError("Code postal : cinq chiffres (par exemple 13100).")
-    if not _POSTAL_DEPARTEMENT.match(value):
-        raise PatternError(f"Code postal inconnu : « {value[:2]} » ne correspond à aucun département (01 à 98).")
+    if int(value[:2]) not in DEPARTEMENTS:
+        raise PatternError(
+            f"Code postal inconnu : « {value[:2]} » ne correspond à aucun département "
+            f"({DEPARTEMENTS[0]:02} à {DEPARTEMENTS[-1]:02})."
+        )
     return value
 
 

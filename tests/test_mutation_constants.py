@@ -26,9 +26,10 @@ def changes(mutants: list[Mutant]) -> set[str]:
         pytest.param("NAME_MAX = 51", id="a-bound-one-more"),
         pytest.param("NAME_MAX = 49", id="a-bound-one-less"),
         pytest.param('_POSTAL_CODE = re.compile(r"[0-9]{4}")', id="a-repetition-one-less"),
-        pytest.param('_POSTAL_DEPARTEMENT = re.compile(r"0[1-9]|[1-8][0-9]|9[0-9]")', id="a-range-widened"),
-        pytest.param('_POSTAL_DEPARTEMENT = re.compile(r"0[1-9]|[1-8][0-9]")', id="an-alternative-left-out"),
-        pytest.param('_POSTAL_DEPARTEMENT = re.compile(r"[1-8][0-9]|9[0-8]")', id="the-first-alternative-left-out"),
+        pytest.param('_FRENCH_PHONE = re.compile(r"(?:0|\\+33|0033)([0-9][0-9]{8})")', id="a-range-widened"),
+        pytest.param('_FRENCH_PHONE = re.compile(r"(?:0|\\+33)([1-9][0-9]{8})")', id="an-alternative-left-out"),
+        pytest.param('_FRENCH_PHONE = re.compile(r"(?:\\+33|0033)([1-9][0-9]{8})")', id="the-first-one-left-out"),
+        pytest.param("DEPARTEMENTS = range(1, 100)", id="a-number-in-a-call"),
         pytest.param('LETTER = "A-Za-zÀ-×Ø-öø-ÿŒœŸ"', id="a-range-of-a-constant-widened-by-one-character"),
         pytest.param('LETTER = "A-Za-zÀ-ÖØ-öø-ÿŒŸ"', id="a-member-of-a-constant-class-left-out"),
         pytest.param('_NAME_CHAR = re.compile(rf"[{LETTER} \\-]")', id="a-member-of-a-class-left-out"),
@@ -38,10 +39,14 @@ def changes(mutants: list[Mutant]) -> set[str]:
             id="an-optional-part-made-mandatory",
         ),
         pytest.param('_APOSTROPHES = {"\\u02bc": "\'"}', id="an-entry-of-a-map-left-out"),
+        pytest.param(
+            '_NUMERO_VOIE = re.compile(r"([0-9]{1,4})(?: ?(BIS|TER|QUATER|QUINQUIES|[A-Z]))?", re.ASCII)',
+            id="a-flag-left-out",
+        ),
     ],
 )
 def test_the_changes_made_to_the_patterns(change: str) -> None:
-    assert change in changes(PATTERNS)
+    assert any(line.startswith(change) for line in changes(PATTERNS))  # a comment may follow
 
 
 def test_a_set_of_roles_gets_each_role_it_lacks() -> None:

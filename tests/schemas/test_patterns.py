@@ -188,6 +188,9 @@ class TestName:
             pytest.param("ŷ", not_allowed("ŷ", NAME_RULE), id="just-below-Ÿ-u0177"),
             pytest.param("Ź", not_allowed("Ź", NAME_RULE), id="just-above-Ÿ-u0179"),
             pytest.param("Louis14", not_allowed("1", NAME_RULE), id="digit"),
+            pytest.param("Je_an", not_allowed("_", NAME_RULE), id="underscore-in-the-first-word"),
+            pytest.param("Jean_Pierre", not_allowed("_", NAME_RULE), id="underscore-as-a-separator"),
+            pytest.param("Jean Pier_re", not_allowed("_", NAME_RULE), id="underscore-in-a-later-word"),
             pytest.param("Durand.", not_allowed(".", NAME_RULE), id="period"),
             pytest.param("Durand, Paul", not_allowed(",", NAME_RULE), id="comma"),
             pytest.param("M\u0430rtin", not_allowed("\u0430", NAME_RULE), id="cyrillic-a-homoglyph"),
@@ -260,6 +263,12 @@ class TestAddressLine:
             pytest.param("A" * 39, too_long(38, 39), id="39-chars"),
             pytest.param("Rue/B", not_allowed("/", ADDRESS_RULE), id="just-below-0-u002f"),
             pytest.param("Rue:B", not_allowed(":", ADDRESS_RULE), id="just-above-9-u003a"),
+            pytest.param("Rue 1/2", not_allowed("/", ADDRESS_RULE), id="just-below-0-in-a-later-word"),
+            pytest.param("Rue 1:2", not_allowed(":", ADDRESS_RULE), id="just-above-9-in-a-later-word"),
+            pytest.param("Ru_e", not_allowed("_", ADDRESS_RULE), id="underscore-in-the-first-word"),
+            pytest.param("Rue_Paix", not_allowed("_", ADDRESS_RULE), id="underscore-as-a-separator"),
+            pytest.param("Rue Pa_ix", not_allowed("_", ADDRESS_RULE), id="underscore-in-a-later-word"),
+            pytest.param("109 Rue--Paix", ADDRESS_RULE, id="digits-0-1-9-allowed-the-shape-refused"),
             pytest.param("Bât @", not_allowed("@", ADDRESS_RULE), id="just-below-A"),
             pytest.param("Bât ¿", not_allowed("¿", ADDRESS_RULE), id="just-below-À"),
             pytest.param("Rue n°3", not_allowed("°", ADDRESS_RULE), id="degree-sign"),
@@ -330,6 +339,12 @@ class TestCommune:
             pytest.param("C" * 39, too_long(38, 39), id="39-chars"),
             pytest.param("Lyon/9", not_allowed("/", COMMUNE_RULE), id="just-below-0-u002f"),
             pytest.param("Lyon:9", not_allowed(":", COMMUNE_RULE), id="just-above-9-u003a"),
+            pytest.param("Lyon 1/", not_allowed("/", COMMUNE_RULE), id="just-below-0-in-a-later-word"),
+            pytest.param("Lyon 1:", not_allowed(":", COMMUNE_RULE), id="just-above-9-in-a-later-word"),
+            pytest.param("Ai_x", not_allowed("_", COMMUNE_RULE), id="underscore-in-the-first-word"),
+            pytest.param("Aix_en", not_allowed("_", COMMUNE_RULE), id="underscore-as-a-separator"),
+            pytest.param("Aix en_P", not_allowed("_", COMMUNE_RULE), id="underscore-in-a-later-word"),
+            pytest.param("Marseille--109", COMMUNE_RULE, id="digits-0-1-9-allowed-the-shape-refused"),
             pytest.param("Aix@", not_allowed("@", COMMUNE_RULE), id="just-below-A"),
             pytest.param("Aix×", not_allowed("×", COMMUNE_RULE), id="between-Ö-and-Ø"),
             pytest.param("St. Tropez", not_allowed(".", COMMUNE_RULE), id="period"),
@@ -392,6 +407,7 @@ class TestNumeroVoie:
             pytest.param("", EMPTY, id="empty"),
             pytest.param("12345 quinquies", too_long(14, 15), id="15-chars"),
             pytest.param("12345", NUMERO_VOIE, id="five-digits"),
+            pytest.param("12_", NUMERO_VOIE, id="underscore-as-a-digit-or-an-index"),
             pytest.param("bis", NUMERO_VOIE, id="index-without-number"),
             pytest.param("B", NUMERO_VOIE, id="letter-without-number"),
             pytest.param("12 bis ter", NUMERO_VOIE, id="two-indexes"),
@@ -458,6 +474,7 @@ class TestPostalCode:
             pytest.param("1310/", POSTAL_SHAPE, id="just-below-0"),
             pytest.param("1310:", POSTAL_SHAPE, id="just-above-9"),
             pytest.param("2A000", POSTAL_SHAPE, id="letter"),
+            pytest.param("13_00", POSTAL_SHAPE, id="underscore-int-takes"),
             pytest.param("١٣١٠٠", POSTAL_SHAPE, id="arabic-indic-digits"),
             pytest.param("13\u00a0100", special_space("00A0"), id="no-break-space"),
             pytest.param("00100", postal_unknown("00"), id="departement-00"),
@@ -513,6 +530,8 @@ class TestPhone:
             pytest.param("04:42:00:00:01", PHONE, id="colon-separator"),
             pytest.param("0/42000001", PHONE, id="first-digit-just-below-0"),
             pytest.param("0:42000001", PHONE, id="first-digit-just-above-9"),
+            pytest.param("0_42000001", PHONE, id="first-digit-an-underscore-int-takes"),
+            pytest.param("044200000_", PHONE, id="digit-an-underscore-int-takes"),
             pytest.param("044200000/", PHONE, id="digit-just-below-0"),
             pytest.param("044200000:", PHONE, id="digit-just-above-9"),
             pytest.param("٠٤٤٢٠٠٠٠٠١", PHONE, id="arabic-indic-digits"),
@@ -547,10 +566,10 @@ def _email_rows_in() -> list[object]:
 def _email_rows_out() -> list[object]:
     rows: list[object] = [pytest.param(f"a{char}b@example.org", EMAIL, id=f"local-{char}") for char in '"(),:;<>@[\\] ']
     rows += [pytest.param(f"a.b{char}c@example.org", EMAIL, id=f"local-after-dot-{char}") for char in '"(),:;<>@[\\] ']
-    rows += [pytest.param(f"a@{char}x.org", EMAIL, id=f"label-first-{char}") for char in "@[`{/:-"]
+    rows += [pytest.param(f"a@{char}x.org", EMAIL, id=f"label-first-{char}") for char in "@[`{/:-_"]
     rows += [pytest.param(f"a@x{char}y.org", EMAIL, id=f"label-inner-{char}") for char in "@[`{/:_"]
-    rows += [pytest.param(f"a@x{char}.org", EMAIL, id=f"label-last-{char}") for char in "@[`{/:-"]
-    rows += [pytest.param(f"a@x.o{char}", EMAIL, id=f"tld-{char}") for char in "@[`{09-"]
+    rows += [pytest.param(f"a@x{char}.org", EMAIL, id=f"label-last-{char}") for char in "@[`{/:-_"]
+    rows += [pytest.param(f"a@x.o{char}", EMAIL, id=f"tld-{char}") for char in "@[`{09-_"]
     return rows
 
 
