@@ -707,6 +707,47 @@ class TestErasureRequests:
         assert (decision.rule, decision.destroy_on, decision.active_until) == (rule, destroy_on, D(2026, 3, 2))
         assert decided(replace(events, erasure_requested=None)).destroy_on == max(fse_control_end, D(2028, 2, 29))
 
+    def test_asked_after_the_active_phase_the_archive_date_stays(self) -> None:
+        """Follow-up ended on 2026-06-01 (exit + 3 months): the request of 2027-01-10 restricts a
+        dossier already archived, whose active phase still ended on 2026-06-01."""
+        decision = decided(
+            dossier(
+                integration=D(2026, 2, 1),
+                exit=D(2026, 3, 1),
+                fse_cofunded=True,
+                fse_control_end=D(2031, 12, 31),
+                erasure_requested=D(2027, 1, 10),
+            )
+        )
+        assert (decision.rule, decision.destroy_on, decision.active_until) == (
+            Rule.FSE_CONTROL,
+            D(2031, 12, 31),
+            D(2026, 6, 1),
+        )
+
+    @pytest.mark.parametrize(
+        ("choice", "rule", "destroy_on"),
+        [
+            pytest.param(None, Rule.AWAITING_DPO, None, id="awaiting-the-dpo"),
+            pytest.param(CeilingChoice.CEILING, Rule.CEILING, CEILING, id="the-dpo-chose-the-ceiling"),
+            pytest.param(CeilingChoice.FSE_DATE, Rule.DPO_DECISION, D(2038, 6, 30), id="the-dpo-chose-the-fse-date"),
+        ],
+    )
+    def test_an_fse_date_beyond_the_ceiling_is_still_the_dpos_to_settle(
+        self, choice: CeilingChoice | None, rule: Rule, destroy_on: dt.date | None
+    ) -> None:
+        """The request restricts the dossier; it does not settle the conflict in the DPO's place."""
+        decision = decided(
+            dossier(
+                integration=D(2026, 2, 1),
+                fse_cofunded=True,
+                fse_control_end=D(2038, 6, 30),
+                ceiling_choice=choice,
+                erasure_requested=D(2026, 3, 2),
+            )
+        )
+        assert (decision.rule, decision.destroy_on, decision.active_until) == (rule, destroy_on, D(2026, 3, 2))
+
     def test_a_hold_keeps_even_a_dossier_whose_erasure_was_asked(self) -> None:
         decision = decided(dossier(erasure_requested=D(2026, 3, 2), holds=(Hold(D(2026, 2, 1)),)))
         assert (decision.rule, decision.destroy_on) == (Rule.HOLD, None)
