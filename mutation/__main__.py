@@ -272,7 +272,7 @@ def report(results: Sequence[Result], accepted: Sequence[Accepted]) -> tuple[str
     stale = [
         entry
         for entry in accepted
-        if any(entry.module == module for module, _ in judged)
+        if (entry.module, "mutmut" if entry.mutant else "constants") in judged  # its pass ran on its module
         and not any(entry.covers(r) and r.survived for r in results)
     ]
     if stale:
