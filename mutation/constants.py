@@ -8,9 +8,9 @@ changed module:
 - a whole number outside a function (a bound, a default, a date's part): one more, one less;
 - a regular expression (the pattern of a ``re.*`` call, and a string constant a pattern is built
   from, such as ``LETTER``): each character class narrowed and widened at each end of each range,
-  each of its members left out, one character it did not hold added; each ``{m,n}`` bound moved by
-  one; each alternative of an alternation left out; each ``?`` left out, ``*`` made ``+``, ``+``
-  left out;
+  each of its members left out, one character it did not hold added; each ``{m,n}``, ``{m}``
+  or ``{m,}`` bound moved by one; each alternative of an alternation left out; each ``?`` left
+  out, ``*`` made ``+``, ``+`` left out; each flag of a ``re.compile`` left out;
 - a closed list, set or map of a module-level assignment: each entry left out; a set of an enum's
   members: each other member added.
 
@@ -39,10 +39,9 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT_PACKAGES = ("liaison", "schemas", "retention", "tests")
 # What each child imports afresh: the project, and py7zr, which importing liaison patches (it
 # refuses to patch a py7zr already patched). Listing the members of an enum imports liaison here.
-FRESH_PACKAGES = (*PROJECT_PACKAGES, "py7zr")
+FRESH_PACKAGES = ("liaison", "schemas", "retention", "tests", "py7zr")
 REGEX_CALLS = {"compile", "sub", "search", "match", "fullmatch", "findall", "split", "finditer"}
 # One character each class is tried with when the class did not hold it ("one out").
 FOREIGN_CANDIDATES = "_/#0a. é"
