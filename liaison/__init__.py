@@ -73,7 +73,7 @@ def create_app(config: Config | None = None) -> Flask:
     gate = CostlyGate(CostlyBounds(config.costly_workers, _queue(config), config.costly_wait_seconds))
     app.extensions["liaison.costly"] = gate
     app.extensions["liaison.hasher"] = GatedPasswordHasher(
-        password_hasher(config.argon2_time_cost, config.argon2_memory_kib), gate
+        password_hasher(config.argon2_time_cost, config.argon2_memory_kib), gate, _argon2_budget_kib(config)
     )
     db.init_app(app, db.make_engine(config.database_url))
     audit.chain_with(app.extensions["liaison.engine"], app.extensions["liaison.vault"])
@@ -109,3 +109,10 @@ def _queue(config: Config) -> int:
     if config.costly_queue is not None:
         return config.costly_queue
     return config.costly_workers or 0
+
+
+def _argon2_budget_kib(config: Config) -> int | None:
+    """The memory Argon2's hashes may hold at once (None: no bound beyond the gate's, for measurements)."""
+    if config.argon2_memory_budget_mib is None:
+        return None
+    return config.argon2_memory_budget_mib * 1024

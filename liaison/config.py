@@ -63,6 +63,10 @@ class Config:
     costly_workers: int | None = field(default_factory=lambda: os.cpu_count() or 1)
     costly_queue: int | None = None  # None: as many as costly_workers
     costly_wait_seconds: int = 5
+    # Memory that Argon2's hashes may hold at once in one process: as many run at once as fit (never
+    # fewer than one), and no more than costly_workers. 128 MiB: two at the default 64 MiB a hash,
+    # whatever the number of CPUs. None: no such bound, for measurements only.
+    argon2_memory_budget_mib: int | None = 128
     # Failed imports (a wrong passphrase, an archive or a sheet refused) per user before a pause.
     import_failures_allowed: int = 10
     # Email notifications: ``smtp://``, ``smtps://`` or ``smtp+starttls://`` (None: no email, and
@@ -176,6 +180,7 @@ class Config:
             if env.get("LIAISON_COSTLY_QUEUE")
             else None,
             costly_wait_seconds=_positive_int(env, "LIAISON_COSTLY_WAIT_SECONDS", 5, allow_zero=True),
+            argon2_memory_budget_mib=_positive_int(env, "LIAISON_ARGON2_MEMORY_BUDGET_MIB", 128),
             import_failures_allowed=_positive_int(env, "LIAISON_IMPORT_FAILURES", 10),
             smtp_url=_smtp_url(env),
             mail_from=_mail_from(env),

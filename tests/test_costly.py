@@ -1,6 +1,7 @@
 """Costly key derivations are bounded per process: so many run at once, a few more wait, the rest
 are refused at once with 503 and Retry-After. Archives' passphrases (imports, exports) and Argon2
-(sign-in, passwords, accounts) all pass through the same gate.
+(sign-in, passwords, accounts) all pass through the same gate; Argon2 also through a lane that
+admits only as many hashes at once as fit in a memory budget (RFC 9106's 64 MiB each).
 
 Real threads hold a slot on an Event while the test looks; nothing is timed (how much a plain
 request gains is measured in ``bench/costly_flood.py``)."""
@@ -14,11 +15,12 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 
-from liaison import archives
-from liaison.config import Config
-from liaison.costly import Busy, CostlyBounds, CostlyGate, GatedPasswordHasher
+from liaison import archives, create_app
+from liaison.config import Config, ConfigError
+from liaison.costly import Busy, CostlyBounds, CostlyGate, GatedPasswordHasher, how_many_fit
 from liaison.services.demo import DemoAccount
 from tests.api.test_imports import PASSPHRASE, archive, post_import, sheet_json
 from tests.conftest import ApiClient
@@ -119,11 +121,149 @@ class TestTheGate:
             CostlyBounds(workers, queue, wait)
 
 
+class CountingHasher(PasswordHasher):
+    """Real Argon2 at a small memory cost, counting the hashes inside it at once (and the most seen).
+    With ``hold`` set, each hash waits inside until ``go_on`` (a condition, not a duration)."""
+
+    def __init__(self, memory_kib: int, hold: bool = False) -> None:
+        super().__init__(time_cost=1, memory_cost=memory_kib, parallelism=1)
+        self.hold = hold
+        self.go_on = threading.Event()
+        self.inside = 0
+        self.most_inside = 0
+        self._lock = threading.Lock()
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        with self._lock:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        try:
+            if self.hold:
+                self.go_on.wait(WAIT)
+            return super().hash(password, salt=salt)
+        finally:
+            with self._lock:
+                self.inside -= 1
+
+
+def wait_until_inside(hasher: CountingHasher, count: int) -> None:
+    """Until ``count`` hashes are inside ``hasher`` at once."""
+    for _ in range(int(WAIT * 1000)):
+        if hasher.inside == count:
+            return
+        threading.Event().wait(0.001)
+    pytest.fail(f"{hasher.inside} hashes inside, expected {count}")
+
+
+MIB = 1024  # KiB
+HASH_MIB = 2  # the tests' hashes take 2 MiB: the budgets below are counted in hashes of that size
+
+
+def gated(counting: CountingHasher, budget_mib: int | None, workers: int = 8, queue: int = 8) -> GatedPasswordHasher:
+    gate = CostlyGate(CostlyBounds(workers=workers, queue=queue, wait_seconds=WAIT))
+    return GatedPasswordHasher(counting, gate, None if budget_mib is None else budget_mib * MIB)
+
+
+class TestArgon2IsBoundedByMemory:
+    """As many Argon2 hashes at once as fit in the memory budget, no more than the gate's workers, at least one."""
+
+    @pytest.mark.parametrize(
+        ("workers", "budget_mib", "hash_mib", "at_once"),
+        [
+            (8, 128, 64, 2),  # the defaults on an eight-CPU machine: two hashes of 64 MiB, not eight
+            (2, 128, 64, 2),
+            (1, 128, 64, 1),  # fewer CPUs than the budget allows: the CPUs bound
+            (8, 1024, 64, 8),
+            (8, 32, 64, 1),  # a budget below one hash still lets one run
+            (8, 190, 64, 2),  # a part of a hash does not count
+            (None, 128, 64, 2),  # the gate off, the memory bound stays
+            (4, None, 64, 4),  # no memory budget: the gate's bound alone
+            (None, None, 64, None),  # both off: no bound (measurements only)
+        ],
+        ids=str,
+    )
+    def test_hashes_at_once_are_the_lower_of_the_workers_and_the_budget_over_the_memory_cost(
+        self, workers: int | None, budget_mib: int | None, hash_mib: int, at_once: int | None
+    ) -> None:
+        gate = CostlyGate(CostlyBounds(workers=workers, queue=0, wait_seconds=0))
+        budget_kib = None if budget_mib is None else budget_mib * MIB
+        assert gate.lane(how_many_fit(budget_kib, hash_mib * MIB)).bound == at_once
+
+    def test_with_a_budget_of_two_hashes_a_third_waits_until_one_ends(self) -> None:
+        counting = CountingHasher(HASH_MIB * MIB, hold=True)
+        hasher = gated(counting, budget_mib=2 * HASH_MIB)
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            first_two = [pool.submit(hasher.hash, "une phrase de passe") for _ in range(2)]
+            wait_until_inside(counting, 2)
+            third = pool.submit(hasher.hash, "une phrase de passe")
+            wait_until_waiting(hasher.gate, 1)
+            assert (counting.inside, hasher.lane.running, third.done()) == (2, 2, False)
+            counting.go_on.set()
+            hashes = [future.result(timeout=WAIT) for future in [*first_two, third]]
+        assert all(hasher.verify(stored, "une phrase de passe") for stored in hashes)
+        assert counting.most_inside == 2
+        assert (hasher.gate.running, hasher.gate.waiting, hasher.lane.running) == (0, 0, 0)
+
+    def test_with_a_budget_of_two_hashes_one_more_than_the_queue_is_refused(self) -> None:
+        counting = CountingHasher(HASH_MIB * MIB, hold=True)
+        hasher = gated(counting, budget_mib=2 * HASH_MIB, queue=0)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first_two = [pool.submit(hasher.hash, "une phrase de passe") for _ in range(2)]
+            wait_until_inside(counting, 2)
+            with pytest.raises(Busy):
+                hasher.hash("une phrase de passe")
+            counting.go_on.set()
+            for future in first_two:
+                future.result(timeout=WAIT)
+        assert counting.most_inside == 2
+
+    @pytest.mark.parametrize(("budget_hashes", "workers", "at_once"), [(2, 8, 2), (3, 8, 3), (8, 2, 2)], ids=str)
+    def test_never_more_hashes_at_once_than_the_bound(self, budget_hashes: int, workers: int, at_once: int) -> None:
+        counting = CountingHasher(HASH_MIB * MIB)
+        hasher = gated(counting, budget_mib=budget_hashes * HASH_MIB, workers=workers, queue=16)
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            hashes = list(pool.map(lambda number: hasher.hash(f"phrase {number}"), range(16), timeout=WAIT))
+        assert len(set(hashes)) == 16
+        assert 1 <= counting.most_inside <= at_once
+
+    def test_a_budget_below_one_hash_still_lets_one_run_and_only_one(self) -> None:
+        counting = CountingHasher(HASH_MIB * MIB, hold=True)
+        hasher = gated(counting, budget_mib=1)  # half a hash
+        assert hasher.lane.bound == 1
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first = pool.submit(hasher.hash, "une phrase de passe")
+            wait_until_inside(counting, 1)
+            second = pool.submit(hasher.hash, "une phrase de passe")
+            wait_until_waiting(hasher.gate, 1)
+            counting.go_on.set()
+            assert hasher.verify(first.result(timeout=WAIT), "une phrase de passe")
+            assert hasher.verify(second.result(timeout=WAIT), "une phrase de passe")
+        assert counting.most_inside == 1
+
+    def test_a_full_lane_leaves_the_gates_other_slots_to_other_work(self) -> None:
+        counting = CountingHasher(HASH_MIB * MIB, hold=True)
+        hasher = gated(counting, budget_mib=HASH_MIB, workers=2, queue=0)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hashing = pool.submit(hasher.hash, "une phrase de passe")
+            wait_until_inside(counting, 1)
+            with pytest.raises(Busy):  # Argon2's lane is full...
+                hasher.hash("une phrase de passe")
+            with hasher.gate.slot():  # ...an archive's derivation still finds the gate's other slot
+                assert hasher.gate.running == 2
+            counting.go_on.set()
+            hashing.result(timeout=WAIT)
+
+    def test_a_lane_of_no_place_is_refused(self) -> None:
+        with pytest.raises(ValueError):
+            CostlyGate(CostlyBounds(workers=1, queue=0, wait_seconds=0)).lane(0)
+
+
 class TestConfiguration:
     def test_one_derivation_per_cpu_and_as_many_waiting_by_default(self, tmp_path: object) -> None:
         config = Config.from_environment({"LIAISON_ENV": "test", "LIAISON_DATA_DIR": str(tmp_path)})
         assert config.costly_workers is not None and config.costly_workers >= 1
         assert (config.costly_queue, config.costly_wait_seconds) == (None, 5)
+        assert config.argon2_memory_budget_mib == 128  # two Argon2 hashes at once at 64 MiB each
 
     def test_the_bounds_come_from_the_environment(self, tmp_path: object) -> None:
         config = Config.from_environment(
@@ -134,10 +274,41 @@ class TestConfiguration:
                 "LIAISON_COSTLY_QUEUE": "0",
                 "LIAISON_COSTLY_WAIT_SECONDS": "2",
                 "LIAISON_IMPORT_FAILURES": "4",
+                "LIAISON_ARGON2_MEMORY_BUDGET_MIB": "512",
             }
         )
         assert (config.costly_workers, config.costly_queue, config.costly_wait_seconds) == (3, 0, 2)
         assert config.import_failures_allowed == 4
+        assert config.argon2_memory_budget_mib == 512
+
+    @pytest.mark.parametrize(
+        ("raw", "message"),
+        [
+            ("0", "LIAISON_ARGON2_MEMORY_BUDGET_MIB doit être un nombre entier positif (reçu « 0 »)."),
+            ("-64", "LIAISON_ARGON2_MEMORY_BUDGET_MIB doit être un nombre entier positif (reçu « -64 »)."),
+            ("128M", "LIAISON_ARGON2_MEMORY_BUDGET_MIB doit être un nombre entier (reçu « 128M »)."),
+        ],
+        ids=str,
+    )
+    def test_a_memory_budget_that_is_not_a_positive_number_of_mib_stops_start_up(
+        self, tmp_path: object, raw: str, message: str
+    ) -> None:
+        environment = {
+            "LIAISON_ENV": "test",
+            "LIAISON_DATA_DIR": str(tmp_path),
+            "LIAISON_ARGON2_MEMORY_BUDGET_MIB": raw,
+        }
+        with pytest.raises(ConfigError) as refused:
+            Config.from_environment(environment)
+        assert str(refused.value) == message
+
+    def test_the_application_bounds_argon2_by_its_memory_cost_and_budget(self, config: Config) -> None:
+        app = create_app(replace(config, costly_workers=8, argon2_memory_kib=64 * MIB, argon2_memory_budget_mib=128))
+        hasher = app.extensions["liaison.hasher"]
+        assert isinstance(hasher, GatedPasswordHasher)
+        assert hasher.lane.gate is app.extensions["liaison.costly"]
+        assert (hasher.memory_cost, hasher.lane.at_once, hasher.lane.bound) == (64 * MIB, 2, 2)
+        app.extensions["liaison.engine"].dispose()
 
 
 @pytest.fixture
