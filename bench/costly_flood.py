@@ -14,9 +14,10 @@ with the demo référent's token (``--probe openapi``: ``GET /api/v1/openapi.jso
 records each latency. Its p50, p95 and maximum are printed for three phases:
 
 - **quiet**: no flood (the floor);
-- **gate off**: the flood against the service without bound (``costly_workers=None``: the baseline);
+- **gate off**: the flood against the service without bound (``costly_workers=None`` and
+  ``argon2_memory_budget_mib=None``: the baseline);
 - **gate on**: the flood against the service with its defaults (one derivation per CPU at once, as
-  many waiting, 5 s of wait at most, then 503).
+  many Argon2 hashes as fit in 128 MiB among them, as many waiting, 5 s of wait at most, then 503).
 
 The transport is HTTP: each configuration is served by waitress (the WSGI server of ``liaison
 serve``, ``--server-threads`` 8 as it) in a process of its own (``bench/http_server.py``), on one
@@ -27,6 +28,18 @@ GET's slow tail is with the gate. The flood's own answers are counted by status 
 the wrong passphrase, 503 when the gate is full; sign-ins: 302, or 503).
 
 On a shared or busy machine the absolute figures move from run to run; the ratio moves less.
+
+The burst (``--burst``, 16 by default; 0 leaves it out; ``--burst-only`` leaves the flood out): the
+server's memory under a burst of sign-ins. Argon2 keeps its memory cost (64 MiB a hash), so what
+bounds the memory is how many hashes run at once. A fresh server per configuration, one at a time:
+``--burst`` clients each fetch the sign-in page, wait for each other, then post the form at once
+(the demo accounts in turn, each with its right password: one account alone would meet its
+throttle, whose refusals cost no Argon2). Printed for each: the server process's resident memory
+before the burst (VmRSS) and its peak (VmHWM, read by the server as it stops), the growth between
+them, the answers by status, and the ratio of the peaks (and of the growths) gate off / gate on.
+Gate off is the baseline without bound, as above; gate on has the service's defaults (``--workers
+8`` stands for an eight-CPU machine; ``--argon2-budget-mib 0`` leaves the CPUs alone to bound
+Argon2, as before the memory budget).
 """
 
 from __future__ import annotations
@@ -185,8 +198,8 @@ class Client:
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def sign_in(client: Client, login: str, password: str) -> int:
-    """The sign-in form as a browser posts it: the page (its CSRF token and cookie), then the form."""
+def sign_in_form(client: Client, login: str, password: str) -> tuple[bytes, dict[str, str]]:
+    """The sign-in page fetched as a browser does (its CSRF token and cookie): the form to post, its headers."""
     client.connection.request("GET", "/connexion")
     page = client.connection.getresponse()
     html = page.read().decode("utf-8", "replace")
@@ -195,7 +208,12 @@ def sign_in(client: Client, login: str, password: str) -> int:
     if token is None:
         raise BenchFailure(f"no CSRF token on the sign-in page (status {page.status})")
     body = urlencode({"csrf_token": token.group(1), "identifiant": login, "mot_de_passe": password}).encode()
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies}
+    return body, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies}
+
+
+def sign_in(client: Client, login: str, password: str) -> int:
+    """The sign-in form as a browser posts it: the page, then the form."""
+    body, headers = sign_in_form(client, login, password)
     return int(client.request("POST", "/connexion", body, headers).status)
 
 
@@ -271,6 +289,124 @@ def probe(port: int, path: str, token: str, seconds: float) -> list[float]:
     return latencies
 
 
+# --- the burst of sign-ins -----------------------------------------------------------------------
+
+
+@dataclass
+class Burst:
+    """One server's memory under a burst of sign-ins (KiB), and the burst's answers by status."""
+
+    name: str
+    before_kib: float | None = None
+    peak_kib: float | None = None
+    answers: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def growth_kib(self) -> float | None:
+        if self.before_kib is None or self.peak_kib is None:
+            return None
+        return self.peak_kib - self.before_kib
+
+
+def resident_kib(pid: int) -> float | None:
+    """A process's resident memory now (VmRSS, Linux), or None where the system does not tell."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def sign_in_burst(port: int, prepared: Prepared, clients: int) -> Counter[str]:
+    """``clients`` sign-ins posted at once: each client has its page (and CSRF token) first.
+
+    The clients take the demo accounts in turn: attempts at once on one account are counted before
+    the password is checked, and those beyond its free failures (5) are refused unchecked (429),
+    which would measure the throttle, not Argon2."""
+    logins = sorted(prepared.passwords)
+    ready = threading.Barrier(clients)
+    answers: Counter[str] = Counter()
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def one(login: str) -> None:
+        client = Client(port)
+        try:
+            body, headers = sign_in_form(client, login, prepared.passwords[login])
+            ready.wait(TIMEOUT)
+            status = client.request("POST", "/connexion", body, headers).status
+            with lock:
+                answers[f"sign-in {status}"] += 1
+        except BaseException as failure:  # told to the benchmark below; the others are let go
+            ready.abort()
+            with lock:
+                failures.append(failure)
+        finally:
+            client.close()
+
+    threads = [
+        threading.Thread(target=one, args=(logins[number % len(logins)],), name=f"burst-{number}")
+        for number in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    first = next((failure for failure in failures if not isinstance(failure, threading.BrokenBarrierError)), None)
+    if failures:
+        raise BenchFailure(f"the burst failed: {first or failures[0]!r}")
+    return answers
+
+
+def measure_bursts(options: argparse.Namespace, ready: Prepared, bounded: Config, say: Any) -> dict[str, Burst]:
+    """The burst against a fresh server without bound (gate off), then against one with the gate on's bounds."""
+    configs = {
+        "gate off": replace(ready.config, costly_workers=None, argon2_memory_budget_mib=None),
+        "gate on": bounded,
+    }
+    bursts: dict[str, Burst] = {}
+    for name, config in configs.items():
+        say(f"burst, {name}: {options.burst} sign-ins at once")
+        burst = bursts[name] = Burst(name)
+        with served({name: ServerSpec("full", options.server_threads, config=config)}) as servers:
+            burst.before_kib = resident_kib(servers[name].pid)
+            burst.answers = sign_in_burst(servers[name].port, ready, options.burst)
+        burst.peak_kib = servers[name].peak_rss_kib
+    return bursts
+
+
+def report_bursts(bursts: dict[str, Burst], options: argparse.Namespace, bounded: Config) -> str:
+    mib = 1024.0
+    budget = bounded.argon2_memory_budget_mib
+    lines = [
+        "",
+        f"Server memory under a burst of {options.burst} sign-ins at once (Argon2id {bounded.argon2_memory_kib // 1024}"
+        f" MiB, {bounded.argon2_time_cost} passes; waitress threads={options.server_threads}; gate on: "
+        f"{bounded.costly_workers} derivation(s) at once, Argon2 within {f'{budget} MiB' if budget else 'no budget'})",
+        "",
+        "| server | RSS before MiB | peak RSS (VmHWM) MiB | growth MiB | the burst's answers |",
+        "|---|---|---|---|---|",
+    ]
+
+    def shown(kib: float | None) -> str:
+        return "?" if kib is None else f"{kib / mib:.0f}"
+
+    for burst in bursts.values():
+        answers = ", ".join(f"{key}: {value}" for key, value in sorted(burst.answers.items())) or "-"
+        lines.append(
+            f"| {burst.name} | {shown(burst.before_kib)} | {shown(burst.peak_kib)} | {shown(burst.growth_kib)} "
+            f"| {answers} |"
+        )
+    off, on = bursts["gate off"], bursts["gate on"]
+    if off.peak_kib and on.peak_kib:
+        growths = f", growth {off.growth_kib / on.growth_kib:.2f}x" if off.growth_kib and on.growth_kib else ""
+        lines += ["", f"peak RSS gate off / gate on: {off.peak_kib / on.peak_kib:.2f}x{growths}"]
+    return "\n".join(lines)
+
+
 # --- the measure ---------------------------------------------------------------------------------
 
 
@@ -295,41 +431,58 @@ class Phase:
         }
 
 
-def measure(options: argparse.Namespace, say: Any) -> dict[str, Phase]:
-    archive = costliest_axcrypt()
+@dataclass
+class Measured:
+    bounded: Config  # the gate on's configuration
+    phases: dict[str, Phase] | None  # None with --burst-only
+    bursts: dict[str, Burst] | None  # None with --burst 0
+
+
+def measure(options: argparse.Namespace, say: Any) -> Measured:
     with prepared(options.database) as ready:
         bounded = replace(
             ready.config,
             costly_workers=options.workers or ready.config.costly_workers,
             costly_queue=options.queue if options.queue is not None else ready.config.costly_queue,
+            argon2_memory_budget_mib=ready.config.argon2_memory_budget_mib
+            if options.argon2_budget_mib is None
+            else options.argon2_budget_mib or None,
         )
-        specs = {
-            "gate off": ServerSpec("full", options.server_threads, config=replace(ready.config, costly_workers=None)),
-            "gate on": ServerSpec("full", options.server_threads, config=bounded),
-        }
         say(
             f"gate on: {bounded.costly_workers} derivation(s) at once (CPUs: {os.cpu_count()}), "
             f"{bounded.costly_queue if bounded.costly_queue is not None else bounded.costly_workers} waiting, "
-            f"{bounded.costly_wait_seconds} s of wait at most"
+            f"{bounded.costly_wait_seconds} s of wait at most; Argon2 within {bounded.argon2_memory_budget_mib} MiB"
         )
-        phases = {name: Phase(name) for name in ("quiet", "gate off", "gate on")}
-        path = PROBES[options.probe]
-        token = ready.tokens["referent"]
-        with served(specs) as servers:
-            say(f"quiet: {options.seconds:.0f} s of {path}")
-            phases["quiet"].latencies += probe(servers["gate on"].port, path, token, options.seconds)
-            for round_number in range(options.rounds):
-                order = ["gate off", "gate on"] if round_number % 2 == 0 else ["gate on", "gate off"]
-                for name in order:
-                    say(f"round {round_number + 1}, {name}: {options.flooders} flooders, {options.seconds:.0f} s")
-                    flood = Flood(servers[name].port, ready, archive, options.flooders)
-                    flood.start()
-                    try:
-                        time.sleep(options.warmup)
-                        phases[name].latencies += probe(servers[name].port, path, token, options.seconds)
-                    finally:
-                        flood.finish()
-                    phases[name].answers.update(flood.answers)
+        phases = None if options.burst_only else measure_flood(options, ready, bounded, say)
+        bursts = measure_bursts(options, ready, bounded, say) if options.burst > 0 else None
+    return Measured(bounded, phases, bursts)
+
+
+def measure_flood(options: argparse.Namespace, ready: Prepared, bounded: Config, say: Any) -> dict[str, Phase]:
+    archive = costliest_axcrypt()
+    unbounded = replace(ready.config, costly_workers=None, argon2_memory_budget_mib=None)
+    specs = {
+        "gate off": ServerSpec("full", options.server_threads, config=unbounded),
+        "gate on": ServerSpec("full", options.server_threads, config=bounded),
+    }
+    phases = {name: Phase(name) for name in ("quiet", "gate off", "gate on")}
+    path = PROBES[options.probe]
+    token = ready.tokens["referent"]
+    with served(specs) as servers:
+        say(f"quiet: {options.seconds:.0f} s of {path}")
+        phases["quiet"].latencies += probe(servers["gate on"].port, path, token, options.seconds)
+        for round_number in range(options.rounds):
+            order = ["gate off", "gate on"] if round_number % 2 == 0 else ["gate on", "gate off"]
+            for name in order:
+                say(f"round {round_number + 1}, {name}: {options.flooders} flooders, {options.seconds:.0f} s")
+                flood = Flood(servers[name].port, ready, archive, options.flooders)
+                flood.start()
+                try:
+                    time.sleep(options.warmup)
+                    phases[name].latencies += probe(servers[name].port, path, token, options.seconds)
+                finally:
+                    flood.finish()
+                phases[name].answers.update(flood.answers)
     return phases
 
 
@@ -370,7 +523,16 @@ def parser() -> argparse.ArgumentParser:
         "--workers", type=int, help="gate on: derivations at once (default: LIAISON_COSTLY_WORKERS's)"
     )
     arguments.add_argument("--queue", type=int, help="gate on: how many may wait (default: LIAISON_COSTLY_QUEUE's)")
+    arguments.add_argument(
+        "--argon2-budget-mib",
+        type=int,
+        help="gate on: Argon2's memory budget (default: LIAISON_ARGON2_MEMORY_BUDGET_MIB's; 0: none, the CPUs alone)",
+    )
     arguments.add_argument("--server-threads", type=int, default=8, help="waitress threads (liaison serve: 8)")
+    arguments.add_argument(
+        "--burst", type=int, default=16, help="sign-ins at once for the peak RSS phase (default 16; 0: none)"
+    )
+    arguments.add_argument("--burst-only", action="store_true", help="the burst of sign-ins alone, without the flood")
     arguments.add_argument("--json", type=Path, metavar="FILE", help="write every figure to FILE")
     return arguments
 
@@ -381,17 +543,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    if options.burst_only and options.burst < 1:
+        say("bench.costly_flood: --burst-only needs --burst of at least 1")
+        return 2
     try:
-        phases = measure(options, say)
+        measured = measure(options, say)
     except BenchFailure as failure:
         say(f"bench.costly_flood: {failure}")
         return 2
-    print(report(phases, options))
+    if measured.phases is not None:
+        print(report(measured.phases, options))
+    if measured.bursts is not None:
+        print(report_bursts(measured.bursts, options, measured.bounded))
     if options.json:
-        document: dict[str, Any] = {
-            "options": {key: str(value) for key, value in vars(options).items()},
-            "phases": {name: phase.as_dict() for name, phase in phases.items()},
-        }
+        document: dict[str, Any] = {"options": {key: str(value) for key, value in vars(options).items()}}
+        if measured.phases is not None:
+            document["phases"] = {name: phase.as_dict() for name, phase in measured.phases.items()}
+        if measured.bursts is not None:
+            document["bursts"] = {
+                name: {
+                    "before_kib": burst.before_kib,
+                    "peak_kib": burst.peak_kib,
+                    "answers": dict(sorted(burst.answers.items())),
+                }
+                for name, burst in measured.bursts.items()
+            }
         options.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return 0
 
