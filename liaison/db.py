@@ -3,6 +3,21 @@
 SQLite is opened with foreign keys on, WAL, ``secure_delete`` (freed pages are zeroed) and
 ``BEGIN IMMEDIATE`` transactions, so that two writers queue instead of failing half-way.
 
+Reads first
+-----------
+A page or an API read (``GET``, ``HEAD``) and a long read (:func:`read_scope`) begin *reading
+first*: a plain ``BEGIN``, which in WAL mode reads a snapshot without the write lock, so that no
+writer waits for a slow page. Most pages still write a little at the end (the audit entry of what
+was read, a read mark): at the first statement that writes or locks (``INSERT``, ``UPDATE``,
+``DELETE``, ``SELECT … FOR UPDATE``), or when a service says it is about to
+(:func:`hold_master_key`, :func:`serialise_audit_writers`), the reading transaction ends and a
+``BEGIN IMMEDIATE`` one follows, which queues with the other writers and sees the latest rows.
+SQLite cannot promote a reader whose snapshot is stale (``SQLITE_BUSY_SNAPSHOT``); this way it
+never has to. What a page decided on its reads holds as it would under PostgreSQL's READ
+COMMITTED: each claim that must happen once is a conditional ``UPDATE`` (a download, an
+acknowledgement), which runs on the latest rows. PostgreSQL needs none of this: its readers never
+block its writers.
+
 Lock order
 ----------
 PostgreSQL runs writers side by side, so every path takes its locks in one order, the same for all,
@@ -26,7 +41,8 @@ its rows; it holds no ``data_key`` row then, and PostgreSQL resolves by itself t
 leaves (a shared request queued behind a waiting rotation), by granting the shared request first.
 
 SQLite needs none of this: ``BEGIN IMMEDIATE`` takes the one write lock at the start of each
-transaction, so writers never hold one lock while waiting for another; the job locks are files.
+writing transaction (or of its writing part, « Reads first » above), so writers never hold one
+lock while waiting for another; the job locks are files.
 """
 
 from __future__ import annotations
@@ -41,8 +57,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, text
+from flask import Flask, current_app, g, has_request_context, request
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,11 +92,63 @@ def make_engine(database_url: str, sqlite_busy_seconds: float = 30) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(connection: Any) -> None:
-        reads_only = connection.get_execution_options().get(_READS_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+    def _begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_READS_FIRST, False):
+            connection.exec_driver_sql("BEGIN")
+            connection.info[_READING] = True
+        else:
+            connection.info.pop(_READING, None)
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _lock_before_writing(
+        connection: Connection, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool
+    ) -> None:
+        if connection.info.get(_READING) and _writes_or_locks(statement, context):
+            _promote(connection)
+
+    for ending in ("commit", "rollback"):
+        event.listen(engine, ending, _forget_reading)
 
     return engine
+
+
+_READS_FIRST = "liaison_reads_first"
+_READING = "liaison_reading"  # in Connection.info: this transaction has only read so far
+_WRITING_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _writes_or_locks(statement: str, context: Any) -> bool:
+    """The statement writes, or is a ``SELECT … FOR UPDATE`` (which SQLite's SQL leaves out)."""
+    if statement.lstrip()[:7].upper().startswith(_WRITING_VERBS):
+        return True
+    compiled = getattr(context, "compiled", None)
+    return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None
+
+
+def _promote(connection: Connection) -> None:
+    """End the reading transaction (it wrote nothing) and begin one that holds the write lock."""
+    connection.info.pop(_READING, None)
+    driver: Any = connection.connection.driver_connection  # sqlite3's, in autocommit (make_engine)
+    driver.execute("COMMIT")
+    driver.execute("BEGIN IMMEDIATE")
+
+
+def _forget_reading(connection: Connection) -> None:
+    connection.info.pop(_READING, None)
+
+
+def reads_first(engine: Engine) -> Engine:
+    """The same engine, its transactions reading first (« Reads first » above); PostgreSQL: as is."""
+    return engine.execution_options(**{_READS_FIRST: True})
+
+
+def take_write_lock(session: Session) -> None:
+    """From here on, this transaction writes: on SQLite, a transaction reading first takes the
+    write lock now, before the reads that its writes depend on (« Reads first » above)."""
+    connection = session.connection()  # begins the transaction, if it has not begun yet
+    if connection.info.get(_READING):
+        _promote(connection)
 
 
 def is_busy(error: OperationalError) -> bool:
@@ -189,6 +257,8 @@ def serialise_audit_writers(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         hold_master_key(session)
         session.execute(text(f"SELECT pg_advisory_xact_lock({_AUDIT_LOCK})"))
+    else:
+        take_write_lock(session)  # the trail's last entry is read below: the latest one
 
 
 def hold_master_key(session: Session, rotation: bool = False) -> None:
@@ -203,7 +273,7 @@ def hold_master_key(session: Session, rotation: bool = False) -> None:
     rotation (the rotation's reads must come after it, as under READ COMMITTED). SQLite: beginning
     the transaction is enough, ``BEGIN IMMEDIATE`` serialises writers."""
     if session.get_bind().dialect.name != "postgresql":
-        session.connection()  # begins the transaction, if it has not begun yet
+        take_write_lock(session)
         return
     function = "pg_advisory_xact_lock" if rotation else "pg_advisory_xact_lock_shared"
     session.execute(text(f"SELECT {function}({_MASTER_KEY_LOCK})"))
@@ -212,13 +282,19 @@ def hold_master_key(session: Session, rotation: bool = False) -> None:
 def init_app(app: Flask, engine: Engine) -> None:
     app.extensions["liaison.engine"] = engine
     app.extensions["liaison.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["liaison.reading_sessionmaker"] = sessionmaker(reads_first(engine), expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 
 
+_READING_METHODS = frozenset({"GET", "HEAD"})
+
+
 def get_session() -> Session:
-    """The request's (or job's) session, opened on first use and closed at teardown."""
+    """The request's (or job's) session, opened on first use and closed at teardown. A page or an
+    API read reads first (« Reads first » above); a form, an API write or a job writes from the start."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["liaison.sessionmaker"]()
+        reading = has_request_context() and request.method in _READING_METHODS
+        g.db_session = current_app.extensions["liaison.reading_sessionmaker" if reading else "liaison.sessionmaker"]()
     session: Session = g.db_session
     return session
 
@@ -229,16 +305,12 @@ def _close_session(_exc: BaseException | None) -> None:
         session.close()
 
 
-_READS_ONLY = "liaison_reads_only"
-
-
 @contextmanager
 def read_scope(engine: Engine) -> Iterator[Session]:
-    """A session that only reads, for long reads (a certificate of a million dossiers): on SQLite a
-    plain ``BEGIN``, which in WAL mode reads a snapshot without taking the write lock, so writers
-    (the web pages) never wait for it. Anything written is rolled back."""
-    with engine.connect() as connection:
-        connection.execution_options(**{_READS_ONLY: True})
+    """A session that only reads, for long reads (a certificate of a million dossiers): on SQLite
+    it reads first (« Reads first » above), so writers never wait for it. Anything written is
+    rolled back."""
+    with reads_first(engine).connect() as connection:
         session = Session(bind=connection, expire_on_commit=False)
         try:
             yield session

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from liaison import crypto
 from liaison.archives.sevenzip_kdf import Prepared7zKey, prepare_7z_key
-from liaison.db import hold_master_key
+from liaison.db import hold_master_key, take_write_lock
 from liaison.epoch_keys import EpochKeys
 from liaison.keyring import MasterKeyring, fingerprint, read_key_files
 from liaison.models import DataKey, DataKeyPurpose, new_uuid
@@ -93,6 +93,9 @@ class Vault:
             return self._index_key
         query = select(DataKey).where(DataKey.purpose == DataKeyPurpose.INDEX)
         row = session.scalars(query.order_by(DataKey.created_at, DataKey.id)).first()
+        if row is None:
+            take_write_lock(session)  # SQLite: a page reading first sees the latest rows from here
+            row = session.scalars(query.order_by(DataKey.created_at, DataKey.id)).first()
         if row is None:
             row, key = self.new_data_key(session, DataKeyPurpose.INDEX)
             session.flush()
