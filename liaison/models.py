@@ -46,7 +46,7 @@ from liaison.enums import (
     RequestOutcome,
     RequestStatus,
 )
-from retention.rules import CeilingChoice
+from retention.rules import CeilingChoice, Rule
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -316,6 +316,11 @@ class Throttle(Base):
     blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+# The condition of the partial index ``ix_dossier_awaiting_dpo``, written out (not a bound parameter):
+# SQLite uses a partial index only for a query whose WHERE holds its condition as written.
+AWAITING_DPO_DECISION = text(f"rule = '{Rule.AWAITING_DPO.value}'")
+
+
 class Dossier(Base):
     """One job seeker as known to one PLIE's convention; its sheets live and die together."""
 
@@ -328,6 +333,17 @@ class Dossier(Base):
             "id",
             sqlite_where=text("rule IS NULL"),
             postgresql_where=text("rule IS NULL"),
+        ),
+        # the DPO's calendar reads a PLIE's groups by date, rule and convention in this order and
+        # stops at its last row shown; the overdue count is a range of it
+        Index("ix_dossier_plie_schedule", "plie_id", "destroy_on", "rule", "convention_id"),
+        # the DPO's to-do list counts the dossiers awaiting a decision: usually few, never a scan
+        Index(
+            "ix_dossier_awaiting_dpo",
+            "plie_id",
+            "rule",  # the count reads the index alone (SQLite reads the table for a column it lacks)
+            sqlite_where=AWAITING_DPO_DECISION,
+            postgresql_where=AWAITING_DPO_DECISION,
         ),
     )
 
@@ -369,8 +385,10 @@ class SheetKind(enum.Enum):
 class Sheet(Base):
     __tablename__ = "sheet"
     __table_args__ = (
-        Index("ix_sheet_recipient_created", "recipient_id", "created_at"),
-        Index("ix_sheet_sender_created", "sender_id", "created_at"),
+        # a box is read newest first, ties broken by id: the index gives that whole order, so a page
+        # (and a page number's rows skipped) is read in it, without sorting the rows of a date
+        Index("ix_sheet_recipient_created", "recipient_id", "created_at", "id"),
+        Index("ix_sheet_sender_created", "sender_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
