@@ -77,7 +77,7 @@ from http.client import HTTPConnection
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask
 from sqlalchemy import Date, Engine, bindparam, create_engine, delete, event, func, insert, select, text
@@ -324,7 +324,25 @@ class Seeded:
     referent_id: int
 
 
-def seed(app: Flask, count: int, live: int, as_of: dt.date, say: Callable[[str], None]) -> Seeded:
+class SeedContent(Protocol):
+    """Real keys and ciphertexts in place of random bytes, for a benchmark that opens the sheets
+    (:mod:`bench.scale`); without it, the seeded sheets cannot be opened (the purge never opens them)."""
+
+    def wrap(self, key_id: str) -> tuple[bytes, bytes]:
+        """A new data key of id ``key_id``: its wrapped form (as stored) and the key itself."""
+
+    def seal(self, key: bytes, sheet_id: str, kind: SheetKind, person: int) -> tuple[bytes, list[str]]:
+        """The sealed content of a sheet about the ``person``-th person, and its blind index terms."""
+
+
+def seed(
+    app: Flask,
+    count: int,
+    live: int,
+    as_of: dt.date,
+    say: Callable[[str], None],
+    content: SeedContent | None = None,
+) -> Seeded:
     """The demo set, then ``count`` due dossiers and ``live`` not-yet-due ones, by Core bulk inserts."""
     started = time.perf_counter()
     engine: Engine = app.extensions["liaison.engine"]
@@ -347,6 +365,7 @@ def seed(app: Flask, count: int, live: int, as_of: dt.date, say: Callable[[str],
         dossiers: list[dict[str, Any]] = []
         sheets: list[dict[str, Any]] = []
         exports: list[dict[str, Any]] = []
+        terms: list[dict[str, Any]] = []
         for number in range(start, min(start + SEED_CHUNK, total)):
             due = number < count  # ids are random UUIDs: due and live dossiers are mixed in id order
             if due:
@@ -358,11 +377,12 @@ def seed(app: Flask, count: int, live: int, as_of: dt.date, say: Callable[[str],
                 seconds=rng.randint(0, 8 * 3600)
             )
             key_id, dossier_id = str(uuid.uuid4()), str(uuid.uuid4())
+            wrapped, key = content.wrap(key_id) if content is not None else (os.urandom(60), b"")
             keys.append(
                 {
                     "id": key_id,
                     "purpose": DataKeyPurpose.DOSSIER,
-                    "wrapped": os.urandom(60),
+                    "wrapped": wrapped,
                     "master_key_id": master_key_id,
                     "epoch": None,
                     "created_at": created_at,
@@ -389,6 +409,10 @@ def seed(app: Flask, count: int, live: int, as_of: dt.date, say: Callable[[str],
             for offset, (kind, sender, recipient, author, reader) in enumerate(kinds):
                 sheet_id = str(uuid.uuid4())
                 sent_at = created_at + dt.timedelta(days=offset * 7)
+                sealed = os.urandom(rng.randint(*SEALED_BYTES))
+                if content is not None:
+                    sealed, words = content.seal(key, sheet_id, kind, number)
+                    terms.extend({"term": term, "sheet_id": sheet_id} for term in words)
                 sheets.append(
                     {
                         "id": sheet_id,
@@ -397,7 +421,7 @@ def seed(app: Flask, count: int, live: int, as_of: dt.date, say: Callable[[str],
                         "sender_id": sender,
                         "recipient_id": recipient,
                         "author_id": author,
-                        "sealed": os.urandom(rng.randint(*SEALED_BYTES)),
+                        "sealed": sealed,
                         "created_at": sent_at,
                         "read_at": sent_at + dt.timedelta(hours=2),
                     }
@@ -426,6 +450,8 @@ def seed(app: Flask, count: int, live: int, as_of: dt.date, say: Callable[[str],
             connection.execute(insert(data_key), keys)
             connection.execute(insert(dossier), dossiers)
             connection.execute(insert(sheet), sheets)
+            if terms:
+                connection.execute(insert(TABLES["sheet_term"]), terms)
             if exports:
                 connection.execute(insert(export), exports)
         due_ids = {row["id"] for row in dossiers[: max(0, min(count - start, len(dossiers)))]}
