@@ -439,23 +439,45 @@ class Measured:
 
 
 def measure(options: argparse.Namespace, say: Any) -> Measured:
-    with prepared(options.database) as ready:
-        bounded = replace(
-            ready.config,
-            costly_workers=options.workers or ready.config.costly_workers,
-            costly_queue=options.queue if options.queue is not None else ready.config.costly_queue,
-            argon2_memory_budget_mib=ready.config.argon2_memory_budget_mib
-            if options.argon2_budget_mib is None
-            else options.argon2_budget_mib or None,
-        )
-        say(
-            f"gate on: {bounded.costly_workers} derivation(s) at once (CPUs: {os.cpu_count()}), "
-            f"{bounded.costly_queue if bounded.costly_queue is not None else bounded.costly_workers} waiting, "
-            f"{bounded.costly_wait_seconds} s of wait at most; Argon2 within {bounded.argon2_memory_budget_mib} MiB"
-        )
-        phases = None if options.burst_only else measure_flood(options, ready, bounded, say)
-        bursts = measure_bursts(options, ready, bounded, say) if options.burst > 0 else None
+    """The flood's phases, then the burst, each on a database of its own: the flood's sign-ins refused
+    busy count on the demo référent's throttle, which would refuse some of the burst's unchecked."""
+    phases: dict[str, Phase] | None = None
+    bursts: dict[str, Burst] | None = None
+    bounded: Config | None = None
+    if not options.burst_only:
+        with prepared(options.database) as ready:
+            bounded = gate_on(ready.config, options)
+            say(described(bounded))
+            phases = measure_flood(options, ready, bounded, say)
+    if options.burst > 0:
+        with prepared(options.database) as ready:
+            bounded = gate_on(ready.config, options)
+            if phases is None:
+                say(described(bounded))
+            bursts = measure_bursts(options, ready, bounded, say)
+    assert bounded is not None  # main() refuses --burst-only with --burst 0
     return Measured(bounded, phases, bursts)
+
+
+def gate_on(config: Config, options: argparse.Namespace) -> Config:
+    """The service's defaults, or the bounds given on the command line."""
+    return replace(
+        config,
+        costly_workers=options.workers or config.costly_workers,
+        costly_queue=options.queue if options.queue is not None else config.costly_queue,
+        argon2_memory_budget_mib=config.argon2_memory_budget_mib
+        if options.argon2_budget_mib is None
+        else options.argon2_budget_mib or None,
+    )
+
+
+def described(bounded: Config) -> str:
+    budget = bounded.argon2_memory_budget_mib
+    return (
+        f"gate on: {bounded.costly_workers} derivation(s) at once (CPUs: {os.cpu_count()}), "
+        f"{bounded.costly_queue if bounded.costly_queue is not None else bounded.costly_workers} waiting, "
+        f"{bounded.costly_wait_seconds} s of wait at most; Argon2 within {f'{budget} MiB' if budget else 'no budget'}"
+    )
 
 
 def measure_flood(options: argparse.Namespace, ready: Prepared, bounded: Config, say: Any) -> dict[str, Phase]:
