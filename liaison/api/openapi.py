@@ -169,8 +169,10 @@ _PATHS: list[tuple[str, str, dict[str, Any]]] = [
                 {
                     "name": "page",
                     "in": "query",
-                    "description": "The next_page of the previous answer (stable while sheets arrive), or a page "
-                    f"number counted from the newest (1 is the first; at most {MAX_SKIP} rows back)",
+                    "description": "The next_page of the previous answer (stable while sheets arrive, and as fast "
+                    "at any depth), or a page number counted from the newest (1 is the first; at most "
+                    f"{MAX_SKIP} rows back, since a page number reads every row before its page: go further "
+                    "with next_page)",
                     "schema": {"type": "string"},
                 },
             ],
