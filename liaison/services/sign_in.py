@@ -32,6 +32,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from liaison.backoff import SIGN_IN_ACCOUNT, SIGN_IN_ADDRESS, Backoff, address_key, retry_after_seconds
+from liaison.costly import Busy
 from liaison.models import User, utcnow
 from liaison.services import directory, throttle
 from liaison.services.audit import Actor, record
@@ -90,7 +91,13 @@ def attempt(
     counted = {scope: throttle.count(session, scope, subjects[scope], rule, now) for scope, _, rule in counters}
     session.commit()  # counted, and the rows free, before Argon2
     actor = Actor(None, remote_addr)
-    user = directory.authenticate_password(session, login, password, hasher)
+    try:
+        user = directory.authenticate_password(session, login, password, hasher)
+    except Busy:  # the password was not checked: the attempt is given back, the person asked to retry
+        for scope, _, _ in counters:
+            throttle.refund(session, scope, subjects[scope], held[scope], counted[scope])
+        session.commit()
+        raise
     if user is None:
         record(session, "user.login_failed", actor)
         for scope, label, _ in counters:

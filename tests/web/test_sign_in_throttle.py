@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -14,6 +15,7 @@ from werkzeug.test import TestResponse
 
 from liaison import create_app
 from liaison.backoff import SIGN_IN_ACCOUNT, SIGN_IN_ADDRESS
+from liaison.config import Config
 from liaison.models import AuditEntry, Throttle, utcnow
 from liaison.services.demo import DemoAccount
 from liaison.web.views import LOGIN_FAILED
@@ -268,3 +270,23 @@ def counters(engine: Engine) -> dict[str, int]:
         rows = session.execute(select(Throttle.scope, func.sum(Throttle.failures)).group_by(Throttle.scope))
         return {scope: int(total) for scope, total in rows}
 
+
+class TestBusy:
+    """A sign-in refused because the service is busy (503: no slot for Argon2) was never checked:
+    it counts as no failure, so that a rush of sign-ins locks nobody out."""
+
+    def test_busy_refusals_count_nothing(self, config: Config, demo: dict[str, DemoAccount]) -> None:
+        app = create_app(replace(config, costly_workers=1, costly_queue=0))
+        client = app.test_client()
+        gate = app.extensions["liaison.costly"]
+        engine = app.extensions["liaison.engine"]
+        try:
+            with gate.slot():  # the only slot taken: every sign-in is refused before Argon2
+                answers = [sign_in(client, "demo.referent", WRONG).status_code for _ in range(ACCOUNT_FREE + 2)]
+
+            assert answers == [503] * (ACCOUNT_FREE + 2)
+            with Session(engine) as session:
+                assert session.scalar(select(func.coalesce(func.sum(Throttle.failures), 0))) == 0
+            assert sign_in(client, "demo.referent", demo["demo.referent"].password).status_code == 302
+        finally:
+            engine.dispose()
