@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -154,14 +154,17 @@ def list_box(session: Session, vault: Vault, user: User, query: BoxQuery) -> Box
     return BoxPage(rows, next_page)
 
 
-def _row_before(session: Session, rows: Select[Any], query: BoxQuery) -> tuple[dt.datetime, str] | None:
+_Rows = TypeVar("_Rows", Select[Sheet], Select[dt.datetime, str])  # the page's sheets, or their keysets
+
+
+def _row_before(session: Session, rows: Select[dt.datetime, str], query: BoxQuery) -> tuple[dt.datetime, str] | None:
     """The date and id of the last row before the page ``query.skip`` rows from the newest; None
     when the box holds no more than that."""
     found = session.execute(rows.offset(query.skip - 1).limit(1)).first()
     return None if found is None else (found[0], found[1])
 
 
-def _box_rows(session: Session, vault: Vault, user: User, query: BoxQuery, columns: Select[Any]) -> Select[Any]:
+def _box_rows(session: Session, vault: Vault, user: User, query: BoxQuery, columns: _Rows) -> _Rows:
     """``columns`` of the sheets of the caller's box that ``query`` keeps, newest first."""
     own = Sheet.recipient_id if query.box == "inbox" else Sheet.sender_id
     partner = Sheet.sender_id if query.box == "inbox" else Sheet.recipient_id
