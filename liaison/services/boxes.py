@@ -270,7 +270,7 @@ def read_query(box: Box, values: Mapping[str, str], names: QueryNames, extra: tu
     after, skip = None, 0
     page = values.get(names.page, "")
     if strict.is_whole(page):
-        number = take(names.page, lambda raw: strict.parse_whole(raw, 1, MAX_SKIP // size + 1)) or 1
+        number = take(names.page, lambda raw: _page_number(raw, size)) or 1
         skip = (number - 1) * size
     elif page:
         after = take(names.page, decode_cursor)
@@ -283,6 +283,19 @@ def read_query(box: Box, values: Mapping[str, str], names: QueryNames, extra: tu
     if errors:
         raise QueryRefused(errors)
     return BoxQuery(box, words, kind, state, partner, since, until, after, skip, size)
+
+
+def _page_number(raw: str, size: int) -> int:
+    """A page number within :data:`MAX_SKIP` rows of the newest; beyond, the message says to follow
+    the next page's link, which goes as far as the box does."""
+    last = MAX_SKIP // size + 1
+    number = strict.parse_whole(raw, 1)
+    if number > last:
+        raise ValueError(
+            f"Les pages se numérotent de 1 à {last} avec {size} fiches par page : "
+            "au-delà, suivez le lien de la page suivante (next_page)."
+        )
+    return number
 
 
 class QueryRefused(ValueError):
