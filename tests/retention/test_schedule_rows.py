@@ -1,0 +1,153 @@
+"""The DPO's calendar and ``GET /api/v1/retention/schedule`` (issue 17): read in the order of the
+index on (PLIE, date, rule, convention) and stopped at the last row shown, they give the rows the
+former query gave (every dossier of the PLIE grouped, then sorted, then cut), on a small set of
+dossiers written directly: several dates, rules and conventions, undated ones, another PLIE's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.orm import Session
+
+from liaison.models import Convention, DataKey, DataKeyPurpose, Dossier, Organisation, User
+from liaison.services import retention_views
+from liaison.services.demo import DemoAccount
+from liaison.services.retention import rule_label
+from liaison.services.retention_views import ScheduleRow
+from tests.retention.plies import CONVENTION_B, PLIE_A, PLIE_B, add_second_plie
+
+DAY = dt.date(2027, 3, 1)
+# (days after DAY or None, rule, convention: "A" the demo PLIE's, "B" the other's, None), dossiers
+DEMO_DOSSIERS = [
+    (-30, "orientation", "A", 2),
+    (0, "orientation", "A", 3),
+    (0, "orientation", None, 1),
+    (0, "accompagnement", "A", 1),
+    (0, "controle_fse", "A", 2),
+    (1, "accompagnement", None, 4),
+    (7, "plafond", "A", 1),
+    (7, "orientation", "A", 1),
+    (400, "convention", "A", 2),
+    (None, "arbitrage_dpo", "A", 2),
+    (None, "gel", "A", 1),
+    (None, "gel", None, 1),
+]
+OTHER_PLIE_DOSSIERS = [(0, "orientation", "B", 5), (3, "orientation", "B", 1), (None, "gel", "B", 1)]
+
+
+def former_schedule(session: Session, plie_id: int | None, until: dt.date | None, limit: int) -> list[ScheduleRow]:
+    """The query of 0.8.1: every dossier grouped, sorted (dated first, soonest first), then cut;
+    ordered by convention too within a date and a rule, where it left the order to the database."""
+    query = (
+        select(Dossier.destroy_on, Dossier.rule, Convention, func.count())
+        .outerjoin(Convention, Convention.id == Dossier.convention_id)
+        .group_by(Dossier.destroy_on, Dossier.rule, Convention.id)
+        .order_by(Dossier.destroy_on.is_(None), Dossier.destroy_on, Dossier.rule, Convention.id)
+        .limit(limit)
+    )
+    if plie_id is not None:
+        query = query.where(Dossier.plie_id == plie_id)
+    if until is not None:
+        query = query.where(Dossier.destroy_on <= until)
+    return [
+        ScheduleRow(day, rule or "", convention.code if convention else "", count, rule_label(rule, convention))
+        for day, rule, convention, count in session.execute(query)
+    ]
+
+
+def write_dossiers(engine: Engine) -> None:
+    """The dossiers of the two lists, with one data key between them (nothing here opens it)."""
+    with Session(engine) as session:
+        plies = {code: id_ for code, id_ in session.execute(select(Organisation.code, Organisation.id))}
+        conventions = {
+            "A": session.scalars(select(Convention.id).where(Convention.plie_id == plies[PLIE_A])).one(),
+            "B": session.scalars(select(Convention.id).where(Convention.code == CONVENTION_B)).one(),
+            None: None,
+        }
+    key_id = str(uuid.uuid4())
+    rows = []
+    for plie, dossiers in ((PLIE_A, DEMO_DOSSIERS), (PLIE_B, OTHER_PLIE_DOSSIERS)):
+        for days, rule, convention, count in dossiers:
+            destroy_on = None if days is None else DAY + dt.timedelta(days=days)
+            for _ in range(count):
+                rows.append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "plie_id": plies[plie],
+                        "lookup": uuid.uuid4().hex,
+                        "data_key_id": key_id,
+                        "created_at": dt.datetime(2026, 9, 1, tzinfo=dt.UTC),
+                        "convention_id": conventions[convention],
+                        "received_on": dt.date(2026, 9, 1),
+                        "active_until": destroy_on,
+                        "destroy_on": destroy_on,
+                        "rule": rule,
+                        "conflict": False,
+                    }
+                )
+    with engine.begin() as connection:
+        connection.execute(
+            insert(DataKey),
+            [
+                {
+                    "id": key_id,
+                    "purpose": DataKeyPurpose.DOSSIER,
+                    "wrapped": b"\0" * 60,
+                    "master_key_id": "test",
+                    "created_at": dt.datetime(2026, 9, 1, tzinfo=dt.UTC),
+                }
+            ],
+        )
+        connection.execute(insert(Dossier), rows)
+
+
+@pytest.fixture
+def written(app: Flask, demo: dict[str, DemoAccount]) -> Engine:
+    add_second_plie(app, demo)
+    engine: Engine = app.extensions["liaison.engine"]
+    write_dossiers(engine)
+    return engine
+
+
+def demo_dpo(session: Session) -> User:
+    return session.scalars(select(User).where(User.login == "demo.dpo")).one()
+
+
+class TestTheScheduleGivesTheFormerRows:
+    """Whatever the bound and the date, the same rows in the same order, and no other PLIE's."""
+
+    @pytest.mark.parametrize("limit", [1, 2, 5, 8, 9, 10, 11, 12, 500])
+    def test_the_dpo_reads_the_rows_of_their_plie_up_to_the_bound(self, written, limit):
+        with Session(written) as session:
+            dpo = demo_dpo(session)
+            rows = retention_views.schedule(session, dpo, None, limit)
+            assert rows == former_schedule(session, dpo.organisation_id, None, limit)
+        assert len(rows) == min(limit, 12)  # 9 dated groups, then 3 undated
+
+    @pytest.mark.parametrize("days", [-31, -30, 0, 1, 6, 7, 400])
+    def test_until_a_date_only_dated_rows_up_to_it(self, written, days):
+        until = DAY + dt.timedelta(days=days)
+        with Session(written) as session:
+            dpo = demo_dpo(session)
+            rows = retention_views.schedule(session, dpo, until)
+            assert rows == former_schedule(session, dpo.organisation_id, until, 500)
+        assert all(row.destroy_on is not None and row.destroy_on <= until for row in rows)
+
+    def test_the_operator_reads_every_plie(self, written):
+        with Session(written) as session:
+            rows = retention_views.schedule(session, None)
+            assert rows == former_schedule(session, None, None, 500)
+        assert {row.convention for row in rows} >= {CONVENTION_B}
+
+    def test_the_soonest_come_first_and_the_undated_last(self, written):
+        with Session(written) as session:
+            rows = retention_views.schedule(session, demo_dpo(session))
+        dated = [row.destroy_on for row in rows if row.destroy_on is not None]
+        assert dated == sorted(dated)
+        assert [row.destroy_on for row in rows[len(dated) :]] == [None, None, None]
+        assert sum(row.dossiers for row in rows) == sum(count for *_, count in DEMO_DOSSIERS)
