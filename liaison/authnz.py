@@ -289,6 +289,39 @@ def may_send(session: Session, user: User, kind: SheetKind, recipient: Organisat
     return in_one_convention(session, plie, agency, day)
 
 
+def _links_by_code(kind: SheetKind) -> Any:
+    """The organisation of code ``:code`` with each convention in force on ``:day`` that binds it
+    to the sender's organisation ``:sender`` as :func:`may_send` says for ``kind`` (the recipient
+    is the PLIE of an FDL1 and the agency of an FDL2)."""
+    recipient_side, sender_side = (
+        (Convention.plie_id, ConventionAgency.agency_id)
+        if kind is SheetKind.FDL1
+        else (ConventionAgency.agency_id, Convention.plie_id)
+    )
+    return (
+        select(Organisation, Convention)
+        .select_from(Convention)
+        .join(ConventionAgency, ConventionAgency.convention_id == Convention.id)
+        .join(Organisation, Organisation.id == recipient_side)
+        .where(Organisation.code == bindparam("code"), sender_side == bindparam("sender"), in_force(bindparam("day")))
+    )
+
+
+_LINKS_BY_CODE = {kind: _links_by_code(kind) for kind in SheetKind}  # built once: the hot path
+
+
+def sending_links(
+    session: Session, user: User, kind: SheetKind, code: str, day: dt.date
+) -> list[tuple[Organisation, Convention]]:
+    """:func:`may_send` for the organisation of ``code``, in one query that also gives the
+    conventions through which ``user`` may send it ``kind`` on ``day``: none when it may not, or
+    when no organisation has this code (the two look alike)."""
+    if SENDS.get(user.role) is not kind:
+        return []
+    rows = session.execute(_LINKS_BY_CODE[kind], {"code": code, "sender": user.organisation_id, "day": day})
+    return [(row[0], row[1]) for row in rows]
+
+
 def why_not_send(user: User, kind: SheetKind) -> str:
     """Why ``user`` may not send ``kind``, when the kind itself is the matter."""
     sent = SENDS.get(user.role)

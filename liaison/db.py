@@ -275,8 +275,15 @@ def hold_master_key(session: Session, rotation: bool = False) -> None:
     if session.get_bind().dialect.name != "postgresql":
         take_write_lock(session)
         return
+    transaction = session.get_transaction()
+    if not rotation and transaction is not None and session.info.get(_MASTER_KEY_HELD) is transaction:
+        return  # held already in this transaction: no second round trip
     function = "pg_advisory_xact_lock" if rotation else "pg_advisory_xact_lock_shared"
     session.execute(text(f"SELECT {function}({_MASTER_KEY_LOCK})"))
+    session.info[_MASTER_KEY_HELD] = session.get_transaction()
+
+
+_MASTER_KEY_HELD = "liaison.master_key_held"  # in Session.info: the transaction that holds it
 
 
 def init_app(app: Flask, engine: Engine) -> None:

@@ -80,14 +80,16 @@ def clean_text(value: str) -> str:
     value = unicodedata.normalize("NFC", value)
     for typographic, plain in _APOSTROPHES.items():
         value = value.replace(typographic, plain)
-    for char in value:
-        if unicodedata.category(char).startswith("C") or unicodedata.category(char) in ("Zl", "Zp"):
-            raise PatternError(
-                f"Caractère interdit (U+{ord(char):04X}) : les caractères de contrôle ou "
-                "invisibles ne sont pas acceptés."
-            )
-        if unicodedata.category(char) == "Zs" and char != " ":
-            raise PatternError(f"Espace spéciale interdite (U+{ord(char):04X}) : utilisez une espace simple.")
+    if not value.isprintable():  # Python's printable: no character of a category refused below
+        for char in value:
+            category = unicodedata.category(char)
+            if category.startswith("C") or category in ("Zl", "Zp"):
+                raise PatternError(
+                    f"Caractère interdit (U+{ord(char):04X}) : les caractères de contrôle ou "
+                    "invisibles ne sont pas acceptés."
+                )
+            if category == "Zs" and char != " ":
+                raise PatternError(f"Espace spéciale interdite (U+{ord(char):04X}) : utilisez une espace simple.")
     return value.strip()  # only plain spaces are left to strip: every other space is refused above
 
 

@@ -52,17 +52,25 @@ def add(session: Session, convention_id: int | None, agency_id: int, moment: dt.
     _add_rows(session, [(convention_id, agency_id, month, name, 1) for name in keys])
 
 
+def _upsert(insert: Any) -> Any:
+    statement = insert(IndicatorCount)
+    return statement.on_conflict_do_update(
+        index_elements=["convention_id", "agency_id", "month", "indicator"],
+        set_={"count": IndicatorCount.count + statement.excluded.count},
+    )
+
+
+# built once: every sheet adds to its counters, and building this statement costs more than running it
+_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
 def _add_rows(session: Session, rows: list[tuple[int, int, str, str, int]]) -> None:
     """Add each (convention, agency, month, indicator, number) to its counter, made if need be."""
     if not rows:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(IndicatorCount)
-    session.connection().execute(
-        statement.on_conflict_do_update(
-            index_elements=["convention_id", "agency_id", "month", "indicator"],
-            set_={"count": IndicatorCount.count + statement.excluded.count},
-        ),
+    connection = session.connection()
+    connection.execute(
+        _UPSERT[connection.dialect.name],
         [
             {"convention_id": convention, "agency_id": agency, "month": month, "indicator": name, "count": number}
             for convention, agency, month, name, number in rows

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -90,17 +90,6 @@ def concerns(kind: Kind, user: User) -> bool:
 
 def kinds_for(user: User) -> list[Kind]:
     return [kind for kind in Kind if concerns(kind, user)]
-
-
-def _sheet_handlers(session: Session, organisation_id: int) -> list[int]:
-    """The accounts of an organisation that handle its sheets (disabled ones too: DROPPED, with why)."""
-    return list(
-        session.scalars(
-            select(User.id)
-            .where(User.organisation_id == organisation_id, User.role.in_(_roles_with(Permission.READ_BOXES)))
-            .order_by(User.id)
-        )
-    )
 
 
 # --- choosing -------------------------------------------------------------------------------------
@@ -185,15 +174,15 @@ def record(session: Session, news: Sequence[News], now: dt.datetime | None = Non
     is already there is left out. Returns how many rows were offered (not how many were new)."""
     if not news:
         return 0
-    now = now or utcnow()
     chosen = {
         (user_id, kind): mode
-        for user_id, kind, mode in session.execute(
-            select(NotificationPreference.user_id, NotificationPreference.kind, NotificationPreference.mode).where(
-                NotificationPreference.user_id.in_({item.user_id for item in news})
-            )
-        )
+        for user_id, kind, mode in session.execute(_PREFERENCES, {"users": sorted({item.user_id for item in news})})
     }
+    return _insert(session, news, chosen, now or utcnow())
+
+
+def _insert(session: Session, news: Sequence[News], chosen: Mapping[tuple[int, Kind], Mode], now: dt.datetime) -> int:
+    """``news`` into the outbox, due as ``chosen`` (each person's mode of each kind) or the default says."""
     rows = [
         {
             "user_id": item.user_id,
@@ -207,17 +196,45 @@ def record(session: Session, news: Sequence[News], now: dt.datetime | None = Non
         }
         for item in news
     ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(Notification).on_conflict_do_nothing(), rows)
+    if rows:  # plain SQL: the query before it has flushed the session (the accounts are in)
+        connection = session.connection()
+        connection.execute(_INSERT_NEW[connection.dialect.name], rows)
     return len(rows)
+
+
+# built once (every sheet sent records news)
+_PREFERENCES = select(NotificationPreference.user_id, NotificationPreference.kind, NotificationPreference.mode).where(
+    NotificationPreference.user_id.in_(bindparam("users", expanding=True))
+)
+_INSERT_NEW = {
+    "postgresql": postgresql.insert(Notification).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(Notification).on_conflict_do_nothing(),
+}
+# The sheet handlers of an organisation (disabled ones too: DROPPED, with why) with the mode each
+# chose for the news of a sheet received, if any: one query on the path of every sheet sent.
+_SHEET_HANDLERS = (
+    select(User.id, NotificationPreference.mode)
+    .outerjoin(
+        NotificationPreference,
+        and_(NotificationPreference.user_id == User.id, NotificationPreference.kind == Kind.SHEET_RECEIVED),
+    )
+    .where(User.organisation_id == bindparam("organisation"), User.role.in_(_roles_with(Permission.READ_BOXES)))
+    .order_by(User.id)
+)
+
+
+def _sheet_handlers(session: Session, organisation_id: int) -> list[int]:
+    """The accounts of an organisation that handle its sheets (disabled ones too: DROPPED, with why)."""
+    return [user_id for user_id, _ in session.execute(_SHEET_HANDLERS, {"organisation": organisation_id})]
 
 
 def sheet_sent(session: Session, kind: SheetKind, sender: Organisation, recipient: Organisation) -> None:
     """A sheet arrived: its recipient organisation's sheet handlers are told (kind and sender only)."""
     facts = {"sheet_kind": kind.value, "sender": sender.name}
-    handlers = _sheet_handlers(session, recipient.id)
-    record(session, [News(user_id, Kind.SHEET_RECEIVED, facts) for user_id in handlers])
+    handlers = session.execute(_SHEET_HANDLERS, {"organisation": recipient.id}).all()
+    news = [News(user_id, Kind.SHEET_RECEIVED, facts) for user_id, _ in handlers]
+    chosen = {(user_id, Kind.SHEET_RECEIVED): mode for user_id, mode in handlers if mode is not None}
+    _insert(session, news, chosen, utcnow())
 
 
 def sheet_acknowledged(session: Session, sheet: Sheet) -> None:

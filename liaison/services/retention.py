@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, or_, select
@@ -76,7 +76,24 @@ def parameters_of(convention: Convention | None) -> Parameters:
     )
 
 
-def events_of(dossier: Dossier, convention: Convention | None, holds: Iterable[Hold]) -> Events:
+class DossierEvents(Protocol):
+    """What the rules read of a dossier: a :class:`Dossier`, or its row as a sheet is received."""
+
+    created_at: dt.datetime
+    received_on: dt.date | None
+    integrated_on: dt.date | None
+    exit_on: dt.date | None
+    erasure_requested_on: dt.date | None
+
+
+class HoldDates(Protocol):
+    """What the rules read of a hold: a :class:`Hold`, or its two dates."""
+
+    placed_on: dt.date
+    released_on: dt.date | None
+
+
+def events_of(dossier: DossierEvents, convention: Convention | None, holds: Iterable[HoldDates]) -> Events:
     received = dossier.received_on or dossier.created_at.astimezone(PARIS).date()
     fse_end = None
     if convention is not None:
@@ -94,7 +111,9 @@ def events_of(dossier: Dossier, convention: Convention | None, holds: Iterable[H
     )
 
 
-def decision_for(dossier: Dossier, convention: Convention | None, holds: Iterable[Hold], on: dt.date) -> Decision:
+def decision_for(
+    dossier: DossierEvents, convention: Convention | None, holds: Iterable[HoldDates], on: dt.date
+) -> Decision:
     return decide(events_of(dossier, convention, holds), parameters_of(convention), on)
 
 

@@ -8,17 +8,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, insert, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, bindparam, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from liaison import authnz, crypto, orientations
 from liaison.authnz import SENDS, Hidden, Permission, Refused
 from liaison.db import hold_master_key
 from liaison.enums import SheetState
+from liaison.epoch_keys import epoch_of
+from liaison.indicators import DossierFacts, sheet_events
 from liaison.models import (
+    Convention,
+    DataKey,
     DataKeyPurpose,
     Dossier,
+    Hold,
     Organisation,
     Sheet,
     SheetKind,
@@ -31,18 +36,14 @@ from liaison.models import (
 )
 from liaison.services import blind_indexes, indicators, notifications, retention
 from liaison.services.audit import Actor, record
-from liaison.services.directory import organisation_by_code, partners
+from liaison.services.directory import partners
 from liaison.services.retention import PARIS, RULE_LABELS, today
 from liaison.services.vault import Vault
+from retention.rules import Decision
+from retention.sheet_events import DossierDates, after_sheet
 from schemas import SheetInvalid, SheetRules, dump_sheet, load_sheet
 
 Box = Literal["inbox", "outbox"]
-_DOSSIER_BY_LOOKUP = (
-    select(Dossier)
-    .where(Dossier.plie_id == bindparam("plie"), Dossier.lookup == bindparam("lookup"))
-    .options(joinedload(Dossier.data_key))
-    .with_for_update(of=Dossier, key_share=True)  # as retention.for_change: a purge finishes first
-)  # built once: building a statement costs more than running it
 _INSERT_SHEET = insert(Sheet)
 _INSERT_TERMS = insert(SheetTerm)
 # A sheet, its dossier and its key read by one statement: a purge committing meanwhile (PostgreSQL
@@ -98,6 +99,10 @@ def create_sheet(
     role does not send this kind; then :class:`SheetInvalid` (every broken field, the recipient
     included: a recipient the sender may not send to is answered exactly like a code that does
     not exist, so that nobody can list the codes of other structures).
+
+    The busiest path of the service: every row is written once, in plain SQL built once (the
+    dossier with its schedule already decided, its key wrapped for its period), and the lookups
+    are folded (the recipient with its convention; the dossier with its key).
     """
     user = _require_user(actor)
     authnz.require_sender(user, kind)
@@ -106,43 +111,245 @@ def create_sheet(
         sheet = load_sheet(kind.value, body, rules)
     except SheetInvalid as invalid:
         errors = {f"sheet.{path}" if path else "sheet": messages for path, messages in invalid.errors.items()}
-    recipient = _recipient(session, user, kind, recipient_code)
-    if recipient is None:
+    day = today()
+    links = authnz.sending_links(session, user, kind, recipient_code, day)
+    if not links:
         errors["recipient"] = [NO_SUCH_RECIPIENT[kind]]
-    if errors or recipient is None:
+    if errors:
         raise SheetInvalid(errors)
 
-    plie = recipient if kind is SheetKind.FDL1 else user.organisation
-    dossier = _dossier_for(session, vault, plie, sheet["demandeur"]["identifiant_pole_emploi"])
-    sheet_id = new_uuid()
+    recipient = links[0][0]
+    convention = _convention_of(links, day)
+    plie_id = recipient.id if kind is SheetKind.FDL1 else user.organisation_id
+    agency_id = recipient.id if kind is SheetKind.FDL2 else user.organisation_id
     content = dump_sheet(kind.value, sheet)
-    sealed = crypto.seal_sheet(vault.unwrap(dossier.data_key), sheet_id, kind.value, canonical_json_of(content))
-    agency = recipient if kind is SheetKind.FDL2 else user.organisation
-    before = indicators.facts_of(dossier)
-    retention.record_sheet(session, vault, dossier, kind.value, content, agency.id)
     now = utcnow()
-    indicators.sheet_received(session, dossier, before, kind, content, agency.id, now)
-    session.flush()  # the dossier, when new, before the sheet that refers to it
     index_key = vault.index_key(session)
-    row = {
-        "id": sheet_id,
-        "kind": kind,
-        "dossier_id": dossier.id,
-        "sender_id": user.organisation_id,
-        "recipient_id": recipient.id,
-        "author_id": user.id,
-        "sealed": sealed,
-        "content_index": blind_indexes.content_index(index_key, kind.value, content),
-        "created_at": now,
-    }
-    connection = session.connection()  # plain SQL: nothing more to track
-    connection.execute(_INSERT_SHEET, row)
+    plie_code = recipient.code if kind is SheetKind.FDL1 else user.organisation.code
+    lookup = crypto.keyed_index(index_key, f"{plie_code}|{sheet['demandeur']['identifiant_pole_emploi']}")
+    dossier = _receive(session, vault, plie_id, lookup, kind, content, convention, agency_id, day, now)
+    sheet_id = new_uuid()
+    connection = session.connection()  # plain SQL: nothing to track
+    connection.execute(
+        _INSERT_SHEET,
+        {
+            "id": sheet_id,
+            "kind": kind,
+            "dossier_id": dossier.id,
+            "sender_id": user.organisation_id,
+            "recipient_id": recipient.id,
+            "author_id": user.id,
+            "sealed": crypto.seal_sheet(dossier.key, sheet_id, kind.value, canonical_json_of(content)),
+            "content_index": blind_indexes.content_index(index_key, kind.value, content),
+            "created_at": now,
+        },
+    )
     _insert_terms(session, index_key, sheet_id, content)
     if kind is SheetKind.FDL2:
-        _answer_orientations(session, dossier, content, now)
+        _answer_orientations(session, dossier.id, dossier.convention_id, content, now)
     record(session, "sheet.create", actor, sheet_id=sheet_id, detail=kind.value)
     notifications.sheet_sent(session, kind, user.organisation, recipient)
     return sheet_id
+
+
+def _convention_of(links: list[tuple[Organisation, Convention]], day: dt.date) -> Convention:
+    """Of the conventions in force through which the sheet may be sent, the one its dossier
+    belongs to (:func:`~liaison.services.retention.convention_in_force`)."""
+    by_id = {convention.id: convention for _, convention in links}
+    terms = (retention.ConventionTerm(c.id, c.starts_on, c.ends_on) for c in by_id.values())
+    return by_id[retention.convention_in_force(terms, day) or next(iter(by_id))]
+
+
+@dataclass
+class _Received:
+    """A dossier as a sheet arrives in it: its row's values, then what the sheet makes of them."""
+
+    id: str
+    created_at: dt.datetime
+    convention_id: int | None
+    received_on: dt.date | None
+    integrated_on: dt.date | None
+    exit_on: dt.date | None
+    erasure_requested_on: dt.date | None
+    refusal_counted: bool
+    exit_counted: bool
+    key: bytes = b""
+
+
+_DOSSIER_COLUMNS = (
+    Dossier.id,
+    Dossier.created_at,
+    Dossier.convention_id,
+    Dossier.received_on,
+    Dossier.integrated_on,
+    Dossier.exit_on,
+    Dossier.erasure_requested_on,
+    Dossier.refusal_counted,
+    Dossier.exit_counted,
+)
+_DOSSIER_BY_LOOKUP = (
+    select(*_DOSSIER_COLUMNS, DataKey.id, DataKey.purpose, DataKey.wrapped, DataKey.master_key_id, DataKey.epoch)
+    .join(DataKey, DataKey.id == Dossier.data_key_id)
+    .where(Dossier.plie_id == bindparam("plie"), Dossier.lookup == bindparam("lookup"))
+    .with_for_update(of=Dossier, key_share=True)  # as retention.for_change: a purge finishes first
+)  # built once: building a statement costs more than running it
+_HOLDS = select(Hold.placed_on, Hold.released_on).where(
+    or_(Hold.dossier_id == bindparam("dossier"), Hold.convention_id == bindparam("convention"))
+)
+_CONVENTION = select(Convention).where(Convention.id == bindparam("id"))
+_INSERT_KEY = insert(DataKey)
+_INSERT_DOSSIER = {
+    "sqlite": sqlite.insert(Dossier).on_conflict_do_nothing(index_elements=["plie_id", "lookup"]).returning(Dossier.id),
+    "postgresql": postgresql.insert(Dossier)
+    .on_conflict_do_nothing(index_elements=["plie_id", "lookup"])
+    .returning(Dossier.id),
+}
+_UPDATE_DOSSIER = update(Dossier).where(Dossier.id == bindparam("the_id"))
+_UPDATE_KEY = update(DataKey).where(DataKey.id == bindparam("the_id"))
+_DELETE_KEY = delete(DataKey).where(DataKey.id == bindparam("the_id"))
+
+
+def _receive(
+    session: Session,
+    vault: Vault,
+    plie_id: int,
+    lookup: str,
+    kind: SheetKind,
+    content: Mapping[str, Any],
+    convention: Convention,
+    agency_id: int,
+    day: dt.date,
+    now: dt.datetime,
+) -> _Received:
+    """The PLIE's dossier of the sheet's job seeker, found by keyed hash or made with a key of its
+    own, its dates, schedule and counters moved by the sheet, each written once."""
+    hold_master_key(session)  # before the dossier's row: its key moves (liaison.db, « Lock order »)
+    connection = session.connection()
+    while True:
+        found = connection.execute(_DOSSIER_BY_LOOKUP, {"plie": plie_id, "lookup": lookup}).first()
+        if found is not None:
+            return _received_again(session, vault, found, kind, content, convention, agency_id, day, now)
+        made = _made(session, vault, plie_id, lookup, kind, content, convention, agency_id, day, now)
+        if made is not None:
+            return made
+        # made meanwhile by a concurrent request (PostgreSQL): found on the next turn
+
+
+def _moved(
+    session: Session,
+    dossier: _Received,
+    kind: SheetKind,
+    content: Mapping[str, Any],
+    convention: Convention | None,
+    day: dt.date,
+) -> tuple[dict[str, Any], Decision, list[str]]:
+    """What the sheet changes of ``dossier`` (its dates, its counters, its schedule): the columns
+    to write, the schedule, and the counters it moves (added by the caller once the row is written)."""
+    before = DossierFacts(dossier.integrated_on is not None, dossier.refusal_counted, dossier.exit_counted)
+    dates = after_sheet(
+        DossierDates(dossier.received_on, dossier.integrated_on, dossier.exit_on), kind.value, content, day
+    )
+    dossier.received_on, dossier.integrated_on, dossier.exit_on = dates.received_on, dates.integrated_on, dates.exit_on
+    moved, after = sheet_events(kind.value, content, before)
+    dossier.refusal_counted, dossier.exit_counted = after.refused, after.exited
+    holds = session.connection().execute(_HOLDS, {"dossier": dossier.id, "convention": dossier.convention_id})
+    decision = retention.decision_for(dossier, convention, list(holds), day)
+    columns = {
+        "convention_id": dossier.convention_id,
+        "received_on": dossier.received_on,
+        "integrated_on": dossier.integrated_on,
+        "exit_on": dossier.exit_on,
+        "refusal_counted": dossier.refusal_counted,
+        "exit_counted": dossier.exit_counted,
+        "active_until": decision.active_until,
+        "destroy_on": decision.destroy_on,
+        "rule": decision.rule.value,
+        "conflict": decision.conflict is not None,
+    }
+    return columns, decision, moved
+
+
+def _made(
+    session: Session,
+    vault: Vault,
+    plie_id: int,
+    lookup: str,
+    kind: SheetKind,
+    content: Mapping[str, Any],
+    convention: Convention,
+    agency_id: int,
+    day: dt.date,
+    now: dt.datetime,
+) -> _Received | None:
+    """A new dossier and its key, wrapped at once for the period of its schedule; None if a
+    concurrent request made this dossier first (its key is then taken back)."""
+    dossier = _Received(new_uuid(), now, convention.id, None, None, None, None, False, False)
+    columns, decision, moved = _moved(session, dossier, kind, content, convention, day)
+    key_row, dossier.key = vault.unsaved_data_key(session, DataKeyPurpose.DOSSIER, epoch_of(decision.destroy_on, day))
+    connection = session.connection()
+    connection.execute(_INSERT_KEY, _key_columns(key_row))
+    inserted = connection.execute(
+        _INSERT_DOSSIER[connection.dialect.name],
+        {
+            "id": dossier.id,
+            "plie_id": plie_id,
+            "lookup": lookup,
+            "data_key_id": key_row.id,
+            "created_at": now,
+            **columns,
+        },
+    ).first()
+    if inserted is None:
+        connection.execute(_DELETE_KEY, {"the_id": key_row.id})
+        return None
+    indicators.add(session, dossier.convention_id, agency_id, now, moved)
+    return dossier
+
+
+def _received_again(
+    session: Session,
+    vault: Vault,
+    found: Row[Any] | Any,
+    kind: SheetKind,
+    content: Mapping[str, Any],
+    convention: Convention,
+    agency_id: int,
+    day: dt.date,
+    now: dt.datetime,
+) -> _Received:
+    """A known dossier: its dates, counters and schedule updated in one statement, its key
+    re-wrapped only when its period changes."""
+    dossier = _Received(*found[: len(_DOSSIER_COLUMNS)])
+    if dossier.convention_id is None:
+        dossier.convention_id = convention.id
+    elif dossier.convention_id != convention.id:
+        convention = session.scalars(_CONVENTION, {"id": dossier.convention_id}).one()
+    columns, decision, moved = _moved(session, dossier, kind, content, convention, day)
+    connection = session.connection()
+    connection.execute(_UPDATE_DOSSIER, {"the_id": dossier.id, **columns})
+    indicators.add(session, dossier.convention_id, agency_id, now, moved)
+    key_id, purpose, wrapped, master_key_id, epoch = found[len(_DOSSIER_COLUMNS) :]
+    key_row = DataKey(id=key_id, purpose=purpose, wrapped=wrapped, master_key_id=master_key_id, epoch=epoch)
+    period = epoch_of(decision.destroy_on, day)
+    if key_row.epoch != period:
+        vault.move_to_period(session, key_row, period)
+        connection.execute(
+            _UPDATE_KEY,
+            {"the_id": key_id, "wrapped": key_row.wrapped, "master_key_id": key_row.master_key_id, "epoch": period},
+        )
+    dossier.key = vault.unwrap(key_row)
+    return dossier
+
+
+def _key_columns(row: DataKey) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "purpose": row.purpose,
+        "wrapped": row.wrapped,
+        "master_key_id": row.master_key_id,
+        "epoch": row.epoch,
+        "created_at": utcnow(),
+    }
 
 
 def _insert_terms(session: Session, index_key: bytes, sheet_id: str, content: Mapping[str, Any]) -> None:
@@ -151,24 +358,24 @@ def _insert_terms(session: Session, index_key: bytes, sheet_id: str, content: Ma
     session.connection().execute(_INSERT_TERMS, [{"term": term, "sheet_id": sheet_id} for term in terms])
 
 
-def _answer_orientations(session: Session, dossier: Dossier, fdl2: Mapping[str, Any], now: dt.datetime) -> None:
+_ANSWER_WAITING = (
+    update(Sheet)
+    .where(Sheet.dossier_id == bindparam("dossier"), Sheet.kind == SheetKind.FDL1, Sheet.answered_at.is_(None))
+    .values(answered_at=bindparam("now"), answer=bindparam("answer"))
+    .returning(Sheet.created_at, Sheet.sender_id)
+)
+
+
+def _answer_orientations(
+    session: Session, dossier_id: str, convention_id: int | None, fdl2: Mapping[str, Any], now: dt.datetime
+) -> None:
     """The first FDL2 about a person answers the orientations (FDL1) still waiting in their dossier
-    (and the convention's figures count how long each waited)."""
-    connection = session.connection()
-    waiting = connection.execute(  # locked (PostgreSQL) until the answer is written: counted once
-        select(Sheet.id, Sheet.created_at, Sheet.sender_id)
-        .where(Sheet.dossier_id == dossier.id, Sheet.kind == SheetKind.FDL1, Sheet.answered_at.is_(None))
-        .with_for_update()
-    ).all()
-    if not waiting:
-        return
-    connection.execute(
-        update(Sheet)
-        .where(Sheet.id.in_([row.id for row in waiting]))
-        .values(answered_at=now, answer=orientations.answer_of(fdl2))
+    (and the convention's figures count how long each waited). One conditional update: an
+    orientation is answered, and counted, once."""
+    answered = session.connection().execute(
+        _ANSWER_WAITING, {"dossier": dossier_id, "now": now, "answer": orientations.answer_of(fdl2)}
     )
-    answered = [(row.created_at, row.sender_id) for row in waiting]
-    indicators.orientations_answered(session, dossier.convention_id, answered, now)
+    indicators.orientations_answered(session, convention_id, [(row[0], row[1]) for row in answered], now)
 
 
 # What a sender reads for a code it may not send to, whether the code exists or not: the same words
@@ -179,15 +386,6 @@ NO_SUCH_RECIPIENT: Mapping[SheetKind, str] = {
 }
 
 
-def _recipient(session: Session, user: User, kind: SheetKind, code: str) -> Organisation | None:
-    """The organisation of this code if ``user`` may send ``kind`` to it today, else None: an
-    organisation beyond the sender's conventions and a code that does not exist look alike."""
-    recipient = organisation_by_code(session, code)
-    if recipient is None or not authnz.may_send(session, user, kind, recipient, today()):
-        return None
-    return recipient
-
-
 def authorise_sending(actor: Actor, kind: object = None) -> None:
     """Before reading a request's body: :class:`~liaison.authnz.Refused` unless the caller sends
     sheets, and of ``kind`` when it names a kind (anything else is the schema's to refuse)."""
@@ -196,24 +394,6 @@ def authorise_sending(actor: Actor, kind: object = None) -> None:
 
 
 _KINDS = frozenset(kind.value for kind in SheetKind)
-
-
-def _dossier_for(session: Session, vault: Vault, plie: Organisation, identifiant_pole_emploi: str) -> Dossier:
-    """The PLIE's dossier of this job seeker, found by keyed hash, or a new one with its own key."""
-    lookup = crypto.keyed_index(vault.index_key(session), f"{plie.code}|{identifiant_pole_emploi}")
-    parameters = {"plie": plie.id, "lookup": lookup}
-    hold_master_key(session)  # before the dossier's row: its key moves (liaison.db, « Lock order »)
-    dossier = session.scalars(_DOSSIER_BY_LOOKUP, parameters).first()
-    if dossier is not None:
-        return dossier
-    try:
-        with session.begin_nested():
-            key_row, _ = vault.new_data_key(session, DataKeyPurpose.DOSSIER)
-            dossier = Dossier(plie_id=plie.id, lookup=lookup, data_key=key_row)
-            session.add(dossier)
-        return dossier
-    except IntegrityError:  # created meanwhile by a concurrent request
-        return session.scalars(_DOSSIER_BY_LOOKUP, parameters).one()
 
 
 def _require_user(actor: Actor) -> User:

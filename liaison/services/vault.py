@@ -55,12 +55,19 @@ class Vault:
     ) -> tuple[DataKey, bytes]:
         """A fresh data key, stored wrapped (under the master key and, for a dossier's key, its
         retention ``period``'s secret too); returns its row and the key itself."""
+        row, key = self.unsaved_data_key(session, purpose, period)
+        session.add(row)
+        return row, key
+
+    def unsaved_data_key(
+        self, session: Session, purpose: DataKeyPurpose, period: str | None = None
+    ) -> tuple[DataKey, bytes]:
+        """As :meth:`new_data_key`, for a caller that inserts the row itself, in this transaction."""
         hold_master_key(session)  # first: a rotation then re-wraps this key, or has staged its own
         keyring = self.keyring
         key = crypto.new_key()
         row = DataKey(id=new_uuid(), purpose=purpose, master_key_id=keyring.current_id, wrapped=b"", epoch=period)
         row.wrapped = crypto.wrap_data_key(self._wrapping_key(keyring.current, period, create=True), key, row.id)
-        session.add(row)
         return row, key
 
     def unwrap(self, row: DataKey) -> bytes:
