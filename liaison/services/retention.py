@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from liaison.db import hold_master_key
 from liaison.epoch_keys import epoch_of
-from liaison.models import Convention, ConventionAgency, Dossier, Hold, Sheet
+from liaison.models import Convention, Dossier, Hold, Sheet
 from liaison.services.vault import Vault
 from retention.rules import Decision, Events, Parameters, Rule, decide, fse_control_end
 from retention.rules import Hold as HoldPeriod
-from retention.sheet_events import DossierDates, after_sheet
 
 PARIS = ZoneInfo("Europe/Paris")
 CHUNK = 500
@@ -137,33 +136,6 @@ def convention_in_force(terms: Iterable[ConventionTerm], day: dt.date) -> int | 
     ]
     chosen = max(in_force or candidates, key=lambda term: (term.starts_on or dt.date.min, term.id), default=None)
     return chosen.id if chosen is not None else None
-
-
-def convention_for(session: Session, plie_id: int, agency_id: int, day: dt.date) -> Convention | None:
-    """The convention binding this PLIE and this agency that a sheet of ``day`` belongs to
-    (:func:`convention_in_force`)."""
-    rows = session.execute(
-        select(Convention.id, Convention.starts_on, Convention.ends_on)
-        .join(ConventionAgency, ConventionAgency.convention_id == Convention.id)
-        .where(Convention.plie_id == plie_id, ConventionAgency.agency_id == agency_id)
-    )
-    chosen = convention_in_force((ConventionTerm(*row) for row in rows), day)
-    return session.get(Convention, chosen) if chosen is not None else None
-
-
-def record_sheet(
-    session: Session, vault: Vault, dossier: Dossier, sheet_kind: str, content: Mapping[str, Any], agency_id: int
-) -> None:
-    """A sheet of the dossier was received: its dates move, and so does its schedule."""
-    day = today()
-    if dossier.convention_id is None:
-        convention = convention_for(session, dossier.plie_id, agency_id, day)
-        dossier.convention_id = convention.id if convention else None
-    dates = after_sheet(
-        DossierDates(dossier.received_on, dossier.integrated_on, dossier.exit_on), sheet_kind, content, day
-    )
-    dossier.received_on, dossier.integrated_on, dossier.exit_on = dates.received_on, dates.integrated_on, dates.exit_on
-    reschedule(session, vault, [dossier], day)
 
 
 def _holds_by_dossier(session: Session, dossiers: Sequence[Dossier]) -> dict[str, list[Hold]]:

@@ -1,7 +1,7 @@
 """Dossiers for the retention tests.
 
 Sheets are sent through the service as the demo users send them (validated, sealed, scheduled by
-:func:`liaison.services.retention.record_sheet`). The tests that need thousands of due dossiers
+:func:`liaison.services.sheets.create_sheet`). The tests that need thousands of due dossiers
 write them in bulk with Core, as a benchmark would, each with a real data key wrapped under the
 master key and its period's secret, and real sealed sheets: only the schedule is written directly.
 """

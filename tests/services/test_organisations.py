@@ -21,7 +21,7 @@ from liaison.services.audit import Actor, verify_chain
 from liaison.services.conventions import ChangeSet, update_convention
 from liaison.services.demo import AGENCIES, CONVENTION, PLIE, install_demo
 from liaison.services.organisations import UNCHANGED, Conflict, Invalid
-from liaison.services.retention import ConventionTerm, convention_for, convention_in_force, today
+from liaison.services.retention import ConventionTerm, convention_in_force, today
 from liaison.services.vault import Vault
 from tests.conftest import ApiClient
 from tests.examples import fdl1, fdl2
@@ -591,24 +591,7 @@ class TestConventionInForce:
 
 
 class TestConventionFor:
-    """``convention_for`` reads the conventions binding a PLIE and an agency, and a sheet's dossier
-    takes the one in force on the day it arrives."""
-
-    def test_among_the_conventions_of_a_pair_the_one_in_force(self, session: Session) -> None:
-        aix, galice = plie(session, "PLIE-AIX"), agency(session, "13013")
-        agency(session, "13181")
-        convention(session, "PLIE-AIX-2021", starts_on=D(2021, 1, 1), ends_on=D(2023, 12, 31))
-        convention(session, "PLIE-AIX-2024", starts_on=D(2024, 1, 1), ends_on=D(2027, 12, 31))
-        convention(session, "PLIE-AIX-2019", starts_on=D(2019, 1, 1), ends_on=D(2020, 12, 31))
-        for day, expected in (
-            (D(2022, 5, 1), "PLIE-AIX-2021"),
-            (D(2025, 5, 1), "PLIE-AIX-2024"),
-            (D(2030, 1, 1), "PLIE-AIX-2024"),
-        ):
-            found = convention_for(session, aix.id, galice.id, day)
-            assert found is not None and found.code == expected, day
-        outsider = plie(session, "PLIE-MARSEILLE")
-        assert convention_for(session, outsider.id, galice.id, D(2025, 5, 1)) is None
+    """A sheet's dossier takes the convention of its PLIE and agency in force on the day it arrives."""
 
     def test_a_sheet_sent_today_belongs_to_the_convention_in_force_today(
         self, app: Flask, api: dict[str, ApiClient]
