@@ -389,6 +389,16 @@ class Sheet(Base):
         # (and a page number's rows skipped) is read in it, without sorting the rows of a date
         Index("ix_sheet_recipient_created", "recipient_id", "created_at", "id"),
         Index("ix_sheet_sender_created", "sender_id", "created_at", "id"),
+        # every page's menu counts the organisation's unopened sheets: the index holds those only
+        # (the dossier, to check it is active; ``read_at`` so that SQLite reads the index alone)
+        Index(
+            "ix_sheet_unread",
+            "recipient_id",
+            "read_at",
+            "dossier_id",
+            sqlite_where=text("read_at IS NULL"),
+            postgresql_where=text("read_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
