@@ -289,6 +289,10 @@ def may_send(session: Session, user: User, kind: SheetKind, recipient: Organisat
     return in_one_convention(session, plie, agency, day)
 
 
+_RECIPIENT_ATTRIBUTES = ("id", "code", "name", "kind")
+_CONVENTION_ATTRIBUTES = tuple(attribute.key for attribute in Convention.__mapper__.column_attrs)
+
+
 def _links_by_code(kind: SheetKind) -> Any:
     """The organisation of code ``:code`` with each convention in force on ``:day`` that binds it
     to the sender's organisation ``:sender`` as :func:`may_send` says for ``kind`` (the recipient
@@ -299,7 +303,10 @@ def _links_by_code(kind: SheetKind) -> Any:
         else (ConventionAgency.agency_id, Convention.plie_id)
     )
     return (
-        select(Organisation, Convention)
+        select(
+            *(getattr(Organisation, name) for name in _RECIPIENT_ATTRIBUTES),
+            *(getattr(Convention, name) for name in _CONVENTION_ATTRIBUTES),
+        )
         .select_from(Convention)
         .join(ConventionAgency, ConventionAgency.convention_id == Convention.id)
         .join(Organisation, Organisation.id == recipient_side)
@@ -315,11 +322,21 @@ def sending_links(
 ) -> list[tuple[Organisation, Convention]]:
     """:func:`may_send` for the organisation of ``code``, in one query that also gives the
     conventions through which ``user`` may send it ``kind`` on ``day``: none when it may not, or
-    when no organisation has this code (the two look alike)."""
+    when no organisation has this code (the two look alike). The rows are read as plain values
+    (the busiest path of the service): the objects are not attached to the session, to read only."""
     if SENDS.get(user.role) is not kind:
         return []
-    rows = session.execute(_LINKS_BY_CODE[kind], {"code": code, "sender": user.organisation_id, "day": day})
-    return [(row[0], row[1]) for row in rows]
+    rows = session.connection().execute(
+        _LINKS_BY_CODE[kind], {"code": code, "sender": user.organisation_id, "day": day}
+    )
+    split = len(_RECIPIENT_ATTRIBUTES)
+    return [
+        (
+            Organisation(**dict(zip(_RECIPIENT_ATTRIBUTES, row[:split], strict=True))),
+            Convention(**dict(zip(_CONVENTION_ATTRIBUTES, row[split:], strict=True))),
+        )
+        for row in rows
+    ]
 
 
 def why_not_send(user: User, kind: SheetKind) -> str:

@@ -196,7 +196,7 @@ def _insert(session: Session, news: Sequence[News], chosen: Mapping[tuple[int, K
         }
         for item in news
     ]
-    if rows:  # plain SQL: the query before it has flushed the session (the accounts are in)
+    if rows:  # plain SQL: the session was flushed before the query that found the accounts
         connection = session.connection()
         connection.execute(_INSERT_NEW[connection.dialect.name], rows)
     return len(rows)
@@ -231,7 +231,8 @@ def _sheet_handlers(session: Session, organisation_id: int) -> list[int]:
 def sheet_sent(session: Session, kind: SheetKind, sender: Organisation, recipient: Organisation) -> None:
     """A sheet arrived: its recipient organisation's sheet handlers are told (kind and sender only)."""
     facts = {"sheet_kind": kind.value, "sender": sender.name}
-    handlers = session.execute(_SHEET_HANDLERS, {"organisation": recipient.id}).all()
+    session.flush()  # then plain SQL (the busiest path): the accounts are in
+    handlers = session.connection().execute(_SHEET_HANDLERS, {"organisation": recipient.id}).all()
     news = [News(user_id, Kind.SHEET_RECEIVED, facts) for user_id, _ in handlers]
     chosen = {(user_id, Kind.SHEET_RECEIVED): mode for user_id, mode in handlers if mode is not None}
     _insert(session, news, chosen, utcnow())
