@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from liaison import authnz
@@ -45,7 +45,8 @@ def schedule(
     dossier of the PLIE (grouping them all to keep 500 rows took seconds at a million dossiers).
     The undated ones (a few: held or awaiting a decision) come last, when there is room."""
     scope = _scope(user)
-    groups = [*_schedule_groups(session, scope, Dossier.destroy_on.is_not(None), until, limit)]
+    last_day = _last_day_shown(session, scope, until, limit)
+    groups = [*_schedule_groups(session, scope, Dossier.destroy_on.is_not(None), last_day, limit)]
     if until is None and len(groups) < limit:
         groups += _schedule_groups(session, scope, Dossier.destroy_on.is_(None), None, limit - len(groups))
     conventions = _conventions_by_id(session, {convention_id for _, _, convention_id, _ in groups})
@@ -59,6 +60,24 @@ def schedule(
 
 
 ScheduleGroup = tuple[dt.date | None, str | None, int | None, int]  # date, rule, convention id, dossiers
+
+
+def _last_day_shown(session: Session, scope: ColumnElement[bool], until: dt.date | None, limit: int) -> dt.date | None:
+    """The ``limit``-th date on which dossiers are due (or the last one, or ``until`` if sooner):
+    the shown groups all fall on or before it, since each date holds one group at least.
+
+    The dates are found one after the other, each by one look in the index (the next date after the
+    previous one), so the count that follows reads the dossiers of the dates shown and no further:
+    PostgreSQL's parallel workers, given the whole PLIE, read several times the rows needed."""
+    dated = [scope, Dossier.destroy_on.is_not(None)]
+    if until is not None:
+        dated.append(Dossier.destroy_on <= until)
+    first = select(func.min(Dossier.destroy_on).label("day"), literal(1).label("rank")).where(*dated)
+    days = first.cte("days", recursive=True)
+    following = select(func.min(Dossier.destroy_on)).where(*dated, Dossier.destroy_on > days.c.day).scalar_subquery()
+    days = days.union_all(select(following, days.c.rank + 1).where(days.c.rank < limit, days.c.day.is_not(None)))
+    last: dt.date | None = session.scalar(select(func.max(days.c.day)))
+    return last if last is not None else until
 
 
 def _schedule_groups(
