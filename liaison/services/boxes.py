@@ -37,14 +37,15 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # A page number reaches this many rows back at most; next_page goes further. A page number reads
 # every row before its page (dates and ids, and each one's dossier: is it still active?), so its
-# cost grows with it (10,000 rows back, the bound of 0.8.1, took 0.1 to 2.3 s at a million
-# dossiers on a busy 2-CPU machine); a cursor costs the same at any depth.
+# cost grows with it (10,000 rows back, the bound of 0.8.1, took 0.2 to 0.8 s at a million
+# dossiers, SQLite and PostgreSQL, on a busy 2-CPU machine); a cursor costs the same at any depth.
 MAX_SKIP = 1_000
 # A search whose rarest word is held by at most this many sheets reads those sheets (by the blind
 # index) and sorts them; a search of common words walks the box newest first until its page is
-# full, the matches coming often. SQLite, without statistics, always chose the walk: a person's
-# name and first name walked a million-sheet box to find their two sheets (0.1 s at 200,000). Its
-# organisation is then compared as ``column + 0``, which no index holds, so that the blind index leads.
+# full, the matches coming often. SQLite, without statistics, always chose the walk: a search by a
+# person's name and first name read the whole box to find their one or two sheets (0.12 to 0.15 s
+# at 200,000 dossiers). The organisation is then compared as ``column + 0``, which no index holds,
+# so that the blind index leads.
 FEW_MATCHES = 2_000
 
 
