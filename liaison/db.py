@@ -13,9 +13,13 @@ was read, a read mark): at the first statement that writes or locks (``INSERT``,
 (:func:`hold_master_key`, :func:`serialise_audit_writers`), the reading transaction ends and a
 ``BEGIN IMMEDIATE`` one follows, which queues with the other writers and sees the latest rows.
 SQLite cannot promote a reader whose snapshot is stale (``SQLITE_BUSY_SNAPSHOT``); this way it
-never has to. What a page decided on its reads holds as it would under PostgreSQL's READ
-COMMITTED: each claim that must happen once is a conditional ``UPDATE`` (a download, an
-acknowledgement), which runs on the latest rows. PostgreSQL needs none of this: its readers never
+never has to. A page's reads come from one snapshot, taken at its first query; what it decides on
+them may be out of date by its first write (PostgreSQL's READ COMMITTED allows the same), so each
+claim that must happen once is a conditional ``UPDATE`` that runs on the latest rows (a download,
+an acknowledgement, a first reading), and a page that decides on rows it must see as they are now
+takes the write lock before reading them (:func:`take_write_lock`: a ProConnect sign-in). A
+result still being read when the promotion comes keeps the old snapshot open and the promotion
+fails at once: read every row before writing. PostgreSQL needs none of this: its readers never
 block its writers.
 
 Lock order
@@ -275,15 +279,20 @@ def hold_master_key(session: Session, rotation: bool = False) -> None:
     if session.get_bind().dialect.name != "postgresql":
         take_write_lock(session)
         return
-    transaction = session.get_transaction()
-    if not rotation and transaction is not None and session.info.get(_MASTER_KEY_HELD) is transaction:
+    if not rotation and _innermost(session) is not None and session.info.get(_MASTER_KEY_HELD) is _innermost(session):
         return  # held already in this transaction: no second round trip
     function = "pg_advisory_xact_lock" if rotation else "pg_advisory_xact_lock_shared"
     session.execute(text(f"SELECT {function}({_MASTER_KEY_LOCK})"))
-    session.info[_MASTER_KEY_HELD] = session.get_transaction()
+    session.info[_MASTER_KEY_HELD] = _innermost(session)
 
 
-_MASTER_KEY_HELD = "liaison.master_key_held"  # in Session.info: the transaction that holds it
+# In Session.info: the (innermost) transaction that took the master-key lock. A lock taken in a
+# SAVEPOINT rolled back is released: the transaction around it is another, which takes it again.
+_MASTER_KEY_HELD = "liaison.master_key_held"
+
+
+def _innermost(session: Session) -> Any:
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 def init_app(app: Flask, engine: Engine) -> None:

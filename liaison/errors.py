@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import traceback
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from liaison.authnz import Hidden, Refused
@@ -105,6 +105,9 @@ def init_app(app: Flask) -> None:
         # The type and the stack, not the message: a message may quote the input.
         stack = "".join(traceback.format_tb(error.__traceback__))
         log.error("unhandled %s on %s %s\n%s", type(error).__name__, request.method, request.url_rule, stack)
+        failed = g.get("db_session")
+        if failed is not None:
+            failed.rollback()  # the page's menu reads the database: not through the failed transaction
         if is_api_request():
             return error_response(500)
         return render_template("error.html", status=500), 500

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from liaison import authnz, crypto
+from liaison.costly import Busy
 from liaison.models import (
     Convention,
     ConventionAgency,
@@ -195,7 +196,10 @@ def authenticate_password(session: Session, login: str, password: str, hasher: P
     if not verified or user is None or not user.active:
         return None
     if stored and hasher.check_needs_rehash(stored):
-        user.password_hash = hasher.hash(password)
+        try:
+            user.password_hash = hasher.hash(password)
+        except Busy:  # the password is right: signed in all the same, rehashed at a quieter sign-in
+            pass
     user.last_login_at = utcnow()
     return user
 

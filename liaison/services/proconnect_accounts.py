@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from liaison.db import take_write_lock
 from liaison.enums import ProConnectRefusal
 from liaison.models import Organisation, OrganisationKind, User, utcnow
 from liaison.proconnect_claims import AgentClaims, organisation_agrees
@@ -44,8 +45,11 @@ def account_for(
 ) -> User | Refused:
     """The account this ProConnect sign-in opens (bound now if it is its first), or why none."""
     now = now or utcnow()
+    take_write_lock(session)  # SQLite: the latest rows, and one binding at a time
     bound = session.scalars(
-        select(User).where(User.proconnect_idp_id == claims.idp_id, User.proconnect_sub == claims.sub)
+        select(User)
+        .where(User.proconnect_idp_id == claims.idp_id, User.proconnect_sub == claims.sub)
+        .execution_options(populate_existing=True)  # as the database has it now, not as the request began
     ).first()
     found = _bound_account(bound, claims) if bound is not None else _first_sign_in(session, claims, now)
     if isinstance(found, Refused):  # traced as the account's, when one was found: its RGC sees the attempt
@@ -75,7 +79,14 @@ def _bound_account(user: User, claims: AgentClaims) -> User | Refused:
 
 
 def _first_sign_in(session: Session, claims: AgentClaims, now: dt.datetime) -> User | Refused:
-    candidates = list(session.scalars(select(User).where(func.lower(User.email) == claims.email).order_by(User.id)))
+    candidates = list(
+        session.scalars(
+            select(User)
+            .where(func.lower(User.email) == claims.email)
+            .order_by(User.id)
+            .execution_options(populate_existing=True)
+        )
+    )
     if not candidates:
         return Refused(ProConnectRefusal.UNKNOWN_EMAIL)
     active = [user for user in candidates if user.active]

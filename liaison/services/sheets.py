@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import Row, bindparam, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from liaison import authnz, crypto, orientations
 from liaison.authnz import SENDS, Hidden, Permission, Refused
@@ -466,9 +467,20 @@ def read_sheet(session: Session, vault: Vault, actor: Actor, sheet_id: str) -> O
     sheet = visible_sheet(session, user, sheet_id)
     content = open_sheet_content(vault, sheet)
     if sheet.recipient_id == user.organisation_id and sheet.read_at is None:
-        sheet.read_at = utcnow()
+        _mark_read(session, sheet)
     record(session, "sheet.read", actor, sheet_id=sheet.id)
     return OpenedSheet(sheet, content)
+
+
+def _mark_read(session: Session, sheet: Sheet) -> None:
+    """The first reading's date, by one conditional update: two first readings at once keep the
+    first, and a sheet destroyed since the page read it is left as it is (it is gone)."""
+    now = utcnow()
+    marked = session.connection().execute(
+        update(Sheet).where(Sheet.id == sheet.id, Sheet.read_at.is_(None)).values(read_at=now)
+    )
+    if marked.rowcount:
+        set_committed_value(sheet, "read_at", now)
 
 
 def acknowledge(session: Session, actor: Actor, sheet_id: str) -> Sheet:

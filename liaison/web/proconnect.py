@@ -79,6 +79,7 @@ def callback() -> BaseResponse | tuple[str, int]:
     target = local_path(session.get(NEXT))
     if "error" in request.args and "code" not in request.args:
         return _error_sent_back(db, actor)
+    db.commit()  # no transaction open during the exchange with ProConnect: the account is read after it
     try:
         claims, id_token = proconnect.complete_sign_in()
     except ProConnectFailed as failed:

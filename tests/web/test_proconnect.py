@@ -19,7 +19,8 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from liaison import create_app, db, proconnect
@@ -28,6 +29,7 @@ from liaison.models import AuditEntry, Organisation, User, WebSession, utcnow
 from liaison.services import accounts, directory
 from liaison.services.audit import Actor
 from liaison.services.demo import DemoAccount
+from tests.instruments import WAIT, holding, in_thread
 from tests.oidc_provider import Identity, OpenIDProvider
 from tests.web import page, post_form, sign_in
 
@@ -378,6 +380,35 @@ class TestAccountsStayTheRgcs:
         with db.session_scope(engine) as session:
             accounts.disable_account(session, Actor(None, "test"), "demo.referent")
         assert proconnect_sign_in(app.test_client(), openid_provider, agent("demo.referent")).status_code == 403
+
+    def test_an_account_disabled_while_proconnect_answers_is_refused(
+        self,
+        app: Flask,
+        engine: Engine,
+        demo: dict[str, DemoAccount],
+        openid_provider: OpenIDProvider,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """The browser's session is read as the request begins; the account is read again after the
+        exchange with ProConnect, as the database has it then."""
+        client = app.test_client()
+        assert sign_in(client, "demo.referent", demo["demo.referent"].password).status_code == 302
+        openid_provider.identity = agent("demo.referent")
+        back = local(at_provider(to_provider(client, "/connexion/proconnect?reconnexion=oui")))
+
+        with (
+            holding(monkeypatch, proconnect, "complete_sign_in") as held,
+            in_thread(lambda: client.get(back)) as (thread, outcome),
+        ):
+            held.wait_inside()
+            with Session(engine) as session, session.begin():  # the RGC disables the account meanwhile
+                session.execute(update(User).where(User.login == "demo.referent").values(active=False))
+            held.go_on.set()
+            thread.join(WAIT)
+
+        assert outcome.error is None
+        assert outcome.value.status_code == 403
+        assert signed_in_as(client) is None
 
     def test_an_account_bound_to_another_identity_is_refused(self, app: Flask, openid_provider: OpenIDProvider) -> None:
         proconnect_sign_in(app.test_client(), openid_provider, agent("demo.referent"))

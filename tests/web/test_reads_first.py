@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from liaison import db
 from liaison.api import views as api_views
 from liaison.models import AuditEntry, Organisation
-from liaison.services import audit
+from liaison.services import audit, sheets
 from liaison.services.audit import Actor
 from liaison.web import views as web_views
 from tests.instruments import WAIT, holding, in_thread
@@ -69,6 +69,29 @@ class TestPagesHoldNoLockWhileTheyRead:
         ):
             held.wait_inside()
             write_and_commit(str(engine.url.render_as_string(hide_password=False)))
+            held.go_on.set()
+            thread.join(WAIT)
+
+        assert outcome.error is None and outcome.value.status_code == 200
+
+
+class TestAPageMeetingAWriter:
+    def test_a_sheet_destroyed_while_its_first_reading_is_shown_is_no_error(
+        self, signed_in: SignedIn, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The recipient opens an unread sheet; a purge destroys it before the page marks it read:
+        the page shows what it read (the mark, a conditional update, finds nothing to mark)."""
+        sheet_id = orient(signed_in("demo.referent"), "Benali")
+        coach = signed_in("demo.accompagnateur")
+
+        with (
+            holding(monkeypatch, sheets, "record") as held,
+            in_thread(lambda: coach.get(f"/fiches/detail/{sheet_id}")) as (thread, outcome),
+        ):
+            held.wait_inside()
+            with db.session_scope(engine) as purge:  # what a purge's batch does to the sheet's rows
+                purge.execute(text("DELETE FROM sheet_term WHERE sheet_id = :s"), {"s": sheet_id})
+                purge.execute(text("DELETE FROM sheet WHERE id = :s"), {"s": sheet_id})
             held.go_on.set()
             thread.join(WAIT)
 

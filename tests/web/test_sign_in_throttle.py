@@ -7,6 +7,8 @@ import re
 import threading
 from dataclasses import replace
 
+import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select, update
@@ -16,7 +18,8 @@ from werkzeug.test import TestResponse
 from liaison import create_app
 from liaison.backoff import SIGN_IN_ACCOUNT, SIGN_IN_ADDRESS
 from liaison.config import Config
-from liaison.models import AuditEntry, Throttle, utcnow
+from liaison.costly import Busy
+from liaison.models import AuditEntry, Throttle, User, utcnow
 from liaison.services.demo import DemoAccount
 from liaison.web.views import LOGIN_FAILED
 from tests.web import csrf_token, page, sign_in, sign_out, without_csrf
@@ -290,3 +293,25 @@ class TestBusy:
             assert sign_in(client, "demo.referent", demo["demo.referent"].password).status_code == 302
         finally:
             engine.dispose()
+
+    def test_a_right_password_due_for_a_rehash_signs_in_when_no_slot_is_free_for_it(
+        self, app: Flask, demo: dict[str, DemoAccount], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The rehash of a hash made at an older cost is left for a quieter sign-in: the password
+        was checked, so the answer is the password's."""
+        engine = app.extensions["liaison.engine"]
+        password = demo["demo.referent"].password
+        older = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1).hash(password)
+        with Session(engine) as session, session.begin():
+            session.execute(update(User).where(User.login == "demo.referent").values(password_hash=older))
+
+        def no_slot(*_args: object, **_kwargs: object) -> str:
+            raise Busy(retry_after=1)  # the costly gate full at the moment of the rehash
+
+        monkeypatch.setattr(app.extensions["liaison.hasher"], "hash", no_slot)
+        client = app.test_client()
+
+        assert sign_in(client, "demo.referent", WRONG).status_code == 401
+        assert sign_in(client, "demo.referent", password).status_code == 302
+        with Session(engine) as session:
+            assert session.scalar(select(User.password_hash).where(User.login == "demo.referent")) == older
