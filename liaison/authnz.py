@@ -261,32 +261,11 @@ def in_force(day: Any) -> ColumnElement[bool]:
     )
 
 
-_CONVENTION_LINK = (
-    select(ConventionAgency.agency_id)
-    .join(Convention, Convention.id == ConventionAgency.convention_id)
-    .where(
-        Convention.plie_id == bindparam("plie"),
-        ConventionAgency.agency_id == bindparam("agency"),
-        in_force(bindparam("day")),
-    )
-    .limit(1)
-)  # built once: on the hot path, building a statement costs more than running it
-
-
-def in_one_convention(session: Session, plie: Organisation, agency: Organisation, day: dt.date) -> bool:
-    """Whether a convention in force on ``day`` binds this PLIE and this agency."""
-    found = session.connection().execute(_CONVENTION_LINK, {"plie": plie.id, "agency": agency.id, "day": day})
-    return found.first() is not None
-
-
 def may_send(session: Session, user: User, kind: SheetKind, recipient: Organisation, day: dt.date) -> bool:
     """An agency's référent sends FDL1 to its PLIE; a PLIE's accompagnateur sends FDL2 to an
     agency of its convention; nobody else sends anything. The convention must be in force on
     ``day``: before it starts and after it ends, it binds nobody to exchange."""
-    if SENDS.get(user.role) is not kind:
-        return False
-    plie, agency = (recipient, user.organisation) if kind is SheetKind.FDL1 else (user.organisation, recipient)
-    return in_one_convention(session, plie, agency, day)
+    return any(found.id == recipient.id for found, _ in sending_links(session, user, kind, recipient.code, day))
 
 
 _RECIPIENT_ATTRIBUTES = ("id", "code", "name", "kind")

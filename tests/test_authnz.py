@@ -33,7 +33,6 @@ from liaison.authnz import (
     figures_reach,
     has,
     in_force,
-    in_one_convention,
     managed_organisation,
     may_act_on,
     may_grant,
@@ -50,6 +49,7 @@ from liaison.authnz import (
     require,
     require_or_hide,
     require_sender,
+    sending_links,
     why_not_send,
 )
 from liaison.enums import BilanSide, DisabledReason
@@ -606,9 +606,22 @@ CONVENTIONS = [
 def session() -> Iterator[Session]:
     engine = create_engine("sqlite://")
     tables = Base.metadata.tables
-    Base.metadata.create_all(engine, tables=[tables["convention"], tables["convention_agency"], tables["dossier"]])
+    Base.metadata.create_all(
+        engine,
+        tables=[tables["organisation"], tables["convention"], tables["convention_agency"], tables["dossier"]],
+    )
     SCOPED.metadata.create_all(engine)
     with Session(engine) as session:
+        for organisation in (PLIE, OTHER_PLIE, AGENCY, OTHER_AGENCY):
+            session.execute(
+                tables["organisation"].insert(),
+                {
+                    "id": organisation.id,
+                    "code": organisation.code,
+                    "name": organisation.name,
+                    "kind": organisation.kind,
+                },
+            )
         for number, (code, plie_id, agencies, starts_on, ends_on) in enumerate(CONVENTIONS, start=1):
             session.execute(
                 tables["convention"].insert(),
@@ -696,30 +709,6 @@ class TestInForce:
         assert set(session.scalars(query)) == expected
 
 
-class TestInOneConvention:
-    """A PLIE and an agency exchange while a convention of that PLIE, binding that agency, is in force."""
-
-    @pytest.mark.parametrize(
-        ("plie", "agency", "day", "expected"),
-        [
-            pytest.param(PLIE, AGENCY, D(2026, 6, 15), True, id="bound"),
-            pytest.param(PLIE, AGENCY, D(2026, 1, 1), True, id="the-first-day"),
-            pytest.param(PLIE, AGENCY, D(2026, 12, 31), True, id="the-last-day"),
-            pytest.param(PLIE, AGENCY, D(2025, 12, 31), False, id="the-day-before"),
-            pytest.param(PLIE, AGENCY, D(2027, 1, 1), False, id="the-day-after"),
-            pytest.param(PLIE, OTHER_AGENCY, D(2024, 6, 15), True, id="a-past-convention-in-its-time"),
-            pytest.param(PLIE, OTHER_AGENCY, D(2026, 6, 15), False, id="a-past-convention-ended"),
-            pytest.param(OTHER_PLIE, OTHER_AGENCY, D(2026, 6, 15), True, id="another-plies-convention"),
-            pytest.param(OTHER_PLIE, AGENCY, D(2026, 6, 15), False, id="an-agency-of-another-plie"),
-            pytest.param(AGENCY, PLIE, D(2026, 6, 15), False, id="sides-swapped"),
-        ],
-    )
-    def test_in_one_convention(
-        self, session: Session, plie: Organisation, agency: Organisation, day: dt.date, expected: bool
-    ) -> None:
-        assert in_one_convention(session, plie, agency, day) is expected
-
-
 SENDERS = {
     "referent": REFERENT_OF_AGENCY,
     "referent-of-other-agency": person(REFERENT, OTHER_AGENCY, user_id=41),
@@ -729,6 +718,40 @@ SENDERS = {
     "rgc-of-agency": RGC_OF_AGENCY,
 }
 MID_2026 = D(2026, 6, 15)
+
+
+class TestSendingLinks:
+    """The conventions through which a sender may send a kind of sheet to the organisation of a
+    code: those in force on the day that bind the sender's structure and that organisation, each on
+    its side (the PLIE of an FDL1, the agency of an FDL2); none for a code nobody has."""
+
+    @pytest.mark.parametrize(
+        ("sender", "kind", "code", "day", "expected"),
+        [
+            pytest.param("referent", FDL1, PLIE.code, MID_2026, {"AIX-2026"}, id="bound"),
+            pytest.param("referent", FDL1, PLIE.code, D(2026, 1, 1), {"AIX-2026"}, id="the-first-day"),
+            pytest.param("referent", FDL1, PLIE.code, D(2026, 12, 31), {"AIX-2026"}, id="the-last-day"),
+            pytest.param("referent", FDL1, PLIE.code, D(2025, 12, 31), set(), id="the-day-before"),
+            pytest.param("referent", FDL1, PLIE.code, D(2027, 1, 1), set(), id="the-day-after"),
+            pytest.param(
+                "referent-of-other-agency", FDL1, PLIE.code, D(2024, 6, 15), {"AIX-2024"}, id="past-in-its-time"
+            ),
+            pytest.param("referent-of-other-agency", FDL1, PLIE.code, MID_2026, set(), id="a-past-convention-ended"),
+            pytest.param("referent-of-other-agency", FDL1, OTHER_PLIE.code, MID_2026, {"MARSEILLE-2026"}, id="other"),
+            pytest.param("referent", FDL1, OTHER_PLIE.code, MID_2026, set(), id="another-plie"),
+            pytest.param("referent", FDL1, AGENCY.code, MID_2026, set(), id="sides-swapped"),
+            pytest.param("accompagnateur", FDL2, AGENCY.code, MID_2026, {"AIX-2026"}, id="an-agency-of-its-plie"),
+            pytest.param("accompagnateur", FDL2, OTHER_AGENCY.code, MID_2026, set(), id="an-agency-outside"),
+            pytest.param("accompagnateur", FDL2, "NO-SUCH-CODE", MID_2026, set(), id="a-code-nobody-has"),
+            pytest.param("accompagnateur", FDL1, AGENCY.code, MID_2026, set(), id="a-kind-it-does-not-send"),
+        ],
+    )
+    def test_sending_links(
+        self, session: Session, sender: str, kind: SheetKind, code: str, day: dt.date, expected: set[str]
+    ) -> None:
+        links = sending_links(session, SENDERS[sender], kind, code, day)
+        assert {convention.code for _, convention in links} == expected
+        assert {recipient.code for recipient, _ in links} <= {code}
 
 
 class TestMaySend:

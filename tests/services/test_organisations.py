@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from liaison import authnz
-from liaison.models import AuditEntry, Convention, Dossier, Organisation, OrganisationKind, Role
+from liaison.models import AuditEntry, Convention, Dossier, Organisation, OrganisationKind, Role, SheetKind, User
 from liaison.services import accounts, directory, organisations
 from liaison.services.audit import Actor, verify_chain
 from liaison.services.conventions import ChangeSet, update_convention
@@ -370,9 +370,9 @@ class TestAddConvention:
         gardanne = directory.organisation_by_code(session, "13013")
         assert gardanne is not None
         assert [partner.code for partner in directory.partners(session, gardanne)] == ["PLIE-AIX", "PLIE-MARSEILLE"]
+        referent = User(login="referent.gardanne", organisation_id=gardanne.id, role=Role.REFERENT)  # not saved
         for code in ("PLIE-AIX", "PLIE-MARSEILLE"):
-            found = directory.organisation_by_code(session, code)
-            assert found is not None and authnz.in_one_convention(session, found, gardanne, D(2026, 6, 1))
+            assert authnz.sending_links(session, referent, SheetKind.FDL1, code, D(2026, 6, 1))
 
     def test_a_convention_of_one_day_is_allowed(self, session: Session) -> None:
         assert convention(session, starts_on=D(2024, 1, 1), ends_on=D(2024, 1, 1)).created
