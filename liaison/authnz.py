@@ -283,8 +283,8 @@ def _links_by_code(kind: SheetKind) -> Any:
     )
     return (
         select(
-            *(getattr(Organisation, name) for name in _RECIPIENT_ATTRIBUTES),
-            *(getattr(Convention, name) for name in _CONVENTION_ATTRIBUTES),
+            *(getattr(Organisation, name).label(f"recipient_{name}") for name in _RECIPIENT_ATTRIBUTES),
+            *(getattr(Convention, name).label(f"convention_{name}") for name in _CONVENTION_ATTRIBUTES),
         )
         .select_from(Convention)
         .join(ConventionAgency, ConventionAgency.convention_id == Convention.id)
@@ -293,7 +293,8 @@ def _links_by_code(kind: SheetKind) -> Any:
     )
 
 
-_LINKS_BY_CODE = {kind: _links_by_code(kind) for kind in SheetKind}  # built once: the hot path
+# Built at first use and kept: on the hot path, building a statement costs more than running it.
+_LINKS_BY_CODE: dict[SheetKind, Any] = {}
 
 
 def sending_links(
@@ -305,14 +306,15 @@ def sending_links(
     (the busiest path of the service): the objects are not attached to the session, to read only."""
     if SENDS.get(user.role) is not kind:
         return []
+    if kind not in _LINKS_BY_CODE:
+        _LINKS_BY_CODE[kind] = _links_by_code(kind)
     rows = session.connection().execute(
         _LINKS_BY_CODE[kind], {"code": code, "sender": user.organisation_id, "day": day}
     )
-    split = len(_RECIPIENT_ATTRIBUTES)
     return [
         (
-            Organisation(**dict(zip(_RECIPIENT_ATTRIBUTES, row[:split], strict=True))),
-            Convention(**dict(zip(_CONVENTION_ATTRIBUTES, row[split:], strict=True))),
+            Organisation(**{name: row._mapping[f"recipient_{name}"] for name in _RECIPIENT_ATTRIBUTES}),
+            Convention(**{name: row._mapping[f"convention_{name}"] for name in _CONVENTION_ATTRIBUTES}),
         )
         for row in rows
     ]
