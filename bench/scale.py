@@ -67,7 +67,7 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bench.purge_throughput import DEFAULT_POSTGRESQL_URL, POSTGRESQL_URL_VARIABLE, bench_config, seed
+from bench.purge_throughput import DEFAULT_POSTGRESQL_URL, POSTGRESQL_URL_VARIABLE, bench_config, seconds, seed
 from liaison import create_app, crypto, db
 from liaison.config import Config, normalise_database_url
 from liaison.models import Dossier, Organisation, Sheet, SheetKind
@@ -718,13 +718,6 @@ def positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"a whole number of at least 1 is expected (got {value})")
-    return number
-
-
-def seconds(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"a positive number of seconds is expected (got {value})")
     return number
 
 

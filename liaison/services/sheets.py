@@ -128,7 +128,8 @@ def create_sheet(
     index_key = vault.index_key(session)
     plie_code = recipient.code if kind is SheetKind.FDL1 else user.organisation.code
     lookup = crypto.keyed_index(index_key, f"{plie_code}|{sheet['demandeur']['identifiant_pole_emploi']}")
-    dossier = _receive(session, vault, plie_id, lookup, kind, content, convention, agency_id, day, now)
+    arrival = _Arrival(kind, content, convention, agency_id, day, now)
+    dossier = _receive(session, vault, plie_id, lookup, arrival)
     sheet_id = new_uuid()
     connection = session.connection()  # plain SQL: nothing to track
     connection.execute(
@@ -159,6 +160,19 @@ def _convention_of(links: list[tuple[Organisation, Convention]], day: dt.date) -
     by_id = {convention.id: convention for _, convention in links}
     terms = (retention.ConventionTerm(c.id, c.starts_on, c.ends_on) for c in by_id.values())
     return by_id[retention.convention_in_force(terms, day) or next(iter(by_id))]
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """A sheet arriving in its dossier: its kind and content, the convention and agency it comes
+    through, the day (French calendar) and the moment."""
+
+    kind: SheetKind
+    content: Mapping[str, Any]
+    convention: Convention
+    agency_id: int
+    day: dt.date
+    now: dt.datetime
 
 
 @dataclass
@@ -210,18 +224,7 @@ _UPDATE_KEY = update(DataKey).where(DataKey.id == bindparam("the_id"))
 _DELETE_KEY = delete(DataKey).where(DataKey.id == bindparam("the_id"))
 
 
-def _receive(
-    session: Session,
-    vault: Vault,
-    plie_id: int,
-    lookup: str,
-    kind: SheetKind,
-    content: Mapping[str, Any],
-    convention: Convention,
-    agency_id: int,
-    day: dt.date,
-    now: dt.datetime,
-) -> _Received:
+def _receive(session: Session, vault: Vault, plie_id: int, lookup: str, arrival: _Arrival) -> _Received:
     """The PLIE's dossier of the sheet's job seeker, found by keyed hash or made with a key of its
     own, its dates, schedule and counters moved by the sheet, each written once."""
     hold_master_key(session)  # before the dossier's row: its key moves (liaison.db, « Lock order »)
@@ -229,29 +232,23 @@ def _receive(
     while True:
         found = connection.execute(_DOSSIER_BY_LOOKUP, {"plie": plie_id, "lookup": lookup}).first()
         if found is not None:
-            return _received_again(session, vault, found, kind, content, convention, agency_id, day, now)
-        made = _made(session, vault, plie_id, lookup, kind, content, convention, agency_id, day, now)
+            return _received_again(session, vault, found, arrival)
+        made = _made(session, vault, plie_id, lookup, arrival)
         if made is not None:
             return made
         # made meanwhile by a concurrent request (PostgreSQL): found on the next turn
 
 
 def _moved(
-    session: Session,
-    dossier: _Received,
-    kind: SheetKind,
-    content: Mapping[str, Any],
-    convention: Convention | None,
-    day: dt.date,
+    session: Session, dossier: _Received, arrival: _Arrival, convention: Convention
 ) -> tuple[dict[str, Any], Decision, list[str]]:
     """What the sheet changes of ``dossier`` (its dates, its counters, its schedule): the columns
     to write, the schedule, and the counters it moves (added by the caller once the row is written)."""
     before = DossierFacts(dossier.integrated_on is not None, dossier.refusal_counted, dossier.exit_counted)
-    dates = after_sheet(
-        DossierDates(dossier.received_on, dossier.integrated_on, dossier.exit_on), kind.value, content, day
-    )
+    kind, content, day = arrival.kind.value, arrival.content, arrival.day
+    dates = after_sheet(DossierDates(dossier.received_on, dossier.integrated_on, dossier.exit_on), kind, content, day)
     dossier.received_on, dossier.integrated_on, dossier.exit_on = dates.received_on, dates.integrated_on, dates.exit_on
-    moved, after = sheet_events(kind.value, content, before)
+    moved, after = sheet_events(kind, content, before)
     dossier.refusal_counted, dossier.exit_counted = after.refused, after.exited
     holds = session.connection().execute(_HOLDS, {"dossier": dossier.id, "convention": dossier.convention_id})
     decision = retention.decision_for(dossier, convention, list(holds), day)
@@ -270,23 +267,14 @@ def _moved(
     return columns, decision, moved
 
 
-def _made(
-    session: Session,
-    vault: Vault,
-    plie_id: int,
-    lookup: str,
-    kind: SheetKind,
-    content: Mapping[str, Any],
-    convention: Convention,
-    agency_id: int,
-    day: dt.date,
-    now: dt.datetime,
-) -> _Received | None:
+def _made(session: Session, vault: Vault, plie_id: int, lookup: str, arrival: _Arrival) -> _Received | None:
     """A new dossier and its key, wrapped at once for the period of its schedule; None if a
     concurrent request made this dossier first (its key is then taken back)."""
-    dossier = _Received(new_uuid(), now, convention.id, None, None, None, None, False, False)
-    columns, decision, moved = _moved(session, dossier, kind, content, convention, day)
-    key_row, dossier.key = vault.unsaved_data_key(session, DataKeyPurpose.DOSSIER, epoch_of(decision.destroy_on, day))
+    now = arrival.now
+    dossier = _Received(new_uuid(), now, arrival.convention.id, None, None, None, None, False, False)
+    columns, decision, moved = _moved(session, dossier, arrival, arrival.convention)
+    period = epoch_of(decision.destroy_on, arrival.day)
+    key_row, dossier.key = vault.unsaved_data_key(session, DataKeyPurpose.DOSSIER, period)
     connection = session.connection()
     connection.execute(_INSERT_KEY, _key_columns(key_row))
     inserted = connection.execute(
@@ -303,35 +291,26 @@ def _made(
     if inserted is None:
         connection.execute(_DELETE_KEY, {"the_id": key_row.id})
         return None
-    indicators.add(session, dossier.convention_id, agency_id, now, moved)
+    indicators.add(session, dossier.convention_id, arrival.agency_id, now, moved)
     return dossier
 
 
-def _received_again(
-    session: Session,
-    vault: Vault,
-    found: Row[Any] | Any,
-    kind: SheetKind,
-    content: Mapping[str, Any],
-    convention: Convention,
-    agency_id: int,
-    day: dt.date,
-    now: dt.datetime,
-) -> _Received:
+def _received_again(session: Session, vault: Vault, found: Row[Any] | Any, arrival: _Arrival) -> _Received:
     """A known dossier: its dates, counters and schedule updated in one statement, its key
     re-wrapped only when its period changes."""
     dossier = _Received(*found[: len(_DOSSIER_COLUMNS)])
+    convention = arrival.convention
     if dossier.convention_id is None:
         dossier.convention_id = convention.id
     elif dossier.convention_id != convention.id:
         convention = session.scalars(_CONVENTION, {"id": dossier.convention_id}).one()
-    columns, decision, moved = _moved(session, dossier, kind, content, convention, day)
+    columns, decision, moved = _moved(session, dossier, arrival, convention)
     connection = session.connection()
     connection.execute(_UPDATE_DOSSIER, {"the_id": dossier.id, **columns})
-    indicators.add(session, dossier.convention_id, agency_id, now, moved)
+    indicators.add(session, dossier.convention_id, arrival.agency_id, arrival.now, moved)
     key_id, purpose, wrapped, master_key_id, epoch = found[len(_DOSSIER_COLUMNS) :]
     key_row = DataKey(id=key_id, purpose=purpose, wrapped=wrapped, master_key_id=master_key_id, epoch=epoch)
-    period = epoch_of(decision.destroy_on, day)
+    period = epoch_of(decision.destroy_on, arrival.day)
     if key_row.epoch != period:
         vault.move_to_period(session, key_row, period)
         connection.execute(
