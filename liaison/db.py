@@ -119,12 +119,13 @@ def make_engine(database_url: str, sqlite_busy_seconds: float = 30) -> Engine:
 
 _READS_FIRST = "liaison_reads_first"
 _READING = "liaison_reading"  # in Connection.info: this transaction has only read so far
-_WRITING_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+# A SAVEPOINT too: what it guards is a write, and the promotion must not commit it half-way.
+_WRITING_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
 
 
 def _writes_or_locks(statement: str, context: Any) -> bool:
     """The statement writes, or is a ``SELECT … FOR UPDATE`` (which SQLite's SQL leaves out)."""
-    if statement.lstrip()[:7].upper().startswith(_WRITING_VERBS):
+    if statement.lstrip()[:9].upper().startswith(_WRITING_VERBS):
         return True
     compiled = getattr(context, "compiled", None)
     return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None

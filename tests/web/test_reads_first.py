@@ -148,3 +148,17 @@ class TestWhatAReadingTransactionWrites:
             reading.rollback()
             reading.close()
         assert locked == "Renommé"
+
+    def test_a_savepoint_it_opens_keeps_what_it_guards(self, app: Flask, engine: Engine, demo: dict[str, Any]) -> None:
+        with app.app_context():
+            reading = self.reading_session(engine)
+            self.commit_elsewhere(engine)
+
+            with reading.begin_nested():
+                reading.execute(text("UPDATE organisation SET name = 'Renommé' WHERE code = 'PLIE-PAYS-AIX'"))
+            reading.commit()
+            reading.close()
+
+            with db.read_scope(engine) as session:
+                name = session.scalar(text("SELECT name FROM organisation WHERE code = 'PLIE-PAYS-AIX'"))
+        assert name == "Renommé"
