@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.arguments import positive
 from liaison import archives, crypto
 from liaison.archives import ArchiveRefused, ReadLimits, axcrypt, read_archive
 from liaison.archives.sevenzip import export_7z_archive
@@ -351,13 +352,6 @@ def as_json(exports: list[ExportResult], imports: list[ImportResult], options: a
 
 
 # --- command line --------------------------------------------------------------------------------
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"a whole number of at least 1 is expected (got {value})")
-    return number
 
 
 def parser() -> argparse.ArgumentParser:

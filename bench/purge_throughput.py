@@ -83,8 +83,9 @@ from flask import Flask
 from sqlalchemy import Date, Engine, bindparam, create_engine, delete, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from bench.arguments import not_negative, positive, seconds
 from bench.http_server import HOST
-from liaison import create_app, db
+from liaison import create_app, crypto, db
 from liaison.config import Config, normalise_database_url
 from liaison.models import (
     Base,
@@ -94,11 +95,15 @@ from liaison.models import (
     SheetKind,
     Tombstone,
     User,
+    WebSession,
+    utcnow,
 )
 from liaison.services import purge
 from liaison.services.audit import Actor
 from liaison.services.demo import AGENCIES, PLIE, install_demo
 from liaison.services.retention import today
+from liaison.services.vault import Vault
+from liaison.web import browser_session
 
 RATIO_TARGET = 3.0  # purge seconds / batched bare delete seconds, at most
 MEMORY_TARGET_MB = 200.0  # growth of the resident memory during the purge, at most
@@ -213,6 +218,16 @@ def postgresql_admin_url() -> str:
     return normalise_database_url(os.environ.get(POSTGRESQL_URL_VARIABLE, DEFAULT_POSTGRESQL_URL))
 
 
+def vacuum_analyze(url: str) -> None:
+    """``VACUUM ANALYZE`` a freshly seeded PostgreSQL database, as autovacuum would in time."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+    finally:
+        engine.dispose()
+
+
 class Databases:
     """The run's databases of one kind: SQLite files in a temporary folder, or PostgreSQL databases
     created beside the configured one; every one removed at the end."""
@@ -275,12 +290,7 @@ class Databases:
         """PostgreSQL: ``VACUUM ANALYZE`` the freshly seeded database, as autovacuum would in time."""
         if self.admin is None:
             return
-        engine = create_engine(self.url(name), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("VACUUM ANALYZE"))
-        finally:
-            engine.dispose()
+        vacuum_analyze(self.url(name))
 
     def _execute(self, statement: str) -> None:
         assert self.admin is not None
@@ -333,6 +343,23 @@ class SeedContent(Protocol):
 
     def seal(self, key: bytes, sheet_id: str, kind: SheetKind, person: int) -> tuple[bytes, list[str]]:
         """The sealed content of a sheet about the ``person``-th person, and its blind index terms."""
+
+
+class SealedOnly:
+    """Sheets sealed as the product seals them (the inbox the UI client reads opens them), without
+    blind index terms (no search is measured here; the bare DELETE has none to delete either)."""
+
+    def __init__(self, vault: Vault, index_key: bytes) -> None:
+        from bench.scale import RealContent  # bench.scale imports this module
+
+        self.real = RealContent(vault, index_key)
+
+    def wrap(self, key_id: str) -> tuple[bytes, bytes]:
+        return self.real.wrap(key_id)
+
+    def seal(self, key: bytes, sheet_id: str, kind: SheetKind, person: int) -> tuple[bytes, list[str]]:
+        sealed, _terms = self.real.seal(key, sheet_id, kind, person)
+        return sealed, []
 
 
 def seed(
@@ -723,8 +750,14 @@ class WebUI:
             for name, server in zip(self.names, self.servers, strict=True)
         ]
         app = next(iter(apps.values()))  # every copy has the same user and the same secret key
+        secret = crypto.new_token()  # one web session of the référent, opened in every copy
+        for each in apps.values():
+            with db.session_scope(each.extensions["liaison.engine"]) as session:
+                now = utcnow()
+                digest = crypto.token_digest(secret)
+                session.add(WebSession(id=digest, user_id=referent_id, created_at=now, last_seen_at=now))
         cookie = app.session_interface.get_signing_serializer(app).dumps(  # type: ignore[attr-defined]
-            {"user_id": referent_id, "_permanent": True}
+            {browser_session.SECRET: secret, "_permanent": True}
         )
         name = app.config.get("SESSION_COOKIE_NAME", "session")
         self.pages = [Page("inbox", "/fiches/recues", {"Cookie": f"{name}={cookie}"}), Page("login", "/connexion", {})]
@@ -917,7 +950,10 @@ def measure(kind: str, options: argparse.Namespace, say: Callable[[str], None]) 
         seed_app = create_app(bench_config(data_dir, seed_url))  # makes the local master key the others read
         say(f"{tag} seeding {options.count} due dossiers and {options.live} not yet due…")
         try:
-            seeded = seed(seed_app, options.count, options.live, as_of, lambda line: say(f"{tag}{line}"))
+            vault = seed_app.extensions["liaison.vault"]
+            with db.session_scope(seed_app.extensions["liaison.engine"]) as session:
+                content = SealedOnly(vault, vault.index_key(session))
+            seeded = seed(seed_app, options.count, options.live, as_of, lambda line: say(f"{tag}{line}"), content)
         finally:
             seed_app.extensions["liaison.engine"].dispose()
         say(f"{tag} seeded in {seeded.seconds:.1f} s; copying the database…")
@@ -1248,27 +1284,6 @@ def as_json(results: list[DatabaseResult], skipped: dict[str, str], options: arg
 
 
 # --- command line --------------------------------------------------------------------------------
-
-
-def positive(value: str) -> int:
-    number = int(value.replace("_", ""))
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"a whole number of at least 1 is expected (got {value})")
-    return number
-
-
-def not_negative(value: str) -> int:
-    number = int(value.replace("_", ""))
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"a whole number of at least 0 is expected (got {value})")
-    return number
-
-
-def seconds(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"a positive number of seconds is expected (got {value})")
-    return number
 
 
 def parser() -> argparse.ArgumentParser:

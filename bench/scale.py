@@ -67,7 +67,8 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bench.purge_throughput import DEFAULT_POSTGRESQL_URL, POSTGRESQL_URL_VARIABLE, bench_config, seconds, seed
+from bench.arguments import positive, seconds
+from bench.purge_throughput import DEFAULT_POSTGRESQL_URL, POSTGRESQL_URL_VARIABLE, bench_config, seed, vacuum_analyze
 from liaison import create_app, crypto, db
 from liaison.config import Config, normalise_database_url
 from liaison.models import Dossier, Organisation, Sheet, SheetKind
@@ -263,12 +264,7 @@ class Store:
         """PostgreSQL: ``VACUUM ANALYZE`` the freshly seeded database, as autovacuum would in time."""
         if self.admin is None:
             return
-        engine = create_engine(self.url(name), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("VACUUM ANALYZE"))
-        finally:
-            engine.dispose()
+        vacuum_analyze(self.url(name))
 
     def _execute(self, statement: str) -> None:
         assert self.admin is not None
@@ -712,13 +708,6 @@ def sizes(value: str) -> list[int]:
     if not found or found[0] < 100:
         raise argparse.ArgumentTypeError(f"sizes of at least 100 dossiers are expected (got {value})")
     return found
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"a whole number of at least 1 is expected (got {value})")
-    return number
 
 
 def parser() -> argparse.ArgumentParser:

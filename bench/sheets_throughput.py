@@ -55,6 +55,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.arguments import not_negative, positive
 from bench.bare import BARE_METADATA, BARE_PATH, bare_app
 from bench.http_server import HOST, ServerFailure, ServerSpec, served
 from liaison import create_app, db
@@ -618,20 +619,6 @@ def as_json(results: list[BackendResult], options: argparse.Namespace) -> dict[s
 
 
 # --- command line --------------------------------------------------------------------------------
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"a whole number of at least 1 is expected (got {value})")
-    return number
-
-
-def not_negative(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"a whole number of at least 0 is expected (got {value})")
-    return number
 
 
 def parser() -> argparse.ArgumentParser:
