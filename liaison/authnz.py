@@ -36,6 +36,7 @@ from liaison.models import (
     Organisation,
     OrganisationKind,
     Role,
+    ScheduleCount,
     SheetKind,
     User,
 )
@@ -128,6 +129,12 @@ def plie_scope(
 def dossiers_of(user: User | None) -> ColumnElement[bool]:
     """The dossiers ``user`` acts on as DPO."""
     return plie_scope(user, Dossier.plie_id)
+
+
+def schedule_counts_of(user: User | None) -> ColumnElement[bool]:
+    """The counts of dossiers by destruction date (:class:`~liaison.models.ScheduleCount`) ``user``
+    reads as DPO: those of the same dossiers as :func:`dossiers_of`."""
+    return plie_scope(user, ScheduleCount.plie_id)
 
 
 def conventions_of(user: User | None) -> ColumnElement[bool]:

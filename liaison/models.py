@@ -303,6 +303,31 @@ class IndicatorCount(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ScheduleCount(Base):
+    """How many dossiers of a PLIE are due for destruction on a day, under a rule, in a convention:
+    the DPO's calendar and overview read these counts, never the dossiers, so that they cost the
+    same at ten thousand dossiers and at a million. Kept by the database itself, in the transaction
+    that writes a dossier: triggers on ``dossier`` (migration 0016) add and take back each dossier
+    as it is inserted, moved or deleted, whatever writes it. A group that no dossier is left in is
+    deleted. No column is ever NULL, so that each group is one row: a dossier without a date is
+    counted on :data:`UNDATED` (last in the date order, as the calendar shows them), without a rule
+    under ``""``, without a convention under ``0``."""
+
+    __tablename__ = "schedule_count"
+
+    plie_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    destroy_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(24), primary_key=True)
+    convention_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossiers: Mapped[int] = mapped_column(Integer)
+
+
+# Where :class:`ScheduleCount` counts the dossiers without a destruction date (kept by a hold, or
+# awaiting a decision), as the triggers of migration 0016 write it.
+UNDATED = dt.date(9999, 12, 31)
+NO_CONVENTION = 0
+
+
 class Throttle(Base):
     """Failures counted per subject (an account, an address, a user's imports), shared by every
     process: ``subject`` is a keyed hash, never a login or an address in clear."""
@@ -334,9 +359,6 @@ class Dossier(Base):
             sqlite_where=text("rule IS NULL"),
             postgresql_where=text("rule IS NULL"),
         ),
-        # the DPO's calendar reads a PLIE's groups by date, rule and convention in this order and
-        # stops at its last row shown; the overdue count is a range of it
-        Index("ix_dossier_plie_schedule", "plie_id", "destroy_on", "rule", "convention_id"),
         # the DPO's to-do list counts the dossiers awaiting a decision: usually few, never a scan
         Index(
             "ix_dossier_awaiting_dpo",

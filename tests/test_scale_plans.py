@@ -1,5 +1,6 @@
 """Pages flat in the table's size (issue 17): the statements the pages send are read through the
-indexes of migration 0015, not by a scan of every dossier or every sheet of an organisation.
+indexes of migration 0015 and the counts of migration 0016, not by a scan of every dossier or
+every sheet of an organisation.
 
 Each product function runs on the empty demo installation while its statements are captured; each
 statement is then explained with its own parameters (PostgreSQL told to avoid sequential scans,
@@ -61,6 +62,9 @@ def engine(app: Flask, demo: dict[str, DemoAccount]) -> Engine:
     return found
 
 
+SCHEDULE_COUNT_KEY = {"sqlite": "sqlite_autoindex_schedule_count_1", "postgresql": "pk_schedule_count"}
+
+
 class TestThePagesReadIndexes:
     """Each count or list a page sends names the index that bounds its work."""
 
@@ -76,11 +80,20 @@ class TestThePagesReadIndexes:
 
         assert "ix_dossier_awaiting_dpo" in plan_of(engine, attention, "arbitrage_dpo")
 
-    def test_the_calendar_counts_its_groups_in_the_plie_s_schedule_index(self, engine):
+    def test_the_calendar_reads_the_plie_s_counts_by_their_key_not_the_dossiers(self, engine):
         def schedule(session: Session) -> None:
             retention_views.schedule(session, user(session, "demo.dpo"))
 
-        assert "ix_dossier_plie_schedule" in plan_of(engine, schedule, "GROUP BY")
+        plan = plan_of(engine, schedule, "GROUP BY")
+        assert SCHEDULE_COUNT_KEY[engine.dialect.name] in plan, plan
+        assert "dossier " not in plan, plan
+
+    def test_the_overview_sums_the_overdue_counts_not_the_dossiers(self, engine):
+        def attention(session: Session) -> None:
+            retention_views.attention(session, user(session, "demo.dpo"), today(), 30)
+
+        plan = plan_of(engine, attention, "sum(schedule_count.dossiers)")
+        assert SCHEDULE_COUNT_KEY[engine.dialect.name] in plan, plan
 
     def test_a_cursor_enters_the_box_s_index_at_its_row(self, app, engine):
         after = (dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC), "a" * 36)

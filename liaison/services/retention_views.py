@@ -7,12 +7,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, literal, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from liaison import authnz
 from liaison.authnz import Permission
-from liaison.models import AWAITING_DPO_DECISION, Convention, Dossier, Hold, User
+from liaison.models import (
+    AWAITING_DPO_DECISION,
+    NO_CONVENTION,
+    UNDATED,
+    Convention,
+    Dossier,
+    Hold,
+    ScheduleCount,
+    User,
+)
 from liaison.services.purge import runs_awaiting_approval
 from liaison.services.retention import rule_label
 
@@ -31,6 +40,11 @@ def _scope(user: User | None) -> ColumnElement[bool]:
     return authnz.dossiers_of(user)
 
 
+def _counts(user: User | None) -> ColumnElement[bool]:
+    authnz.require_or_hide(user, Permission.GOVERN_RETENTION)
+    return authnz.schedule_counts_of(user)
+
+
 SCHEDULE_ROWS = 500  # the calendar's and the schedule API's rows at most
 
 
@@ -38,66 +52,40 @@ def schedule(
     session: Session, user: User | None, until: dt.date | None = None, limit: int = SCHEDULE_ROWS
 ) -> list[ScheduleRow]:
     """Dossiers to be destroyed, by date, rule and convention (no date: kept by a hold or a
-    decision to come), soonest first.
+    decision to come, shown last), soonest first; until ``until`` when given (then no undated).
 
-    The dated groups are read in the order of the index on (PLIE, date, rule, convention) and the
-    reading stops at ``limit`` groups: only the dossiers of the groups shown are counted, not every
-    dossier of the PLIE (grouping them all to keep 500 rows took seconds at a million dossiers).
-    The undated ones (a few: held or awaiting a decision) come last, when there is room."""
-    scope = _scope(user)
-    last_day = _last_day_shown(session, scope, until, limit)
-    groups = [*_schedule_groups(session, scope, Dossier.destroy_on.is_not(None), last_day, limit)]
-    if until is None and len(groups) < limit:
-        groups += _schedule_groups(session, scope, Dossier.destroy_on.is_(None), None, limit - len(groups))
+    Read from the counts the database keeps (:class:`~liaison.models.ScheduleCount`), in the order
+    of their key: a few hundred rows, however many dossiers they count."""
+    query = (
+        select(
+            ScheduleCount.destroy_on, ScheduleCount.rule, ScheduleCount.convention_id, func.sum(ScheduleCount.dossiers)
+        )
+        .where(_counts(user))
+        .group_by(ScheduleCount.destroy_on, ScheduleCount.rule, ScheduleCount.convention_id)
+        .order_by(ScheduleCount.destroy_on, ScheduleCount.rule, ScheduleCount.convention_id)
+        .limit(limit)
+    )
+    if until is not None:
+        query = query.where(ScheduleCount.destroy_on <= until)
+    groups = list(session.execute(query))
     conventions = _conventions_by_id(session, {convention_id for _, _, convention_id, _ in groups})
     rows = []
     for day, rule, convention_id, count in groups:
-        convention = conventions.get(convention_id) if convention_id is not None else None
+        convention = conventions.get(convention_id)
         rows.append(
-            ScheduleRow(day, rule or "", convention.code if convention else "", count, rule_label(rule, convention))
+            ScheduleRow(
+                None if day == UNDATED else day,
+                rule,
+                convention.code if convention else "",
+                count,
+                rule_label(rule, convention),
+            )
         )
     return rows
 
 
-ScheduleGroup = tuple[dt.date | None, str | None, int | None, int]  # date, rule, convention id, dossiers
-
-
-def _last_day_shown(session: Session, scope: ColumnElement[bool], until: dt.date | None, limit: int) -> dt.date | None:
-    """The ``limit``-th date on which dossiers are due (or the last one, or ``until`` if sooner):
-    the shown groups all fall on or before it, since each date holds one group at least.
-
-    The dates are found one after the other, each by one look in the index (the next date after the
-    previous one), so the count that follows reads the dossiers of the dates shown and no further:
-    PostgreSQL's parallel workers, given the whole PLIE, read several times the rows needed."""
-    dated = [scope, Dossier.destroy_on.is_not(None)]
-    if until is not None:
-        dated.append(Dossier.destroy_on <= until)
-    first = select(func.min(Dossier.destroy_on).label("day"), literal(1).label("rank")).where(*dated)
-    days = first.cte("days", recursive=True)
-    following = select(func.min(Dossier.destroy_on)).where(*dated, Dossier.destroy_on > days.c.day).scalar_subquery()
-    days = days.union_all(select(following, days.c.rank + 1).where(days.c.rank < limit, days.c.day.is_not(None)))
-    last: dt.date | None = session.scalar(select(func.max(days.c.day)))
-    return last if last is not None else until
-
-
-def _schedule_groups(
-    session: Session, scope: ColumnElement[bool], dated: ColumnElement[bool], until: dt.date | None, limit: int
-) -> list[ScheduleGroup]:
-    """At most ``limit`` groups of dossiers by date, rule and convention, in the index's order."""
-    query = (
-        select(Dossier.destroy_on, Dossier.rule, Dossier.convention_id, func.count())
-        .where(scope, dated)
-        .group_by(Dossier.destroy_on, Dossier.rule, Dossier.convention_id)
-        .order_by(Dossier.destroy_on, Dossier.rule, Dossier.convention_id)
-        .limit(limit)
-    )
-    if until is not None:
-        query = query.where(Dossier.destroy_on <= until)
-    return [(day, rule, convention_id, count) for day, rule, convention_id, count in session.execute(query)]
-
-
-def _conventions_by_id(session: Session, ids: set[int | None]) -> dict[int, Convention]:
-    wanted = [convention_id for convention_id in ids if convention_id is not None]
+def _conventions_by_id(session: Session, ids: set[int]) -> dict[int, Convention]:
+    wanted = [convention_id for convention_id in ids if convention_id != NO_CONVENTION]
     if not wanted:
         return {}
     return {
@@ -133,7 +121,9 @@ class Attention:
 
 def attention(session: Session, user: User | None, day: dt.date, warning_days: int) -> Attention:
     dossiers = _scope(user)
-    overdue = session.scalar(select(func.count()).where(Dossier.destroy_on < day, dossiers)) or 0
+    overdue = session.scalar(
+        select(func.sum(ScheduleCount.dossiers)).where(ScheduleCount.destroy_on < day, _counts(user))
+    )
     awaiting = session.scalar(select(func.count()).select_from(Dossier).where(AWAITING_DPO_DECISION, dossiers)) or 0
     conventions = authnz.conventions_of(user)
     without_end = list(session.scalars(select(Convention.code).where(Convention.ends_on.is_(None), conventions)))
@@ -146,7 +136,7 @@ def attention(session: Session, user: User | None, day: dt.date, warning_days: i
     )
     approvals = runs_awaiting_approval(session, user)
     upcoming_rows = upcoming(session, user, day, warning_days)
-    return Attention(overdue, awaiting, without_end, holds or 0, upcoming_rows, approvals)
+    return Attention(overdue or 0, awaiting, without_end, holds or 0, upcoming_rows, approvals)
 
 
 def conflicts(session: Session, user: User | None) -> list[tuple[Convention, int]]:

@@ -1,7 +1,9 @@
-"""The DPO's calendar and ``GET /api/v1/retention/schedule`` (issue 17): read in the order of the
-index on (PLIE, date, rule, convention) and stopped at the last row shown, they give the rows the
-former query gave (every dossier of the PLIE grouped, then sorted, then cut), on a small set of
-dossiers written directly: several dates, rules and conventions, undated ones, another PLIE's.
+"""The DPO's calendar and ``GET /api/v1/retention/schedule`` (issue 17): read from the counts the
+database keeps by (PLIE, date, rule, convention), they give the rows the former query gave (every
+dossier of the PLIE grouped, then sorted, then cut), on a small set of dossiers written directly:
+several dates, rules and conventions, undated ones, another PLIE's. And those counts follow the
+dossiers, whatever writes them: inserted, moved to another date, rule, convention or PLIE, given or
+taken their date, deleted one by one or by the hundred.
 """
 
 from __future__ import annotations
@@ -11,10 +13,20 @@ import uuid
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from liaison.models import Convention, DataKey, DataKeyPurpose, Dossier, Organisation, User
+from liaison.models import (
+    NO_CONVENTION,
+    UNDATED,
+    Convention,
+    DataKey,
+    DataKeyPurpose,
+    Dossier,
+    Organisation,
+    ScheduleCount,
+    User,
+)
 from liaison.services import retention_views
 from liaison.services.demo import DemoAccount
 from liaison.services.retention import rule_label
@@ -42,12 +54,15 @@ OTHER_PLIE_DOSSIERS = [(0, "orientation", "B", 5), (3, "orientation", "B", 1), (
 
 def former_schedule(session: Session, plie_id: int | None, until: dt.date | None, limit: int) -> list[ScheduleRow]:
     """The query of 0.8.1: every dossier grouped, sorted (dated first, soonest first), then cut;
-    ordered by convention too within a date and a rule, where it left the order to the database."""
+    ordered by convention too within a date and a rule, where it left the order to the database
+    (the group without a convention first, as on SQLite)."""
     query = (
         select(Dossier.destroy_on, Dossier.rule, Convention, func.count())
         .outerjoin(Convention, Convention.id == Dossier.convention_id)
         .group_by(Dossier.destroy_on, Dossier.rule, Convention.id)
-        .order_by(Dossier.destroy_on.is_(None), Dossier.destroy_on, Dossier.rule, Convention.id)
+        .order_by(
+            Dossier.destroy_on.is_(None), Dossier.destroy_on, Dossier.rule, Convention.id.is_not(None), Convention.id
+        )
         .limit(limit)
     )
     if plie_id is not None:
@@ -151,3 +166,109 @@ class TestTheScheduleGivesTheFormerRows:
         assert dated == sorted(dated)
         assert [row.destroy_on for row in rows[len(dated) :]] == [None, None, None]
         assert sum(row.dossiers for row in rows) == sum(count for *_, count in DEMO_DOSSIERS)
+
+
+def counted(session: Session) -> dict[tuple[int, dt.date | None, str | None, int | None], int]:
+    """The counts kept by the database, read back as the groups of dossiers they stand for."""
+    return {
+        (
+            plie_id,
+            None if day == UNDATED else day,
+            rule or None,
+            None if convention_id == NO_CONVENTION else convention_id,
+        ): dossiers
+        for plie_id, day, rule, convention_id, dossiers in session.execute(select(ScheduleCount.__table__))
+    }
+
+
+def grouped(session: Session) -> dict[tuple[int, dt.date | None, str | None, int | None], int]:
+    """Every dossier, grouped and counted afresh."""
+    query = select(Dossier.plie_id, Dossier.destroy_on, Dossier.rule, Dossier.convention_id, func.count()).group_by(
+        Dossier.plie_id, Dossier.destroy_on, Dossier.rule, Dossier.convention_id
+    )
+    return {
+        (plie_id, day, rule, convention_id): count
+        for plie_id, day, rule, convention_id, count in session.execute(query)
+    }
+
+
+class TestTheCountsFollowTheDossiers:
+    """Each change of a dossier's group moves it from one count to the other in the same
+    transaction; a count no dossier is left in is gone; nothing else is touched."""
+
+    def test_the_dossiers_written_are_counted(self, written):
+        with Session(written) as session:
+            assert counted(session) == grouped(session)
+            assert len(grouped(session)) == len(DEMO_DOSSIERS) + len(OTHER_PLIE_DOSSIERS)
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"destroy_on": DAY + dt.timedelta(days=2)},
+            {"destroy_on": None},
+            {"rule": "plafond"},
+            {"rule": None},
+            {"convention_id": None},
+            {"destroy_on": None, "rule": "gel", "convention_id": None},
+        ],
+        ids=["another day", "no date", "another rule", "no rule", "no convention", "held"],
+    )
+    def test_a_dossier_moved_leaves_one_count_for_another(self, written, change):
+        with Session(written) as session:
+            first = session.scalars(
+                select(Dossier).where(Dossier.destroy_on == DAY, Dossier.rule == "orientation")
+            ).first()
+            for name, value in change.items():
+                setattr(first, name, value)
+            session.commit()
+            assert counted(session) == grouped(session)
+
+    def test_a_dossier_given_back_its_date_is_counted_on_it(self, written):
+        with Session(written) as session:
+            held = session.scalars(select(Dossier).where(Dossier.destroy_on.is_(None))).all()
+            for dossier in held:
+                dossier.destroy_on, dossier.rule = DAY, "orientation"
+            session.commit()
+            assert counted(session) == grouped(session)
+            assert not any(day is None for _, day, _, _ in counted(session))
+
+    def test_a_dossier_moved_to_another_plie_is_counted_there(self, written):
+        with Session(written) as session:
+            plies = session.scalars(select(Organisation.id).where(Organisation.code.in_([PLIE_A, PLIE_B]))).all()
+            first = session.scalars(select(Dossier).where(Dossier.plie_id == plies[0])).first()
+            first.plie_id = plies[1]
+            session.commit()
+            assert counted(session) == grouped(session)
+
+    def test_an_update_that_moves_nothing_changes_no_count(self, written):
+        with Session(written) as session:
+            before = counted(session)
+            session.execute(update(Dossier).values(received_on=DAY, destroy_on=Dossier.destroy_on, rule=Dossier.rule))
+            session.commit()
+            assert counted(session) == before == grouped(session)
+
+    def test_deleted_one_by_one_then_all_the_counts_go(self, written):
+        with Session(written) as session:
+            ids = session.scalars(select(Dossier.id).order_by(Dossier.id)).all()
+            for dossier_id in ids[:5]:
+                session.execute(delete(Dossier).where(Dossier.id == dossier_id))
+                session.commit()
+                assert counted(session) == grouped(session)
+            session.execute(delete(Dossier).where(Dossier.id.in_(ids[5:])))
+            session.commit()
+            assert counted(session) == {} == grouped(session)
+
+    def test_a_rolled_back_change_leaves_the_counts_as_they_were(self, written):
+        with Session(written) as session:
+            before = counted(session)
+            session.execute(update(Dossier).values(destroy_on=DAY))
+            session.execute(delete(Dossier).where(Dossier.rule == "gel"))
+            session.rollback()
+            assert counted(session) == before == grouped(session)
+
+    def test_the_schedule_reads_the_counts_as_they_move(self, written):
+        with Session(written) as session:
+            dpo = demo_dpo(session)
+            session.execute(update(Dossier).where(Dossier.rule == "plafond").values(destroy_on=DAY, rule="orientation"))
+            session.commit()
+            assert retention_views.schedule(session, dpo) == former_schedule(session, dpo.organisation_id, None, 500)
