@@ -7,7 +7,8 @@ wrapped under the master key, each sheet sealed under it (the example sheets of 
 its own invented person: a unique name and France Travail identifier) and its blind index terms
 written, so that every page can open what it lists. :data:`DUE_SHARE` of the dossiers are past their
 destruction date (the purge keeps up: a few are always waiting for tonight's run), the others are
-due over the next four years. Each size is seeded once per database, then copied (an SQLite file,
+due over the next four years; the schedule's counts are then folded, as the scheduler does every few
+minutes. Each size is seeded once per database, then copied (an SQLite file,
 or a PostgreSQL database created from it as template) and the copy migrated to head (its time shown
 apart: the indexes of a newer migration are built there when the seeded database is older). With
 ``--keep DIR`` the seeded databases stay in DIR (SQLite files, PostgreSQL databases named
@@ -72,7 +73,7 @@ from bench.purge_throughput import DEFAULT_POSTGRESQL_URL, POSTGRESQL_URL_VARIAB
 from liaison import create_app, crypto, db
 from liaison.config import Config, normalise_database_url
 from liaison.models import Dossier, Organisation, Sheet, SheetKind
-from liaison.services import blind_indexes, boxes
+from liaison.services import blind_indexes, boxes, schedule_counts
 from liaison.services.demo import AGENCIES, PLIE, install_demo
 from liaison.services.retention import today
 from liaison.services.sheets import canonical_json_of, in_active_phase, open_sheet_content
@@ -216,6 +217,8 @@ class Store:
                 index_key = app.extensions["liaison.vault"].index_key(session)
             content = RealContent(app.extensions["liaison.vault"], index_key)
             done = seed(app, due, size - due, today(), lambda line: say(f"[{self.kind}]{line}"), content)
+            with db.session_scope(app.extensions["liaison.engine"]) as session:
+                schedule_counts.fold(session)  # as the scheduler does every few minutes
         finally:
             app.extensions["liaison.engine"].dispose()
         self._maintain(name)

@@ -304,21 +304,28 @@ class IndicatorCount(Base):
 
 
 class ScheduleCount(Base):
-    """How many dossiers of a PLIE are due for destruction on a day, under a rule, in a convention:
-    the DPO's calendar and overview read these counts, never the dossiers, so that they cost the
-    same at ten thousand dossiers and at a million. Kept by the database itself, in the transaction
-    that writes a dossier: triggers on ``dossier`` (migration 0016) add and take back each dossier
-    as it is inserted, moved or deleted, whatever writes it. A group that no dossier is left in is
-    deleted. No column is ever NULL, so that each group is one row: a dossier without a date is
-    counted on :data:`UNDATED` (last in the date order, as the calendar shows them), without a rule
-    under ``""``, without a convention under ``0``."""
+    """A number of dossiers of a PLIE added to, or taken from, a group of the destruction schedule
+    (a day, a rule, a convention): a group counts the sum of its rows. The DPO's calendar and
+    overview read these sums, never the dossiers, so that they cost the same at ten thousand
+    dossiers and at a million.
+
+    Written by the database itself, in the transaction that writes a dossier: triggers on
+    ``dossier`` (migration 0016) add a row of +1 for a dossier inserted, of -1 for a dossier
+    deleted, and both for a dossier moved to another group, whatever writes it. Rows are only ever
+    inserted by the triggers, so that no two transactions wait for the same row (PostgreSQL runs
+    writers side by side); :func:`liaison.services.schedule_counts.fold` folds each group's rows
+    into one, in the background. No column is ever NULL: a dossier without a date is counted on
+    :data:`UNDATED` (last in the date order, as the calendar shows them), without a rule under
+    ``""``, without a convention under :data:`NO_CONVENTION`."""
 
     __tablename__ = "schedule_count"
+    __table_args__ = (Index("ix_schedule_count_group", "plie_id", "destroy_on", "rule", "convention_id"),)
 
-    plie_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    destroy_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    rule: Mapped[str] = mapped_column(String(24), primary_key=True)
-    convention_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plie_id: Mapped[int] = mapped_column(Integer)
+    destroy_on: Mapped[dt.date] = mapped_column(Date)
+    rule: Mapped[str] = mapped_column(String(24))
+    convention_id: Mapped[int] = mapped_column(Integer)
     dossiers: Mapped[int] = mapped_column(Integer)
 
 

@@ -8,7 +8,8 @@ Two processes (``liaison serve`` on two machines, or a ``liaison scheduler``) ne
 the purge takes the database's purge lock. The audit trail gets a signed checkpoint daily (and at
 start-up when the last one is more than a day old, or there is none), besides the one every purge
 writes. The notification outbox is sent every minute; the day's notifications (reminders,
-destructions coming, copies to delete) are recorded after the purge.
+destructions coming, copies to delete) are recorded after the purge. The schedule's counts are
+folded as often as the expired exports are swept.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy import select
 from liaison import certificates
 from liaison.db import read_scope, session_scope
 from liaison.models import PurgeRun
-from liaison.services import audit_checks, notifications, outbox
+from liaison.services import audit_checks, notifications, outbox, schedule_counts
 from liaison.services.accounts import run_inactivity
 from liaison.services.audit import Actor
 from liaison.services.drafts import sweep as sweep_drafts
@@ -52,6 +53,19 @@ def sweep_exports_job(app: Flask) -> int:
         return -1
     log.info("export sweep: %d expired file(s) emptied", count)
     return count
+
+
+def fold_counts_job(app: Flask) -> int:
+    """Fold the schedule's counts written since the last run (:mod:`liaison.services.schedule_counts`);
+    returns how many rows were folded away (-1 on failure). Two processes may run it at once."""
+    try:
+        with app.app_context(), session_scope(app.extensions["liaison.engine"]) as session:
+            folded = schedule_counts.fold(session)
+    except Exception as error:  # a job never brings the scheduler down
+        log.error("schedule counts fold failed: %s", type(error).__name__)
+        return -1
+    log.info("calendrier : %d ligne(s) de compte regroupée(s)", folded)
+    return folded
 
 
 def purge_job(app: Flask) -> int:
@@ -212,6 +226,9 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="Europe/Paris")
     scheduler.add_job(
         sweep_exports_job, "interval", minutes=config.scheduler_interval_minutes, args=[app], id="sweep-exports"
+    )
+    scheduler.add_job(
+        fold_counts_job, "interval", minutes=config.scheduler_interval_minutes, args=[app], id="fold-counts"
     )
     now = dt.datetime.now(dt.UTC)
     scheduler.add_job(

@@ -62,7 +62,7 @@ def engine(app: Flask, demo: dict[str, DemoAccount]) -> Engine:
     return found
 
 
-SCHEDULE_COUNT_KEY = {"sqlite": "sqlite_autoindex_schedule_count_1", "postgresql": "pk_schedule_count"}
+SCHEDULE_COUNT_KEY = {"sqlite": "ix_schedule_count_group", "postgresql": "ix_schedule_count_group"}
 
 
 class TestThePagesReadIndexes:
@@ -80,7 +80,7 @@ class TestThePagesReadIndexes:
 
         assert "ix_dossier_awaiting_dpo" in plan_of(engine, attention, "arbitrage_dpo")
 
-    def test_the_calendar_reads_the_plie_s_counts_by_their_key_not_the_dossiers(self, engine):
+    def test_the_calendar_reads_the_plie_s_counts_by_their_group_not_the_dossiers(self, engine):
         def schedule(session: Session) -> None:
             retention_views.schedule(session, user(session, "demo.dpo"))
 

@@ -46,6 +46,7 @@ def _counts(user: User | None) -> ColumnElement[bool]:
 
 
 SCHEDULE_ROWS = 500  # the calendar's and the schedule API's rows at most
+_GROUP = (ScheduleCount.destroy_on, ScheduleCount.rule, ScheduleCount.convention_id)  # across PLIE for the operator
 
 
 def schedule(
@@ -54,15 +55,14 @@ def schedule(
     """Dossiers to be destroyed, by date, rule and convention (no date: kept by a hold or a
     decision to come, shown last), soonest first; until ``until`` when given (then no undated).
 
-    Read from the counts the database keeps (:class:`~liaison.models.ScheduleCount`), in the order
-    of their key: a few hundred rows, however many dossiers they count."""
+    Summed from the counts the database keeps (:class:`~liaison.models.ScheduleCount`), in the
+    order of their groups: a row or so per group, however many dossiers they count."""
     query = (
-        select(
-            ScheduleCount.destroy_on, ScheduleCount.rule, ScheduleCount.convention_id, func.sum(ScheduleCount.dossiers)
-        )
+        select(*_GROUP, func.sum(ScheduleCount.dossiers))
         .where(_counts(user))
-        .group_by(ScheduleCount.destroy_on, ScheduleCount.rule, ScheduleCount.convention_id)
-        .order_by(ScheduleCount.destroy_on, ScheduleCount.rule, ScheduleCount.convention_id)
+        .group_by(*_GROUP)
+        .having(func.sum(ScheduleCount.dossiers) != 0)
+        .order_by(*_GROUP)
         .limit(limit)
     )
     if until is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -27,7 +28,8 @@ from liaison.models import (
     ScheduleCount,
     User,
 )
-from liaison.services import retention_views
+from liaison.scheduler import fold_counts_job
+from liaison.services import retention_views, schedule_counts
 from liaison.services.demo import DemoAccount
 from liaison.services.retention import rule_label
 from liaison.services.retention_views import ScheduleRow
@@ -169,16 +171,22 @@ class TestTheScheduleGivesTheFormerRows:
 
 
 def counted(session: Session) -> dict[tuple[int, dt.date | None, str | None, int | None], int]:
-    """The counts kept by the database, read back as the groups of dossiers they stand for."""
-    return {
-        (
+    """The counts kept by the database, summed by group, read back as the groups of dossiers they
+    stand for (a group whose rows sum to nought has no dossier)."""
+    sums: dict[tuple[int, dt.date | None, str | None, int | None], int] = {}
+    for plie_id, day, rule, convention_id, dossiers in session.execute(select(*COUNT_GROUP, ScheduleCount.dossiers)):
+        group = (
             plie_id,
             None if day == UNDATED else day,
             rule or None,
             None if convention_id == NO_CONVENTION else convention_id,
-        ): dossiers
-        for plie_id, day, rule, convention_id, dossiers in session.execute(select(ScheduleCount.__table__))
-    }
+        )
+        sums[group] = sums.get(group, 0) + dossiers
+    return {group: dossiers for group, dossiers in sums.items() if dossiers}
+
+
+def count_rows(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(ScheduleCount)) or 0
 
 
 def grouped(session: Session) -> dict[tuple[int, dt.date | None, str | None, int | None], int]:
@@ -192,36 +200,41 @@ def grouped(session: Session) -> dict[tuple[int, dt.date | None, str | None, int
     }
 
 
+COUNT_GROUP = (ScheduleCount.plie_id, ScheduleCount.destroy_on, ScheduleCount.rule, ScheduleCount.convention_id)
+MOVES = [
+    {"destroy_on": DAY + dt.timedelta(days=2)},
+    {"destroy_on": None},
+    {"rule": "plafond"},
+    {"rule": None},
+    {"convention_id": None},
+    {"destroy_on": None, "rule": "gel", "convention_id": None},
+]
+MOVE_NAMES = ["another day", "no date", "another rule", "no rule", "no convention", "held"]
+
+
+def move_one(session: Session, change: dict[str, Any]) -> None:
+    first = session.scalars(select(Dossier).where(Dossier.destroy_on == DAY, Dossier.rule == "orientation")).first()
+    for name, value in change.items():
+        setattr(first, name, value)
+    session.commit()
+
+
 class TestTheCountsFollowTheDossiers:
-    """Each change of a dossier's group moves it from one count to the other in the same
-    transaction; a count no dossier is left in is gone; nothing else is touched."""
+    """Each change of a dossier's group takes it from one count and adds it to the other, in the
+    same transaction, by rows only inserted; nothing else writes a row."""
 
     def test_the_dossiers_written_are_counted(self, written):
         with Session(written) as session:
             assert counted(session) == grouped(session)
             assert len(grouped(session)) == len(DEMO_DOSSIERS) + len(OTHER_PLIE_DOSSIERS)
 
-    @pytest.mark.parametrize(
-        "change",
-        [
-            {"destroy_on": DAY + dt.timedelta(days=2)},
-            {"destroy_on": None},
-            {"rule": "plafond"},
-            {"rule": None},
-            {"convention_id": None},
-            {"destroy_on": None, "rule": "gel", "convention_id": None},
-        ],
-        ids=["another day", "no date", "another rule", "no rule", "no convention", "held"],
-    )
+    @pytest.mark.parametrize("change", MOVES, ids=MOVE_NAMES)
     def test_a_dossier_moved_leaves_one_count_for_another(self, written, change):
         with Session(written) as session:
-            first = session.scalars(
-                select(Dossier).where(Dossier.destroy_on == DAY, Dossier.rule == "orientation")
-            ).first()
-            for name, value in change.items():
-                setattr(first, name, value)
-            session.commit()
+            rows = count_rows(session)
+            move_one(session, change)
             assert counted(session) == grouped(session)
+            assert count_rows(session) == rows + 2  # -1 in the group it left, +1 in the other
 
     def test_a_dossier_given_back_its_date_is_counted_on_it(self, written):
         with Session(written) as session:
@@ -240,14 +253,15 @@ class TestTheCountsFollowTheDossiers:
             session.commit()
             assert counted(session) == grouped(session)
 
-    def test_an_update_that_moves_nothing_changes_no_count(self, written):
+    def test_an_update_that_moves_nothing_writes_no_count(self, written):
         with Session(written) as session:
-            before = counted(session)
+            rows = count_rows(session)
             session.execute(update(Dossier).values(received_on=DAY, destroy_on=Dossier.destroy_on, rule=Dossier.rule))
             session.commit()
-            assert counted(session) == before == grouped(session)
+            assert count_rows(session) == rows
+            assert counted(session) == grouped(session)
 
-    def test_deleted_one_by_one_then_all_the_counts_go(self, written):
+    def test_deleted_one_by_one_then_all_nothing_is_counted(self, written):
         with Session(written) as session:
             ids = session.scalars(select(Dossier.id).order_by(Dossier.id)).all()
             for dossier_id in ids[:5]:
@@ -260,15 +274,73 @@ class TestTheCountsFollowTheDossiers:
 
     def test_a_rolled_back_change_leaves_the_counts_as_they_were(self, written):
         with Session(written) as session:
-            before = counted(session)
+            rows, before = count_rows(session), counted(session)
             session.execute(update(Dossier).values(destroy_on=DAY))
             session.execute(delete(Dossier).where(Dossier.rule == "gel"))
             session.rollback()
-            assert counted(session) == before == grouped(session)
+            assert (count_rows(session), counted(session)) == (rows, before)
+            assert before == grouped(session)
 
     def test_the_schedule_reads_the_counts_as_they_move(self, written):
         with Session(written) as session:
             dpo = demo_dpo(session)
             session.execute(update(Dossier).where(Dossier.rule == "plafond").values(destroy_on=DAY, rule="orientation"))
+            session.execute(delete(Dossier).where(Dossier.destroy_on == DAY + dt.timedelta(days=400)))
             session.commit()
             assert retention_views.schedule(session, dpo) == former_schedule(session, dpo.organisation_id, None, 500)
+
+
+class TestTheCountsAreFolded:
+    """Folding leaves one row per group, none for a group without dossiers, and the same sums."""
+
+    @pytest.mark.parametrize("change", MOVES, ids=MOVE_NAMES)
+    def test_after_a_move_each_group_is_one_row_of_its_sum(self, written, change):
+        with Session(written) as session:
+            move_one(session, change)
+            before = counted(session)
+            assert schedule_counts.fold(session) > 0
+            assert counted(session) == before == grouped(session)
+            assert count_rows(session) == len(grouped(session))
+
+    def test_a_group_left_empty_leaves_no_row(self, written):
+        with Session(written) as session:
+            session.execute(delete(Dossier).where(Dossier.destroy_on == DAY + dt.timedelta(days=400)))
+            session.commit()
+            schedule_counts.fold(session)
+            days = session.scalars(select(ScheduleCount.destroy_on)).all()
+            assert DAY + dt.timedelta(days=400) not in days
+            assert count_rows(session) == len(grouped(session))
+
+    def test_by_batches_of_one_group_the_same(self, written):
+        with Session(written) as session:
+            session.execute(update(Dossier).values(destroy_on=DAY, rule="orientation"))
+            session.commit()
+            before = counted(session)
+            schedule_counts.fold(session, batch=1)
+            assert counted(session) == before == grouped(session)
+            assert count_rows(session) == len(grouped(session))
+
+    def test_folded_twice_nothing_more(self, written):
+        with Session(written) as session:
+            move_one(session, MOVES[0])
+            schedule_counts.fold(session)
+            assert schedule_counts.fold(session) == 0
+
+    def test_a_count_written_after_the_groups_were_listed_is_folded_or_kept(self, written):
+        """A dossier moved while the fold runs: its rows are folded now or at the next fold, never lost."""
+        with Session(written) as session:
+            move_one(session, MOVES[0])
+            groups = schedule_counts.scattered(session)
+            move_one(session, MOVES[2])  # into listed groups, and into one that was not
+            schedule_counts.fold_groups(session, groups)
+            assert counted(session) == grouped(session)
+            schedule_counts.fold(session)
+            assert counted(session) == grouped(session)
+            assert count_rows(session) == len(grouped(session))
+
+    def test_the_scheduler_job_folds_and_reports_how_many_rows_went(self, app, written):
+        with Session(written) as session:
+            schedule_counts.fold(session)  # the rows of the dossiers written: one per dossier
+            move_one(session, MOVES[0])
+            assert fold_counts_job(app) == 1  # the group it left: its sum and a -1, now one row
+            assert count_rows(session) == len(grouped(session))

@@ -1,7 +1,7 @@
-"""schedule counts: how many dossiers of a PLIE are due on each day, by rule and convention, kept
-by triggers on ``dossier`` (liaison.models.ScheduleCount), so that the DPO's calendar, schedule and
-overview read a few hundred counts instead of counting up to a million dossiers; the index they
-read the dossiers by (ix_dossier_plie_schedule) goes
+"""schedule counts: how many dossiers of a PLIE are due on each day, by rule and convention, written
+by triggers on ``dossier`` as rows of +1 and -1 (liaison.models.ScheduleCount), so that the DPO's
+calendar, schedule and overview sum a few hundred rows instead of counting up to a million
+dossiers; the index they read the dossiers by (ix_dossier_plie_schedule) goes
 
 Revision ID: 0016
 Revises: 0015
@@ -19,68 +19,38 @@ branch_labels = None
 depends_on = None
 
 # A dossier's group, never NULL: liaison.models.UNDATED, "" and NO_CONVENTION written out (a
-# migration keeps the values it was written with).
+# migration keeps the values it was written with). Rows are only inserted: no trigger ever waits
+# for a row another transaction holds.
+ADDED = """
+    INSERT INTO schedule_count (plie_id, destroy_on, rule, convention_id, dossiers)
+    VALUES (NEW.plie_id, COALESCE(NEW.destroy_on, '9999-12-31'), COALESCE(NEW.rule, ''),
+            COALESCE(NEW.convention_id, 0), 1);
+"""
+TAKEN = """
+    INSERT INTO schedule_count (plie_id, destroy_on, rule, convention_id, dossiers)
+    VALUES (OLD.plie_id, COALESCE(OLD.destroy_on, '9999-12-31'), COALESCE(OLD.rule, ''),
+            COALESCE(OLD.convention_id, 0), -1);
+"""
 SQLITE_TRIGGERS = (
-    """
-    CREATE TRIGGER schedule_count_insert AFTER INSERT ON dossier BEGIN
-        INSERT INTO schedule_count (plie_id, destroy_on, rule, convention_id, dossiers)
-        VALUES (NEW.plie_id, COALESCE(NEW.destroy_on, '9999-12-31'), COALESCE(NEW.rule, ''),
-                COALESCE(NEW.convention_id, 0), 1)
-        ON CONFLICT (plie_id, destroy_on, rule, convention_id) DO UPDATE SET dossiers = dossiers + 1;
-    END
-    """,
-    """
-    CREATE TRIGGER schedule_count_delete AFTER DELETE ON dossier BEGIN
-        UPDATE schedule_count SET dossiers = dossiers - 1
-        WHERE plie_id = OLD.plie_id AND destroy_on = COALESCE(OLD.destroy_on, '9999-12-31')
-          AND rule = COALESCE(OLD.rule, '') AND convention_id = COALESCE(OLD.convention_id, 0);
-        DELETE FROM schedule_count
-        WHERE plie_id = OLD.plie_id AND destroy_on = COALESCE(OLD.destroy_on, '9999-12-31')
-          AND rule = COALESCE(OLD.rule, '') AND convention_id = COALESCE(OLD.convention_id, 0) AND dossiers = 0;
-    END
-    """,
-    """
+    f"CREATE TRIGGER schedule_count_insert AFTER INSERT ON dossier BEGIN {ADDED} END",
+    f"CREATE TRIGGER schedule_count_delete AFTER DELETE ON dossier BEGIN {TAKEN} END",
+    f"""
     CREATE TRIGGER schedule_count_update AFTER UPDATE OF plie_id, destroy_on, rule, convention_id ON dossier
     WHEN OLD.plie_id IS NOT NEW.plie_id OR OLD.destroy_on IS NOT NEW.destroy_on OR OLD.rule IS NOT NEW.rule
       OR OLD.convention_id IS NOT NEW.convention_id
-    BEGIN
-        UPDATE schedule_count SET dossiers = dossiers - 1
-        WHERE plie_id = OLD.plie_id AND destroy_on = COALESCE(OLD.destroy_on, '9999-12-31')
-          AND rule = COALESCE(OLD.rule, '') AND convention_id = COALESCE(OLD.convention_id, 0);
-        DELETE FROM schedule_count
-        WHERE plie_id = OLD.plie_id AND destroy_on = COALESCE(OLD.destroy_on, '9999-12-31')
-          AND rule = COALESCE(OLD.rule, '') AND convention_id = COALESCE(OLD.convention_id, 0) AND dossiers = 0;
-        INSERT INTO schedule_count (plie_id, destroy_on, rule, convention_id, dossiers)
-        VALUES (NEW.plie_id, COALESCE(NEW.destroy_on, '9999-12-31'), COALESCE(NEW.rule, ''),
-                COALESCE(NEW.convention_id, 0), 1)
-        ON CONFLICT (plie_id, destroy_on, rule, convention_id) DO UPDATE SET dossiers = dossiers + 1;
-    END
+    BEGIN {TAKEN} {ADDED} END
     """,
 )
 POSTGRESQL_TRIGGERS = (
-    """
+    f"""
     CREATE FUNCTION schedule_count_moved() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        IF TG_OP <> 'INSERT' THEN
-            UPDATE schedule_count SET dossiers = dossiers - 1
-            WHERE plie_id = OLD.plie_id AND destroy_on = COALESCE(OLD.destroy_on, DATE '9999-12-31')
-              AND rule = COALESCE(OLD.rule, '') AND convention_id = COALESCE(OLD.convention_id, 0);
-            DELETE FROM schedule_count
-            WHERE plie_id = OLD.plie_id AND destroy_on = COALESCE(OLD.destroy_on, DATE '9999-12-31')
-              AND rule = COALESCE(OLD.rule, '') AND convention_id = COALESCE(OLD.convention_id, 0)
-              AND dossiers = 0;
-        END IF;
-        IF TG_OP <> 'DELETE' THEN
-            INSERT INTO schedule_count (plie_id, destroy_on, rule, convention_id, dossiers)
-            VALUES (NEW.plie_id, COALESCE(NEW.destroy_on, DATE '9999-12-31'), COALESCE(NEW.rule, ''),
-                    COALESCE(NEW.convention_id, 0), 1)
-            ON CONFLICT (plie_id, destroy_on, rule, convention_id)
-            DO UPDATE SET dossiers = schedule_count.dossiers + 1;
-        END IF;
+        IF TG_OP <> 'INSERT' THEN {TAKEN} END IF;
+        IF TG_OP <> 'DELETE' THEN {ADDED} END IF;
         RETURN NULL;
     END
     $$
-    """,
+    """.replace("'9999-12-31'", "DATE '9999-12-31'"),
     """
     CREATE TRIGGER schedule_count_insert_delete AFTER INSERT OR DELETE ON dossier
     FOR EACH ROW EXECUTE FUNCTION schedule_count_moved()
@@ -94,34 +64,35 @@ POSTGRESQL_TRIGGERS = (
     EXECUTE FUNCTION schedule_count_moved()
     """,
 )
-SQLITE_BACKFILL = """
+BACKFILL = """
     INSERT INTO schedule_count (plie_id, destroy_on, rule, convention_id, dossiers)
     SELECT plie_id, COALESCE(destroy_on, '9999-12-31'), COALESCE(rule, ''), COALESCE(convention_id, 0), count(*)
     FROM dossier GROUP BY 1, 2, 3, 4
 """
-POSTGRESQL_BACKFILL = SQLITE_BACKFILL.replace("'9999-12-31'", "DATE '9999-12-31'")
-KEYS = ("plie_id", "destroy_on", "rule", "convention_id")
+GROUP = ["plie_id", "destroy_on", "rule", "convention_id"]
 
 
 def upgrade() -> None:
     op.create_table(
         "schedule_count",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("plie_id", sa.Integer(), nullable=False),
         sa.Column("destroy_on", sa.Date(), nullable=False),
         sa.Column("rule", sa.String(length=24), nullable=False),
         sa.Column("convention_id", sa.Integer(), nullable=False),
         sa.Column("dossiers", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint(*KEYS),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_schedule_count")),
     )
+    op.create_index("ix_schedule_count_group", "schedule_count", GROUP)
     postgresql = op.get_bind().dialect.name == "postgresql"
     for statement in POSTGRESQL_TRIGGERS if postgresql else SQLITE_TRIGGERS:
         op.execute(statement)
-    op.execute(POSTGRESQL_BACKFILL if postgresql else SQLITE_BACKFILL)
+    op.execute(BACKFILL.replace("'9999-12-31'", "DATE '9999-12-31'") if postgresql else BACKFILL)
     op.drop_index("ix_dossier_plie_schedule", table_name="dossier")
 
 
 def downgrade() -> None:
-    op.create_index("ix_dossier_plie_schedule", "dossier", ["plie_id", "destroy_on", "rule", "convention_id"])
+    op.create_index("ix_dossier_plie_schedule", "dossier", GROUP)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER schedule_count_update ON dossier")
         op.execute("DROP TRIGGER schedule_count_insert_delete ON dossier")
@@ -129,4 +100,5 @@ def downgrade() -> None:
     else:
         for name in ("schedule_count_insert", "schedule_count_delete", "schedule_count_update"):
             op.execute(f"DROP TRIGGER {name}")
+    op.drop_index("ix_schedule_count_group", table_name="schedule_count")
     op.drop_table("schedule_count")
