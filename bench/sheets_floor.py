@@ -96,6 +96,8 @@ def capture(engine: Engine, send: Callable[[Call], object], calls: Sequence[Call
 
 def varying(first: Script, second: Script) -> set[str]:
     """The values of two captures of the same kind of request that differ: made per request."""
+    if [statement.sql for statement in first] != [statement.sql for statement in second]:
+        raise BenchFailure("two requests of the same kind sent different statements: nothing to replay")
     return {value for a, b in zip(first, second, strict=True) for value in _values(a) - _values(b)}
 
 
