@@ -342,7 +342,9 @@ def holds_list() -> None:
 
 @click.command()
 def scheduler() -> None:
-    """Lance seul le planificateur (purge quotidienne, avertissements, nettoyage des exports)."""
+    """Lance seul le planificateur : purge quotidienne, avertissements, nettoyage des exports,
+    comptes inactifs, sessions terminées, brouillons anciens, notifications, point de contrôle de
+    l'audit, regroupement des comptes du calendrier."""
     from liaison.scheduler import run_scheduler_forever
 
     run_scheduler_forever(command_app())
