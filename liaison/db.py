@@ -37,8 +37,9 @@ one of them: a 500, or a rotation cut off):
 3. rows: a dossier first (``retention.for_change``: ``FOR NO KEY UPDATE`` to change it or attach
    to it, ``FOR UPDATE`` to destroy it), then what hangs from it (sheets, exports, holds), then its
    ``data_key``. The schedule's counts (:class:`~liaison.models.ScheduleCount`), which the triggers
-   on ``dossier`` write, are rows only ever inserted, and deleted by the fold, which holds no other
-   lock: no writer waits for them;
+   on ``dossier`` write, are rows only ever inserted there, and deleted by the fold, which holds no
+   other lock: no writer of dossiers waits for them (two folds may wait for each other, or one
+   fail and leave its rows to the next);
 4. the audit lock (:func:`serialise_audit_writers`), taken by the audit entry, which a transaction
    writes once its rows are changed: nothing is locked after it but the commit.
 

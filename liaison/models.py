@@ -311,10 +311,10 @@ class ScheduleCount(Base):
 
     Written by the database itself, in the transaction that writes a dossier: triggers on
     ``dossier`` (migration 0016) add a row of +1 for a dossier inserted, of -1 for a dossier
-    deleted, and both for a dossier moved to another group, whatever writes it. Rows are only ever
-    inserted by the triggers, so that no two transactions wait for the same row (PostgreSQL runs
-    writers side by side); :func:`liaison.services.schedule_counts.fold` folds each group's rows
-    into one, in the background. No column is ever NULL: a dossier without a date is counted on
+    deleted, and both for a dossier moved to another group, whatever writes it. The triggers only
+    ever insert, so that no two writers of dossiers wait for the same row (PostgreSQL runs writers
+    side by side); :func:`liaison.services.schedule_counts.fold` folds each group's rows into one,
+    in the background. No column is ever NULL: a dossier without a date is counted on
     :data:`UNDATED` (last in the date order, as the calendar shows them), without a rule under
     ``""``, without a convention under :data:`NO_CONVENTION`."""
 
@@ -354,7 +354,10 @@ AWAITING_DPO_DECISION = text(f"rule = '{Rule.AWAITING_DPO.value}'")
 
 
 class Dossier(Base):
-    """One job seeker as known to one PLIE's convention; its sheets live and die together."""
+    """One job seeker as known to one PLIE's convention; its sheets live and die together.
+
+    Triggers on this table (migration 0016) keep :class:`ScheduleCount`: a migration that rebuilds
+    the table (SQLite's ``batch_alter_table``) must create them again."""
 
     __tablename__ = "dossier"
     __table_args__ = (

@@ -50,6 +50,7 @@ from liaison.authnz import (
     require,
     require_or_hide,
     require_sender,
+    schedule_counts_of,
     sending_links,
     why_not_send,
 )
@@ -616,7 +617,13 @@ def session() -> Iterator[Session]:
     tables = Base.metadata.tables
     Base.metadata.create_all(
         engine,
-        tables=[tables["organisation"], tables["convention"], tables["convention_agency"], tables["dossier"]],
+        tables=[
+            tables["organisation"],
+            tables["convention"],
+            tables["convention_agency"],
+            tables["dossier"],
+            tables["schedule_count"],
+        ],
     )
     SCOPED.metadata.create_all(engine)
     with Session(engine) as session:
@@ -641,6 +648,10 @@ def session() -> Iterator[Session]:
             session.execute(
                 tables["dossier"].insert(),
                 {"id": f"dossier-of-{plie.code}", "plie_id": plie.id, "lookup": plie.code, "data_key_id": "key"},
+            )
+            session.execute(
+                tables["schedule_count"].insert(),
+                {"plie_id": plie.id, "destroy_on": D(2027, 1, 1), "rule": plie.code, "convention_id": 0, "dossiers": 1},
             )
         session.execute(SCOPED.insert(), [{"id": 1, "plie_id": 1}, {"id": 2, "plie_id": 2}, {"id": 3, "plie_id": None}])
         yield session
@@ -685,10 +696,25 @@ class TestTenantBoundaryCriteria:
         assert set(session.scalars(select(Convention.code).where(conventions_of(user)))) == expected
 
     @pytest.mark.parametrize(
+        ("user", "expected"),
+        [
+            pytest.param(None, {"PLIE-PAYS-AIX", "PLIE-MARSEILLE"}, id="operator"),
+            pytest.param(person(DPO, PLIE), {"PLIE-PAYS-AIX"}, id="dpo-own-plie"),
+            pytest.param(person(DPO, OTHER_PLIE), {"PLIE-MARSEILLE"}, id="dpo-another-plie"),
+        ],
+    )
+    def test_schedule_counts_of(self, session: Session, user: User | None, expected: set[str]) -> None:
+        """The counts of the DPO's calendar: those of the dossiers of :func:`dossiers_of` (each test
+        count here is named after its PLIE)."""
+        counts = Base.metadata.tables["schedule_count"]
+        assert set(session.scalars(select(counts.c.rule).where(schedule_counts_of(user)))) == expected
+
+    @pytest.mark.parametrize(
         "criterion",
         [
             pytest.param(lambda user: plie_scope(user, SCOPED.c.plie_id), id="plie_scope"),
             pytest.param(dossiers_of, id="dossiers_of"),
+            pytest.param(schedule_counts_of, id="schedule_counts_of"),
             pytest.param(conventions_of, id="conventions_of"),
         ],
     )

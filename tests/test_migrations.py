@@ -30,3 +30,21 @@ def test_what_each_purge_looks_for_first_is_found_by_an_index_not_a_scan(engine:
             sql = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
             plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(explain + sql))
             assert index in plan, plan
+
+
+TRIGGERS_ON_DOSSIER = {
+    "sqlite": ("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'dossier'"),
+    "postgresql": ("SELECT tgname FROM pg_trigger WHERE tgrelid = 'dossier'::regclass AND NOT tgisinternal"),
+}
+
+
+def test_the_schedule_s_counts_have_their_triggers_on_dossier(engine: Engine) -> None:
+    """The models cannot say it and the comparison above does not look: the counts of the DPO's
+    calendar are written by triggers, which a table rebuilt by a later migration would lose."""
+    with engine.connect() as connection:
+        names = set(connection.exec_driver_sql(TRIGGERS_ON_DOSSIER[engine.dialect.name]).scalars())
+    expected = {
+        "sqlite": {"schedule_count_insert", "schedule_count_delete", "schedule_count_update"},
+        "postgresql": {"schedule_count_insert_delete", "schedule_count_update"},
+    }
+    assert names == expected[engine.dialect.name]

@@ -62,7 +62,7 @@ def engine(app: Flask, demo: dict[str, DemoAccount]) -> Engine:
     return found
 
 
-SCHEDULE_COUNT_KEY = {"sqlite": "ix_schedule_count_group", "postgresql": "ix_schedule_count_group"}
+SCHEDULE_COUNT_GROUPS = "ix_schedule_count_group"
 
 
 class TestThePagesReadIndexes:
@@ -85,7 +85,7 @@ class TestThePagesReadIndexes:
             retention_views.schedule(session, user(session, "demo.dpo"))
 
         plan = plan_of(engine, schedule, "GROUP BY")
-        assert SCHEDULE_COUNT_KEY[engine.dialect.name] in plan, plan
+        assert SCHEDULE_COUNT_GROUPS in plan, plan
         assert "dossier " not in plan, plan
 
     def test_the_overview_sums_the_overdue_counts_not_the_dossiers(self, engine):
@@ -93,7 +93,7 @@ class TestThePagesReadIndexes:
             retention_views.attention(session, user(session, "demo.dpo"), today(), 30)
 
         plan = plan_of(engine, attention, "sum(schedule_count.dossiers)")
-        assert SCHEDULE_COUNT_KEY[engine.dialect.name] in plan, plan
+        assert SCHEDULE_COUNT_GROUPS in plan, plan
 
     def test_a_cursor_enters_the_box_s_index_at_its_row(self, app, engine):
         after = (dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC), "a" * 36)

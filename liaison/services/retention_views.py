@@ -46,7 +46,8 @@ def _counts(user: User | None) -> ColumnElement[bool]:
 
 
 SCHEDULE_ROWS = 500  # the calendar's and the schedule API's rows at most
-_GROUP = (ScheduleCount.destroy_on, ScheduleCount.rule, ScheduleCount.convention_id)  # across PLIE for the operator
+# A line of the calendar: the operator's sums the same line of every PLIE
+_CALENDAR_LINE = (ScheduleCount.destroy_on, ScheduleCount.rule, ScheduleCount.convention_id)
 
 
 def schedule(
@@ -58,11 +59,11 @@ def schedule(
     Summed from the counts the database keeps (:class:`~liaison.models.ScheduleCount`), in the
     order of their groups: a row or so per group, however many dossiers they count."""
     query = (
-        select(*_GROUP, func.sum(ScheduleCount.dossiers))
+        select(*_CALENDAR_LINE, func.sum(ScheduleCount.dossiers))
         .where(_counts(user))
-        .group_by(*_GROUP)
+        .group_by(*_CALENDAR_LINE)
         .having(func.sum(ScheduleCount.dossiers) != 0)
-        .order_by(*_GROUP)
+        .order_by(*_CALENDAR_LINE)
         .limit(limit)
     )
     if until is not None:

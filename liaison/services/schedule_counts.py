@@ -21,6 +21,7 @@ from liaison.models import ScheduleCount
 Group = tuple[int, dt.date, str, int]  # PLIE, day, rule, convention
 _GROUP = (ScheduleCount.plie_id, ScheduleCount.destroy_on, ScheduleCount.rule, ScheduleCount.convention_id)
 BATCH = 500  # groups folded per transaction
+ROWS = 10_000  # rows folded per transaction at most (more than BATCH: each turn folds some away)
 
 
 def fold(session: Session, batch: int = BATCH) -> int:
@@ -37,27 +38,33 @@ def scattered(session: Session) -> list[Group]:
     return groups
 
 
-def fold_groups(session: Session, groups: list[Group], batch: int = BATCH) -> int:
-    """Fold the rows of ``groups`` (those there when each batch is deleted), a transaction per
-    ``batch`` of groups; returns how many rows were folded away."""
+def fold_groups(session: Session, groups: list[Group], batch: int = BATCH, rows: int = ROWS) -> int:
+    """Fold the rows of ``groups`` (those there when each batch is deleted), ``batch`` groups and at
+    most ``rows`` rows a transaction, so that a mass rescheduling's rows never make one long
+    transaction; returns how many rows were folded away."""
+    if rows <= batch:
+        raise ValueError("each turn must fold more rows than it writes back: rows > batch")
     folded = 0
     for start in range(0, len(groups), batch):
-        connection = session.connection()  # plain SQL: nothing to track
-        deleted = connection.execute(
-            delete(ScheduleCount)
-            .where(tuple_(*_GROUP).in_(groups[start : start + batch]))
-            .returning(*_GROUP, ScheduleCount.dossiers)
-        ).all()
-        sums: Counter[Group] = Counter()
-        for plie, day, rule, convention, dossiers in deleted:
-            sums[(plie, day, rule, convention)] += dossiers
-        kept = [
-            {"plie_id": plie, "destroy_on": day, "rule": rule, "convention_id": convention, "dossiers": dossiers}
-            for (plie, day, rule, convention), dossiers in sums.items()
-            if dossiers
-        ]
-        if kept:
-            connection.execute(insert(ScheduleCount), kept)
-        session.commit()
-        folded += len(deleted) - len(kept)
+        chosen = groups[start : start + batch]
+        while True:
+            connection = session.connection()  # plain SQL: nothing to track
+            some = select(ScheduleCount.id).where(tuple_(*_GROUP).in_(chosen)).limit(rows).scalar_subquery()
+            deleted = connection.execute(
+                delete(ScheduleCount).where(ScheduleCount.id.in_(some)).returning(*_GROUP, ScheduleCount.dossiers)
+            ).all()
+            sums: Counter[Group] = Counter()
+            for plie, day, rule, convention, dossiers in deleted:
+                sums[(plie, day, rule, convention)] += dossiers
+            kept = [
+                {"plie_id": plie, "destroy_on": day, "rule": rule, "convention_id": convention, "dossiers": dossiers}
+                for (plie, day, rule, convention), dossiers in sums.items()
+                if dossiers
+            ]
+            if kept:
+                connection.execute(insert(ScheduleCount), kept)
+            session.commit()
+            folded += len(deleted) - len(kept)
+            if len(deleted) < rows:  # every row of these groups was read: one each now
+                break
     return folded
