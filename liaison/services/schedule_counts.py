@@ -2,7 +2,7 @@
 and -1, written by the database's triggers as dossiers come, move and go, become one row of their
 sum (none when it is nought), so that the DPO's pages sum a row or so per group.
 
-Safe beside every writer, and beside another fold: each batch of groups is deleted by one
+Safe beside every writer, and beside another fold: each turn deletes rows of a few groups by one
 statement that returns exactly the rows it deleted, and only their sums are written back. A row
 committed meanwhile is left for the next fold, a row deleted meanwhile by another fold is summed
 by that one only.
@@ -25,8 +25,8 @@ ROWS = 10_000  # rows folded per transaction at most (more than BATCH: each turn
 
 
 def fold(session: Session, batch: int = BATCH) -> int:
-    """Fold every group of several rows into one, a transaction per ``batch`` of groups (committed
-    here); returns how many rows were folded away."""
+    """Fold every group of several rows into one, by transactions of ``batch`` groups at most
+    (committed here); returns how many rows were folded away."""
     return fold_groups(session, scattered(session), batch)
 
 
