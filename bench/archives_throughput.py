@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.arguments import positive
+from bench.arguments import positive, progress
 from liaison import archives, crypto
 from liaison.archives import ArchiveRefused, ReadLimits, axcrypt, read_archive
 from liaison.archives.sevenzip import export_7z_archive
@@ -383,9 +383,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     options = parser().parse_args(argv)
 
-    def say(message: str) -> None:
-        if not options.quiet:
-            print(message, file=sys.stderr, flush=True)
+    say = progress(options.quiet)
 
     try:
         program = find_sevenzip(options.sevenzip)

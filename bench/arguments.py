@@ -1,8 +1,11 @@
-"""The command-line value types the benchmarks share (argparse ``type=``)."""
+"""What the benchmarks' command lines share: value types (argparse ``type=``) and the progress
+printer that ``--quiet`` silences."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 
 
 def positive(value: str) -> int:
@@ -24,3 +27,13 @@ def seconds(value: str) -> float:
     if number <= 0:
         raise argparse.ArgumentTypeError(f"a positive number of seconds is expected (got {value})")
     return number
+
+
+def progress(quiet: bool) -> Callable[[str], None]:
+    """Print a progress line on standard error, flushed at once; nothing when ``quiet``."""
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    return say

@@ -83,7 +83,7 @@ from flask import Flask
 from sqlalchemy import Date, Engine, bindparam, create_engine, delete, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from bench.arguments import not_negative, positive, seconds
+from bench.arguments import not_negative, positive, progress, seconds
 from bench.http_server import HOST
 from liaison import create_app, crypto, db
 from liaison.config import Config, normalise_database_url
@@ -1351,9 +1351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.live is None:
         options.live = options.count // 10
 
-    def say(message: str) -> None:
-        if not options.quiet:
-            print(message, file=sys.stderr, flush=True)
+    say = progress(options.quiet)
 
     kinds = DATABASES if options.database == "both" else (options.database,)
     results: list[DatabaseResult] = []

@@ -68,7 +68,7 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bench.arguments import positive, seconds
+from bench.arguments import positive, progress, seconds
 from bench.purge_throughput import DEFAULT_POSTGRESQL_URL, POSTGRESQL_URL_VARIABLE, bench_config, seed, vacuum_analyze
 from liaison import create_app, crypto, db
 from liaison.config import Config, normalise_database_url
@@ -769,9 +769,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     options = parser().parse_args(argv)
 
-    def say(message: str) -> None:
-        if not options.quiet:
-            print(message, file=sys.stderr, flush=True)
+    say = progress(options.quiet)
 
     kinds = DATABASES if options.database == "both" else (options.database,)
     by_backend: dict[str, list[SizeResult]] = {}

@@ -44,7 +44,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from sqlalchemy import Connection, Engine, event
 
-from bench.arguments import not_negative, positive
+from bench.arguments import not_negative, positive, progress
 from bench.sheets_throughput import (
     DATABASES,
     FULL_PATH,
@@ -155,7 +155,7 @@ def floor_app(engine: Engine, scripts: dict[str, Script], fresh: Fresh, way: str
             fresh.new_seeker()
         with engine.begin() as connection:
             replay(connection, scripts[kind], fresh)
-        return jsonify(id=fresh.mapping.get(next(iter(fresh.made_per_request)), "")), 201
+        return jsonify(statements=len(scripts[kind])), 201
 
     return app
 
@@ -248,8 +248,9 @@ def measure(kind: str, options: argparse.Namespace, say: Callable[[str], None]) 
     ways = [way for way in options.ways if way != "pipelined" or kind == "postgresql"]
     say(f"[{kind}] preparing databases, demo set, and capturing the product's statements…")
     with endpoints(kind, ways) as (chosen, batch):
+        warmup = batch(options.warmup)  # the same requests for each, as the rounds'
         for endpoint in chosen:
-            endpoint.send(batch(options.warmup))
+            endpoint.send(warmup)
         seconds: dict[str, list[float]] = {endpoint.name: [] for endpoint in chosen}
         for round_number in range(options.repeat):
             calls = batch(options.requests)
@@ -337,9 +338,7 @@ def _ways(value: str) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     options = parser().parse_args(argv)
 
-    def say(message: str) -> None:
-        if not options.quiet:
-            print(message, file=sys.stderr, flush=True)
+    say = progress(options.quiet)
 
     kinds = DATABASES if options.database == "both" else (options.database,)
     try:

@@ -55,7 +55,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.arguments import not_negative, positive
+from bench.arguments import not_negative, positive, progress
 from bench.bare import BARE_METADATA, BARE_PATH, bare_app
 from bench.http_server import HOST, ServerFailure, ServerSpec, served
 from liaison import create_app, db
@@ -671,9 +671,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     options = parser().parse_args(argv)
 
-    def say(message: str) -> None:
-        if not options.quiet:
-            print(message, file=sys.stderr, flush=True)
+    say = progress(options.quiet)
 
     kinds = DATABASES if options.database == "both" else (options.database,)
     transports = TRANSPORTS if options.transport == "both" else (options.transport,)

@@ -318,22 +318,18 @@ class TestTheCountsAreFolded:
             assert DAY + dt.timedelta(days=400) not in days
             assert count_rows(session) == len(grouped(session))
 
-    def test_by_batches_of_one_group_the_same(self, written):
-        with Session(written) as session:
-            session.execute(update(Dossier).values(destroy_on=DAY, rule="orientation"))
-            session.commit()
-            before = counted(session)
-            schedule_counts.fold(session, batch=1)
-            assert counted(session) == before == grouped(session)
-            assert count_rows(session) == len(grouped(session))
-
-    def test_by_turns_of_a_few_rows_the_same(self, written):
+    @pytest.mark.parametrize(
+        ("batch", "rows"),
+        [(1, schedule_counts.ROWS), (2, 3)],
+        ids=["by batches of one group", "by turns of a few rows"],
+    )
+    def test_in_small_transactions_the_same(self, written, batch, rows):
         """A mass rescheduling's rows are folded a few at a time, never in one long transaction."""
         with Session(written) as session:
             session.execute(update(Dossier).values(destroy_on=DAY, rule="orientation"))
             session.commit()
             before = counted(session)
-            schedule_counts.fold_groups(session, schedule_counts.scattered(session), batch=2, rows=3)
+            schedule_counts.fold_groups(session, schedule_counts.scattered(session), batch, rows)
             assert counted(session) == before == grouped(session)
             assert count_rows(session) == len(grouped(session))
 
